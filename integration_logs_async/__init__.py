@@ -1,0 +1,83 @@
+"""integration-logs-async: asyncio client and harvester for e-commerce integration logs.
+
+Sendcloud API v2 and Elastic Path Commerce Cloud, with typed msgspec records, resumable
+streams, retries, rate limiting and OAuth2 token management::
+
+    async with SendcloudClient(BasicAuth(key, secret)) as client:
+        async for log in client.logs():
+            print(log.created_at, log.response_code, log.full_url)
+"""
+
+from .auth import BasicAuth, BearerToken, ClientCredentials
+from .config import ClientConfig, ClientSettings
+from .elasticpath import ElasticPathClient
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    DecodeError,
+    FanOutError,
+    IntegrationLogsError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    ProviderError,
+    RateLimitError,
+    ResponseTooLargeError,
+    ServerError,
+    TransportError,
+    UnsafeURLError,
+)
+from .events import TransportEvent, TransportStats
+from .models import (
+    ElasticPathIntegration,
+    ElasticPathIntegrationLog,
+    ElasticPathJob,
+    LogRequest,
+    LogResponse,
+    SendcloudIntegration,
+    SendcloudIntegrationLog,
+)
+from .records import RawRecord
+from .sendcloud import SendcloudClient
+from .stream import AsyncStream, Page
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "BasicAuth",
+    "BearerToken",
+    "ClientConfig",
+    "ClientCredentials",
+    "ClientSettings",
+    "DecodeError",
+    "ElasticPathClient",
+    "ElasticPathIntegration",
+    "ElasticPathIntegrationLog",
+    "ElasticPathJob",
+    "FanOutError",
+    "IntegrationLogsError",
+    "LogRequest",
+    "LogResponse",
+    "NotFoundError",
+    "Page",
+    "PaginationError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "RateLimitError",
+    "RawRecord",
+    "ResponseTooLargeError",
+    "SendcloudClient",
+    "SendcloudIntegration",
+    "SendcloudIntegrationLog",
+    "ServerError",
+    "TransportError",
+    "TransportEvent",
+    "TransportStats",
+    "UnsafeURLError",
+    "__version__",
+]

@@ -1,0 +1,59 @@
+"""Every tunable default of the library, in one place.
+
+Clients copy these into a frozen :class:`~integration_logs_async.ClientConfig`; override any of
+them per client with ``dataclasses.replace`` or keyword arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LIBRARY_NAME: Final = "integration-logs-async"
+LIBRARY_VERSION: Final = "0.1.0"
+USER_AGENT: Final = f"{LIBRARY_NAME}/{LIBRARY_VERSION}"
+LOGGER_NAME: Final = "integration_logs_async"
+
+# --- providers -------------------------------------------------------------------------------
+SENDCLOUD_BASE_URL: Final = "https://panel.sendcloud.sc/api/v2"
+SENDCLOUD_TOKEN_URL: Final = "https://account.sendcloud.com/oauth2/token"
+SENDCLOUD_OAUTH_SCOPE: Final = "api"
+ELASTICPATH_BASE_URL: Final = "https://useast.api.elasticpath.com"
+ELASTICPATH_TOKEN_PATH: Final = "/oauth/access_token"
+
+# Documented limits: Sendcloud allows 1000 GET requests per minute; an Elastic Path
+# development store 25 requests per second (production stores 100).
+SENDCLOUD_RATE_LIMIT: Final = 1000 / 60
+ELASTICPATH_RATE_LIMIT: Final = 25.0
+
+# Elastic Path: ``page[limit]`` is at most 100; we ask for the maximum to minimise requests.
+ELASTICPATH_MAX_PAGE_SIZE: Final = 100
+ELASTICPATH_DEFAULT_PAGE_SIZE: Final = 100
+# Sendcloud v2 cursor pages have a server-chosen size; ``page_size`` is only a hint.
+SENDCLOUD_MAX_PAGE_SIZE: Final = 500
+
+# --- transport ---------------------------------------------------------------------------------
+CONNECT_TIMEOUT: Final = 10.0
+READ_TIMEOUT: Final = 30.0
+REQUEST_DEADLINE: Final = 300.0  # one logical request, all retries and waits included
+MAX_CONNECTIONS: Final = 16
+MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+
+# --- retries -----------------------------------------------------------------------------------
+MAX_ATTEMPTS: Final = 6
+BACKOFF_INITIAL: Final = 0.5
+BACKOFF_MAX: Final = 30.0
+RETRY_AFTER_CAP: Final = 120.0
+RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+DEFAULT_429_PAUSE: Final = 1.0  # pause when a 429 carries no Retry-After
+
+# --- auth --------------------------------------------------------------------------------------
+TOKEN_REFRESH_MARGIN: Final = 60.0  # refresh this many seconds before expiry
+TOKEN_DEFAULT_LIFETIME: Final = 3600.0  # when the token response states no expiry
+
+# --- fan-out -----------------------------------------------------------------------------------
+PREFETCH_PAGES: Final = 4
+FANOUT_CONCURRENCY: Final = 8
+FANOUT_BUFFER: Final = 256
+
+# --- diagnostics ---------------------------------------------------------------------------------
+ERROR_EXCERPT_CHARS: Final = 200

@@ -1,0 +1,54 @@
+"""Pure helpers that keep secrets out of URLs, headers and log lines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from yarl import URL
+
+REDACTED = "[REDACTED]"
+
+# Query parameters that may carry credentials. Compared case-insensitively.
+SENSITIVE_QUERY_KEYS = frozenset(
+    {
+        "access_token",
+        "token",
+        "client_secret",
+        "secret",
+        "api_key",
+        "apikey",
+        "key",
+        "password",
+        "refresh_token",
+        "signature",
+    }
+)
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+def redact_url(url: URL | str) -> str:
+    """Return ``url`` as text without user info and with credential-like query values hidden."""
+    parsed = url if isinstance(url, URL) else URL(url)
+    if parsed.user is not None or parsed.password is not None:
+        parsed = parsed.with_user(None)
+    if parsed.query and any(k.lower() in SENSITIVE_QUERY_KEYS for k in parsed.query):
+        parsed = parsed.with_query(
+            [
+                (k, REDACTED if k.lower() in SENSITIVE_QUERY_KEYS else v)
+                for k, v in parsed.query.items()
+            ]
+        )
+    return str(parsed)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Copy ``headers`` with authentication values replaced by a marker."""
+    return {k: (REDACTED if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()}
+
+
+def redact_text(text: str, secrets: tuple[str, ...]) -> str:
+    """Replace every occurrence of each non-empty secret in ``text``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text

@@ -1,0 +1,167 @@
+"""Turning credentials into ``Authorization`` headers; OAuth2 token caching and refresh.
+
+Token refresh is single-flight: however many requests need a token at once, one token
+request is made and everyone shares its result. On a 401 the token that failed is dropped
+(only if it is still the current one) and the request is replayed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import msgspec
+
+from .auth import Auth, BasicAuth, BearerToken, ClientCredentials
+
+TokenFetcher = Callable[[str, dict[str, str], dict[str, str]], Awaitable[tuple[str, float]]]
+"""Posts a form (url, form, headers); returns ``(token, lifetime)`` parsed from a 2xx answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEndpoint:
+    """How one provider's client-credentials grant is requested (provider data)."""
+
+    url: str
+    credentials_in: Literal["basic", "form"]
+    scope: str | None = None
+
+
+class _TokenBody(msgspec.Struct):
+    access_token: str | None = None
+    expires_in: float | None = None
+    expires: float | None = None
+    token_type: str | None = None
+    data: _TokenBody | None = None
+
+
+def parse_token_response(body: bytes, *, now: float | None = None) -> tuple[str, float]:
+    """``(access_token, lifetime_seconds)`` from a token response.
+
+    Accepts the token object at the top level or under ``data``; the lifetime comes from
+    ``expires_in`` or else ``expires`` (epoch seconds). Raises ``ValueError`` when no token.
+    """
+    parsed = msgspec.json.decode(body, type=_TokenBody)
+    if parsed.access_token is None and parsed.data is not None:
+        parsed = parsed.data
+    if not parsed.access_token:
+        raise ValueError("token response has no access_token")
+    if parsed.expires_in is not None:
+        lifetime = parsed.expires_in
+    elif parsed.expires is not None:
+        lifetime = parsed.expires - (time.time() if now is None else now)
+    else:
+        lifetime = 3600.0
+    return parsed.access_token, max(0.0, lifetime)
+
+
+def token_request(
+    creds: ClientCredentials, endpoint: TokenEndpoint
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The form body and headers of a client-credentials token request (pure)."""
+    form = {"grant_type": "client_credentials"}
+    headers = {"Accept": "application/json"}
+    if endpoint.credentials_in == "basic":
+        raw = f"{creds.client_id}:{creds.client_secret}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+    else:
+        form["client_id"] = creds.client_id
+        form["client_secret"] = creds.client_secret
+    scope = creds.scope if creds.scope is not None else endpoint.scope
+    if scope:
+        form["scope"] = scope
+    return form, headers
+
+
+class Authenticator(Protocol):
+    """Supplies the ``Authorization`` header of each request."""
+
+    async def authorization(self) -> tuple[str, int]:
+        """Header value and the generation of the credential it carries."""
+        ...
+
+    def invalidate(self, generation: int) -> bool:
+        """A request sent with ``generation`` got a 401; True if replaying may help."""
+        ...
+
+
+class StaticAuthenticator:
+    """Basic auth or a fixed bearer token: nothing to refresh."""
+
+    def __init__(self, header: str) -> None:
+        self._header = header
+
+    async def authorization(self) -> tuple[str, int]:
+        return self._header, 0
+
+    def invalidate(self, generation: int) -> bool:
+        return False
+
+
+class TokenAuthenticator:
+    """Caches an OAuth2 token, refreshes it shortly before expiry, single-flight."""
+
+    def __init__(
+        self,
+        creds: ClientCredentials,
+        endpoint: TokenEndpoint,
+        fetch: TokenFetcher,
+        *,
+        refresh_margin: float,
+    ) -> None:
+        self._creds = creds
+        self._endpoint = endpoint
+        self._fetch = fetch
+        self._margin = refresh_margin
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self._generation = 0
+        self._lock = asyncio.Lock()
+
+    @property
+    def token_url(self) -> str:
+        """Where tokens are requested."""
+        return self._endpoint.url
+
+    def _valid(self) -> bool:
+        return self._token is not None and time.monotonic() < self._refresh_at
+
+    async def authorization(self) -> tuple[str, int]:
+        if not self._valid():
+            async with self._lock:
+                if not self._valid():
+                    await self._refresh()
+        assert self._token is not None
+        return "Bearer " + self._token, self._generation
+
+    async def _refresh(self) -> None:
+        form, headers = token_request(self._creds, self._endpoint)
+        token, lifetime = await self._fetch(self._endpoint.url, form, headers)
+        margin = min(self._margin, lifetime * 0.1)
+        self._token = token
+        self._refresh_at = time.monotonic() + lifetime - margin
+        self._generation += 1
+
+    def invalidate(self, generation: int) -> bool:
+        if generation == self._generation:
+            self._token = None
+        return True
+
+
+def make_authenticator(
+    auth: Auth, endpoint: TokenEndpoint, fetch: TokenFetcher, *, refresh_margin: float
+) -> Authenticator:
+    """The authenticator for ``auth`` (the token endpoint is used for client credentials)."""
+    if isinstance(auth, BasicAuth):
+        return StaticAuthenticator(auth.header)
+    if isinstance(auth, BearerToken):
+        return StaticAuthenticator("Bearer " + auth.token)
+    if isinstance(auth, ClientCredentials):
+        return TokenAuthenticator(auth, endpoint, fetch, refresh_margin=refresh_margin)
+    raise TypeError(
+        f"auth must be BasicAuth, BearerToken or ClientCredentials, not {type(auth).__name__}"
+    )

@@ -1,0 +1,482 @@
+"""The async HTTP transport: one aiohttp session, auth, retries, pacing, safety checks.
+
+Everything provider-specific arrives as data (base URL, token endpoint, default rate limit);
+everything that decides (retry or not, how long to wait) lives in pure functions in
+``_retry.py``. This module does the I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import aiohttp
+import msgspec
+import tenacity
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from ._constants import LOGGER_NAME
+from ._ratelimit import AsyncRateLimiter
+from ._redact import redact_text, redact_url
+from ._retry import RetryWait, is_retryable_error, parse_retry_after
+from ._tokens import Authenticator, TokenEndpoint, make_authenticator, parse_token_response
+from .auth import Auth
+from .config import ClientConfig
+from .errors import (
+    APIError,
+    DecodeError,
+    RateLimitError,
+    ResponseTooLargeError,
+    TransportError,
+    UnsafeURLError,
+    error_class_for,
+    excerpt,
+    parse_error_body,
+)
+from .events import TransportEvent, TransportStats
+
+T = TypeVar("T")
+logger = logging.getLogger(LOGGER_NAME)
+
+_MAX_REDIRECTS = 3
+_DECODE_FAILURES = (msgspec.MsgspecError, ValueError, TypeError, RecursionError, OverflowError)
+
+
+@dataclass(frozen=True, slots=True)
+class Response(Generic[T]):
+    """A decoded 2xx answer."""
+
+    status: int
+    url: str  # redacted
+    headers: CIMultiDictProxy[str]
+    value: T
+    nbytes: int
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` names this machine (localhost, 127.0.0.0/8, ::1)."""
+    if host is None:
+        return False
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def origin_of(url: URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the default port filled in."""
+    return (url.scheme.lower(), (url.host or "").lower(), url.port)
+
+
+def check_base_url(raw: str, *, allow_insecure_http: bool, what: str = "base_url") -> URL:
+    """Validate a configured URL: absolute http(s), and https unless loopback or opted in."""
+    try:
+        url = URL(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} {raw!r} is not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(
+            f"{what} must be an absolute http(s) URL like 'https://api.example.com', got {raw!r}"
+        )
+    if url.query_string or url.fragment:
+        raise ValueError(f"{what} must not carry a query or fragment, got {raw!r}")
+    if url.scheme == "http" and not is_loopback(url.host) and not allow_insecure_http:
+        raise ValueError(
+            f"{what} {raw!r} uses plain http to a non-loopback host; credentials would travel "
+            "unencrypted. Use https, or pass allow_insecure_http=True if you really mean it."
+        )
+    return url
+
+
+class AsyncTransport:
+    """Sends requests for one client. Owns (or borrows) an ``aiohttp.ClientSession``."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth: Auth,
+        token_endpoint: TokenEndpoint,
+        config: ClientConfig,
+        default_rate_limit: float,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.config = config
+        self.base_url = check_base_url(base_url, allow_insecure_http=config.allow_insecure_http)
+        self._origin = origin_of(self.base_url)
+        check_base_url(
+            token_endpoint.url, allow_insecure_http=config.allow_insecure_http, what="token_url"
+        )
+        self._secrets = tuple(s for s in auth.secrets() if s)
+        self._auth: Authenticator = make_authenticator(
+            auth, token_endpoint, self._fetch_token, refresh_margin=config.token_refresh_margin
+        )
+        rate = default_rate_limit if config.rate_limit is None else config.rate_limit
+        self.limiter = AsyncRateLimiter(rate or None, burst=config.rate_limit_burst)
+        self.stats = TransportStats()
+        self._session = session
+        self._owns_session = session is None
+        self._closed = False
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=config.connect_timeout, sock_read=config.read_timeout
+        )
+        self._ssl: bool = config.verify_ssl
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("this client is closed; create a new one")
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.config.max_connections, ttl_dns_cache=300, ssl=self._ssl
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                headers={"User-Agent": self.config.user_agent},
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session if this transport created it. Idempotent."""
+        self._closed = True
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    # --- public entry points -----------------------------------------------------------------
+
+    def resolve(self, path_or_url: str) -> URL:
+        """An absolute URL for a path under ``base_url``, or a checked absolute URL."""
+        if path_or_url.startswith(("http://", "https://")):
+            url = URL(path_or_url, encoded=True)
+            self.check_origin(url, context="URL")
+            return url
+        base = str(self.base_url).rstrip("/")
+        return URL(base + "/" + path_or_url.lstrip("/"), encoded=False)
+
+    def check_origin(self, url: URL, *, context: str) -> None:
+        """Raise :class:`UnsafeURLError` unless ``url`` is on the configured origin."""
+        if not url.is_absolute() or origin_of(url) != self._origin:
+            raise UnsafeURLError(
+                redact_url(url), expected_origin=str(self.base_url.origin()), context=context
+            )
+
+    async def get(
+        self,
+        path_or_url: str | URL,
+        *,
+        decode: Callable[[bytes], T],
+        params: Mapping[str, str | int] | None = None,
+    ) -> Response[T]:
+        """GET with auth, pacing, retries and the overall deadline; decode the 2xx body."""
+        url = path_or_url if isinstance(path_or_url, URL) else self.resolve(path_or_url)
+        self.check_origin(url, context="URL")
+        if params:
+            url = url.update_query({k: str(v) for k, v in params.items()})
+        return await self._with_retries("GET", url, None, {}, decode, authenticated=True)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        decode: Callable[[bytes], T],
+    ) -> Response[T]:
+        """A non-GET request: authenticated, paced, never retried automatically."""
+        url = self.resolve(path)
+        data = msgspec.json.encode(json)
+        headers = {"Content-Type": "application/json"}
+        result: Response[T] = await self._deadline(
+            method, url, self._attempt(method, url, data, headers, decode, authenticated=True)
+        )
+        return result
+
+    # --- retries and deadline ----------------------------------------------------------------
+
+    async def _deadline(self, method: str, url: URL, work: Any) -> Any:
+        try:
+            async with asyncio.timeout(self.config.request_deadline):
+                return await work
+        except TimeoutError:
+            raise TransportError(
+                f"{method} {redact_url(url)}: no success within request_deadline="
+                f"{self.config.request_deadline:g} s (retries included). The provider is slow "
+                "or unreachable; raise request_deadline or try later.",
+                method=method,
+                url=redact_url(url),
+            ) from None
+
+    async def _with_retries(
+        self,
+        method: str,
+        url: URL,
+        data: Any,
+        headers: dict[str, str],
+        decode: Callable[[bytes], T],
+        *,
+        authenticated: bool,
+    ) -> Response[T]:
+        cfg = self.config
+
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, RateLimitError) and (exc.retry_after or 0) > cfg.retry_after_cap:
+                return False
+            return is_retryable_error(exc, cfg.retryable_statuses, cfg.retry_decode_errors)
+
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(cfg.max_attempts)
+            | tenacity.stop_before_delay(cfg.request_deadline),
+            wait=RetryWait(cfg.backoff_initial, cfg.backoff_max),
+            retry=tenacity.retry_if_exception(retryable),
+            before_sleep=self._before_retry_sleep(method, url),
+            reraise=True,
+        )
+        work: Awaitable[Response[T]] = retrying(
+            self._attempt, method, url, data, headers, decode, authenticated=authenticated
+        )
+        result: Response[T] = await self._deadline(method, url, work)
+        return result
+
+    def _before_retry_sleep(
+        self, method: str, url: URL
+    ) -> Callable[[tenacity.RetryCallState], None]:
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            wait = state.next_action.sleep if state.next_action else 0.0
+            exc = state.outcome.exception() if state.outcome else None
+            self.stats.retries += 1
+            self.stats.waited_seconds += wait
+            reason = self._redact(str(exc)) if exc else "unknown"
+            logger.info(
+                "retrying %s %s in %.2f s (attempt %d/%d failed: %s)",
+                method,
+                redact_url(url),
+                wait,
+                state.attempt_number,
+                self.config.max_attempts,
+                reason,
+            )
+            self._emit(
+                TransportEvent(
+                    "retry",
+                    method,
+                    redact_url(url),
+                    status=getattr(exc, "status", None),
+                    attempt=state.attempt_number,
+                    wait=wait,
+                    error=reason,
+                )
+            )
+
+        return before_sleep
+
+    # --- one attempt ---------------------------------------------------------------------------
+
+    async def _attempt(
+        self,
+        method: str,
+        url: URL,
+        data: Any,
+        headers: dict[str, str],
+        decode: Callable[[bytes], T],
+        *,
+        authenticated: bool,
+        replayed: bool = False,
+        redirects: int = 0,
+    ) -> Response[T]:
+        await self.limiter.acquire()
+        send_headers = {"Accept": "application/json", **headers}
+        generation: int | None = None
+        if authenticated:
+            send_headers["Authorization"], generation = await self._auth.authorization()
+        shown = redact_url(url)
+        started = time.monotonic()
+        self.stats.requests += 1
+        try:
+            async with self._get_session().request(
+                method,
+                url,
+                data=data,
+                headers=send_headers,
+                allow_redirects=False,
+                timeout=self._timeout,
+                ssl=self._ssl,
+            ) as resp:
+                status = resp.status
+                resp_headers = resp.headers
+                body = await self._read_body(resp, method, shown)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            elapsed = time.monotonic() - started
+            reason = self._describe_transport_error(exc)
+            logger.debug("%s %s failed after %.3f s: %s", method, shown, elapsed, reason)
+            self._emit(TransportEvent("request", method, shown, elapsed=elapsed, error=reason))
+            raise TransportError(
+                f"{method} {shown}: {reason}. Check connectivity and base_url; "
+                "raise connect_timeout/read_timeout if the provider is slow.",
+                method=method,
+                url=shown,
+            ) from None
+        elapsed = time.monotonic() - started
+        self.stats.bytes_received += len(body)
+        self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
+        logger.debug("%s %s -> %d (%d bytes, %.3f s)", method, shown, status, len(body), elapsed)
+        self._emit(
+            TransportEvent(
+                "request", method, shown, status=status, elapsed=elapsed, bytes=len(body)
+            )
+        )
+
+        if 200 <= status < 300:
+            try:
+                value = decode(body)
+            except _DECODE_FAILURES as exc:
+                reason = self._redact(str(exc))
+                raise DecodeError(
+                    method=method, url=shown, status=status, reason=reason, body=body
+                ) from None
+            return Response(status, shown, resp_headers, value, len(body))
+
+        if status in (301, 302, 303, 307, 308) and "Location" in resp_headers:
+            target = url.join(URL(resp_headers["Location"]))
+            self.check_origin(target, context="redirect to")
+            if redirects >= _MAX_REDIRECTS or method != "GET":
+                raise self._api_error(status, method, shown, body, resp_headers)
+            return await self._attempt(
+                method,
+                target,
+                data,
+                headers,
+                decode,
+                authenticated=authenticated,
+                replayed=replayed,
+                redirects=redirects + 1,
+            )
+
+        if (
+            status == 401
+            and generation is not None
+            and not replayed
+            and self._auth.invalidate(generation)
+        ):
+            logger.debug("%s %s -> 401; refreshing the token and replaying once", method, shown)
+            return await self._attempt(
+                method,
+                url,
+                data,
+                headers,
+                decode,
+                authenticated=authenticated,
+                replayed=True,
+                redirects=redirects,
+            )
+        raise self._api_error(status, method, shown, body, resp_headers)
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, method: str, shown: str) -> bytes:
+        limit = self.config.max_response_bytes
+        length = resp.content_length
+        if length is not None and length > limit:
+            raise ResponseTooLargeError(method=method, url=shown, status=resp.status, limit=limit)
+        if length is not None:
+            return await resp.read()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLargeError(
+                    method=method, url=shown, status=resp.status, limit=limit
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _api_error(
+        self, status: int, method: str, shown: str, body: bytes, headers: Mapping[str, str]
+    ) -> APIError:
+        errors = parse_error_body(body)
+        request_id = headers.get("X-Request-Id") or next(
+            (e.request_id for e in errors if e.request_id), None
+        )
+        common: dict[str, Any] = {
+            "status": status,
+            "method": method,
+            "url": shown,
+            "errors": errors,
+            "excerpt": "" if errors else self._redact(excerpt(body)),
+            "request_id": request_id,
+        }
+        if status == 429:
+            retry_after = parse_retry_after(headers)
+            pause = self.config.default_429_pause if retry_after is None else retry_after
+            self.stats.rate_limited += 1
+            self.limiter.pause(min(pause, self.config.retry_after_cap))
+            logger.warning(
+                "%s %s -> 429; pausing every request of this client for %.2f s",
+                method,
+                shown,
+                pause,
+            )
+            self._emit(TransportEvent("rate_limited", method, shown, status=429, wait=pause))
+            return RateLimitError(retry_after=retry_after, **common)
+        return error_class_for(status)(**common)
+
+    # --- tokens ----------------------------------------------------------------------------
+
+    async def _fetch_token(
+        self, url: str, form: dict[str, str], headers: dict[str, str]
+    ) -> tuple[str, float]:
+        self.stats.token_requests += 1
+        target = URL(url)
+        self._emit(TransportEvent("token", "POST", redact_url(target)))
+        try:
+            response = await self._with_retries(
+                "POST", target, form, headers, parse_token_response, authenticated=False
+            )
+        except APIError as exc:
+            if exc.status in (400, 401, 403):
+                raise error_class_for(401)(
+                    status=exc.status,
+                    method=exc.method,
+                    url=exc.url,
+                    errors=exc.errors,
+                    excerpt=exc.excerpt,
+                    request_id=exc.request_id,
+                ) from None
+            raise
+        return response.value
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        return redact_text(text, self._secrets)
+
+    @staticmethod
+    def _describe_transport_error(exc: BaseException) -> str:
+        if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+            return "timed out waiting for the server (connect_timeout/read_timeout)"
+        if isinstance(exc, aiohttp.ClientPayloadError):
+            return f"response body was cut short ({exc.__class__.__name__})"
+        if isinstance(exc, aiohttp.ServerDisconnectedError):
+            return "server closed the connection before answering"
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return f"cannot connect ({exc.os_error.__class__.__name__}: {exc.os_error})"
+        return f"{exc.__class__.__name__}: {exc}"
+
+    def _emit(self, event: TransportEvent) -> None:
+        hook = self.config.on_event
+        if hook is not None:
+            try:
+                hook(event)
+            except Exception:  # a broken hook must not break requests
+                logger.exception("on_event hook raised; ignoring")
+
+
+__all__ = ["AsyncTransport", "Response", "check_base_url", "is_loopback"]

@@ -1,0 +1,105 @@
+"""All settings of a client in one frozen object."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
+
+from . import _constants as C
+
+if TYPE_CHECKING:
+    from .events import TransportEvent
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientConfig:
+    """Every tunable of a client. Defaults come from ``integration_logs_async._constants``.
+
+    ``rate_limit`` is ``None`` to take the provider's documented default; pass a number of
+    requests per second to override, or ``0`` to disable client-side pacing.
+    """
+
+    connect_timeout: float = C.CONNECT_TIMEOUT
+    read_timeout: float = C.READ_TIMEOUT
+    request_deadline: float = C.REQUEST_DEADLINE
+    max_connections: int = C.MAX_CONNECTIONS
+    max_response_bytes: int = C.MAX_RESPONSE_BYTES
+    max_attempts: int = C.MAX_ATTEMPTS
+    backoff_initial: float = C.BACKOFF_INITIAL
+    backoff_max: float = C.BACKOFF_MAX
+    retry_after_cap: float = C.RETRY_AFTER_CAP
+    retryable_statuses: frozenset[int] = C.RETRYABLE_STATUSES
+    retry_decode_errors: bool = True
+    default_429_pause: float = C.DEFAULT_429_PAUSE
+    rate_limit: float | None = None
+    rate_limit_burst: int = 1
+    token_refresh_margin: float = C.TOKEN_REFRESH_MARGIN
+    prefetch_pages: int = C.PREFETCH_PAGES
+    allow_insecure_http: bool = False
+    verify_ssl: bool = True
+    user_agent: str = C.USER_AGENT
+    on_event: Callable[[TransportEvent], None] | None = None
+
+    def __post_init__(self) -> None:
+        positive = {
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+            "request_deadline": self.request_deadline,
+            "backoff_initial": self.backoff_initial,
+            "backoff_max": self.backoff_max,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        at_least_one = {
+            "max_connections": self.max_connections,
+            "max_response_bytes": self.max_response_bytes,
+            "max_attempts": self.max_attempts,
+            "rate_limit_burst": self.rate_limit_burst,
+        }
+        for name, count in at_least_one.items():
+            if not isinstance(count, int) or count < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {count!r}")
+        if self.retry_after_cap < 0 or self.token_refresh_margin < 0:
+            raise ValueError("retry_after_cap and token_refresh_margin must be >= 0")
+        if self.rate_limit is not None and self.rate_limit < 0:
+            raise ValueError(
+                f"rate_limit must be >= 0 requests/s (0 disables pacing), got {self.rate_limit!r}"
+            )
+        if not isinstance(self.prefetch_pages, int) or self.prefetch_pages < 0:
+            raise ValueError(f"prefetch_pages must be an integer >= 0, got {self.prefetch_pages!r}")
+
+    def with_settings(self, settings: ClientSettings) -> ClientConfig:
+        """A copy with ``settings`` applied; unknown names raise ``ValueError``."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {unknown}; allowed: {sorted(known)}")
+        return dataclasses.replace(self, **settings)
+
+
+class ClientSettings(TypedDict, total=False):
+    """Keyword overrides accepted by the clients; see :class:`ClientConfig`."""
+
+    connect_timeout: float
+    read_timeout: float
+    request_deadline: float
+    max_connections: int
+    max_response_bytes: int
+    max_attempts: int
+    backoff_initial: float
+    backoff_max: float
+    retry_after_cap: float
+    retryable_statuses: frozenset[int]
+    retry_decode_errors: bool
+    default_429_pause: float
+    rate_limit: float | None
+    rate_limit_burst: int
+    token_refresh_margin: float
+    prefetch_pages: int
+    allow_insecure_http: bool
+    verify_ssl: bool
+    user_agent: str
+    on_event: Callable[[TransportEvent], None] | None

@@ -1,0 +1,312 @@
+"""The exception tree. Every failure the library raises is an :class:`IntegrationLogsError`.
+
+The HTTP part follows status classes, like gidgethub::
+
+    IntegrationLogsError
+    ├── APIError                    any non-2xx answer (status, provider error objects)
+    │   ├── BadRequestError         400, 422
+    │   ├── AuthenticationError     401 (also a failed token request)
+    │   ├── PermissionDeniedError   403
+    │   ├── NotFoundError           404
+    │   ├── RateLimitError          429 (``retry_after`` seconds)
+    │   └── ServerError             5xx
+    ├── TransportError              connection problems, timeouts, deadline exceeded
+    ├── DecodeError                 body is not JSON or not of the documented shape
+    ├── UnsafeURLError              a pagination link or redirect leaves the configured origin
+    ├── PaginationError             the server's pagination is inconsistent (e.g. a loop)
+    └── FanOutError                 one or more child streams of a fan-out failed
+
+Messages say what happened, where (method, URL without secrets, status) and what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ._constants import ERROR_EXCERPT_CHARS
+
+
+class ProviderError(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One error object as the provider sent it.
+
+    Elastic Path sends JSON:API objects (``status``, ``title``, ``detail``, ``source``);
+    Sendcloud sends ``{"error": {"code", "message", "request"}}``; OAuth servers send
+    ``{"error": "invalid_client", "error_description": ...}``. All land here.
+    """
+
+    status: int | None = None
+    title: str | None = None
+    detail: str | None = None
+    code: str | None = None
+    source: str | None = None
+    request_id: str | None = None
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.title, self.detail) if p]
+        if self.code and not parts:
+            parts.append(self.code)
+        return ": ".join(parts) if parts else "(no message)"
+
+
+class IntegrationLogsError(Exception):
+    """Base class of every error raised by this library."""
+
+
+class APIError(IntegrationLogsError):
+    """The provider answered with a non-success status.
+
+    Attributes: ``status``, ``method``, ``url`` (redacted), ``errors`` (parsed provider error
+    objects, possibly empty), ``excerpt`` (start of the body when it was not a known error
+    shape), ``request_id`` (when the provider sent one).
+    """
+
+    hint = "see the provider's error details above"
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        errors: tuple[ProviderError, ...] = (),
+        excerpt: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.url = url
+        self.errors = errors
+        self.excerpt = excerpt
+        self.request_id = request_id
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        what = "; ".join(str(e) for e in self.errors) or self.excerpt or "(empty body)"
+        rid = f" [request id {self.request_id}]" if self.request_id else ""
+        return f"{self.method} {self.url} -> HTTP {self.status}: {what}{rid}. {self.hint}"
+
+
+class BadRequestError(APIError):
+    """400/422: the provider rejected the request's parameters."""
+
+    hint = "Check the arguments (page size, offsets, ids) against the provider's documentation."
+
+
+class AuthenticationError(APIError):
+    """401: credentials missing, wrong or expired (after one token refresh and replay)."""
+
+    hint = "Check the credentials (key/secret or client id/secret) and the base URL."
+
+
+class PermissionDeniedError(APIError):
+    """403: valid credentials that lack permission for this resource."""
+
+    hint = "The credentials are valid but lack permission; use keys with access to this resource."
+
+
+class NotFoundError(APIError):
+    """404: the resource (integration, job, page) does not exist."""
+
+    hint = "Check the integration/job id and that base_url points at the right API and region."
+
+
+class RateLimitError(APIError):
+    """429 that could not be absorbed by waiting: retries exhausted or the wait is too long.
+
+    ``retry_after`` is the wait in seconds the provider asked for (``None`` if it gave none).
+    """
+
+    hint = "Lower rate_limit or concurrency, or retry later."
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(**kwargs)
+
+    def _message(self) -> str:
+        wait = f" The provider asked to wait {self.retry_after:g} s." if self.retry_after else ""
+        return super()._message() + wait
+
+
+class ServerError(APIError):
+    """5xx: the provider failed; raised once retries are exhausted."""
+
+    hint = "The provider failed; retry later or resume the stream from its checkpoint."
+
+
+class TransportError(IntegrationLogsError):
+    """The request did not complete: connection refused/reset, timeout, deadline exceeded."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+
+class DecodeError(IntegrationLogsError):
+    """A response body was not JSON, or not of the documented shape.
+
+    Carries ``method``, ``url`` (redacted), ``status`` and ``excerpt`` (start of the body).
+    """
+
+    def __init__(self, *, method: str, url: str, status: int, reason: str, body: bytes) -> None:
+        self.method = method
+        self.url = url
+        self.status = status
+        self.reason = reason
+        self.excerpt = excerpt(body)
+        super().__init__(
+            f"{method} {url} -> HTTP {status}: response body could not be decoded ({reason}). "
+            f"Body starts with: {self.excerpt!r}. Check that base_url points at the provider's "
+            "API; if the provider changed its format, report it with this message."
+        )
+
+
+class UnsafeURLError(IntegrationLogsError):
+    """A URL from the server (pagination link, redirect) leaves the configured origin.
+
+    No credentials were sent to it.
+    """
+
+    def __init__(self, url: str, *, expected_origin: str, context: str) -> None:
+        self.url = url
+        self.expected_origin = expected_origin
+        super().__init__(
+            f"refusing to follow {context} {url}: it is outside the configured origin "
+            f"{expected_origin}, and credentials are only sent there. If the provider moved, "
+            "set base_url to the new origin."
+        )
+
+
+class PaginationError(IntegrationLogsError):
+    """The provider's pagination is inconsistent, e.g. a ``next`` link that loops."""
+
+
+class FanOutError(IntegrationLogsError):
+    """One or more child streams of a fan-out failed.
+
+    ``failures`` maps a child's label (e.g. ``"integration 42"``) to its exception.
+    """
+
+    def __init__(self, failures: dict[str, BaseException]) -> None:
+        self.failures = failures
+        shown = "; ".join(f"{label}: {exc}" for label, exc in list(failures.items())[:3])
+        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+        super().__init__(f"{len(failures)} stream(s) failed: {shown}{more}")
+
+
+def excerpt(body: bytes, limit: int = ERROR_EXCERPT_CHARS) -> str:
+    """A short, printable start of a response body for messages."""
+    text = body[: limit * 4].decode("utf-8", errors="replace")
+    text = " ".join(text.split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def error_class_for(status: int) -> type[APIError]:
+    """The :class:`APIError` subclass for an HTTP status."""
+    if status >= 500:
+        return ServerError
+    return _STATUS_CLASSES.get(status, APIError)
+
+
+class ResponseTooLargeError(IntegrationLogsError):
+    """A response body exceeded ``max_response_bytes``; it was not read into memory."""
+
+    def __init__(self, *, method: str, url: str, status: int, limit: int) -> None:
+        self.method = method
+        self.url = url
+        self.status = status
+        self.limit = limit
+        super().__init__(
+            f"{method} {url} -> HTTP {status}: response body exceeds max_response_bytes="
+            f"{limit}; reading stopped. Lower page_size or raise max_response_bytes if the "
+            "provider's pages are legitimately that large."
+        )
+
+
+# --- provider error bodies (pure parsing) --------------------------------------------------
+
+
+class _JsonApiError(msgspec.Struct):
+    status: int | str | None = None
+    title: str | None = None
+    detail: str | None = None
+    code: int | str | None = None
+    source: str | dict[str, Any] | None = None
+    request_id: str | None = None
+
+
+class _SendcloudError(msgspec.Struct):
+    code: int | str | None = None
+    message: str | None = None
+    request: str | None = None
+
+
+class _ErrorEnvelope(msgspec.Struct):
+    errors: list[_JsonApiError] | None = None
+    error: _SendcloudError | str | None = None
+    error_description: str | None = None
+    message: str | None = None
+    detail: str | None = None
+
+
+def _as_int(value: int | str | None) -> int | None:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def parse_error_body(body: bytes) -> tuple[ProviderError, ...]:
+    """Provider error objects from an error response body; ``()`` if it has none.
+
+    Understands JSON:API ``{"errors": [...]}`` (Elastic Path, ``status`` as number or
+    string), Sendcloud ``{"error": {"code", "message"}}`` and OAuth2 ``{"error": "...",
+    "error_description": "..."}``.
+    """
+    try:
+        env = msgspec.json.decode(body, type=_ErrorEnvelope)
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        return ()
+    if not isinstance(env, _ErrorEnvelope):
+        return ()
+    found: list[ProviderError] = []
+    for item in env.errors or ():
+        source = item.source if isinstance(item.source, str) else None
+        if isinstance(item.source, dict):
+            source = str(item.source.get("pointer") or item.source.get("parameter") or "") or None
+        found.append(
+            ProviderError(
+                status=_as_int(item.status),
+                title=item.title,
+                detail=item.detail,
+                code=None if item.code is None else str(item.code),
+                source=source,
+                request_id=item.request_id,
+            )
+        )
+    if isinstance(env.error, _SendcloudError):
+        found.append(
+            ProviderError(
+                status=_as_int(env.error.code),
+                title=env.error.message,
+                code=None if env.error.code is None else str(env.error.code),
+            )
+        )
+    elif isinstance(env.error, str):
+        found.append(ProviderError(code=env.error, title=env.error, detail=env.error_description))
+    elif not found and (env.message or env.detail):
+        found.append(ProviderError(title=env.message, detail=env.detail))
+    return tuple(found)

@@ -1,0 +1,103 @@
+"""Sendcloud API v2 client: integration exception logs, cursor-paginated."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import msgspec
+
+from . import _constants as C
+from ._client import BaseClient, check_page_size, path_id
+from ._pagination import CursorPager
+from ._tokens import TokenEndpoint
+from .auth import Auth, ClientCredentials
+from .models.sendcloud import SendcloudIntegration, SendcloudIntegrationLog
+from .records import RawRecord, RecordCodec, sendcloud_raw
+from .stream import AsyncStream
+
+_LOG_CODEC: RecordCodec[SendcloudIntegrationLog] = RecordCodec(SendcloudIntegrationLog)
+_RAW_LOG_CODEC: RecordCodec[RawRecord] = RecordCodec(msgspec.Raw, sendcloud_raw)
+_integrations_decoder = msgspec.json.Decoder(list[SendcloudIntegration])
+_log_decoder = msgspec.json.Decoder(SendcloudIntegrationLog)
+
+
+class SendcloudClient(BaseClient):
+    """Async client for Sendcloud's v2 Integrations API.
+
+    ``auth`` is :class:`BasicAuth` (public key, secret key) or :class:`ClientCredentials`
+    (OAuth2; token from ``https://account.sendcloud.com/oauth2/token`` unless ``token_url``
+    is given). Use as ``async with SendcloudClient(auth) as client: ...``.
+    """
+
+    provider: ClassVar[str] = "sendcloud"
+    default_base_url: ClassVar[str] = C.SENDCLOUD_BASE_URL
+    default_rate_limit: ClassVar[float] = C.SENDCLOUD_RATE_LIMIT
+
+    def _token_endpoint(self, auth: Auth) -> TokenEndpoint:
+        url = auth.token_url if isinstance(auth, ClientCredentials) and auth.token_url else None
+        return TokenEndpoint(
+            url=url or C.SENDCLOUD_TOKEN_URL, credentials_in="basic", scope=C.SENDCLOUD_OAUTH_SCOPE
+        )
+
+    def _logs(
+        self,
+        path: str,
+        *,
+        page_size: int | None,
+        max_items: int | None,
+        resume_from: str | None,
+    ) -> AsyncStream[SendcloudIntegrationLog]:
+        check_page_size(page_size, C.SENDCLOUD_MAX_PAGE_SIZE)
+        params = {} if page_size is None else {"page_size": str(page_size)}
+        pager = CursorPager(self._transport, path, params, _LOG_CODEC)
+        return self._stream(
+            pager, path, _RAW_LOG_CODEC, resume_from=resume_from, max_items=max_items
+        )
+
+    def logs(
+        self,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        resume_from: str | None = None,
+    ) -> AsyncStream[SendcloudIntegrationLog]:
+        """Every integration exception log of the account, newest first
+        (``GET /integrations/logs``)."""
+        return self._logs(
+            "/integrations/logs", page_size=page_size, max_items=max_items, resume_from=resume_from
+        )
+
+    def integration_logs(
+        self,
+        integration_id: int | str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        resume_from: str | None = None,
+    ) -> AsyncStream[SendcloudIntegrationLog]:
+        """The logs of one integration, newest first (``GET /integrations/{id}/logs``)."""
+        ident = path_id(integration_id, "integration_id")
+        return self._logs(
+            f"/integrations/{ident}/logs",
+            page_size=page_size,
+            max_items=max_items,
+            resume_from=resume_from,
+        )
+
+    async def integrations(self, *, ordering: str | None = None) -> list[SendcloudIntegration]:
+        """All shop integrations of the account (``GET /integrations``, one plain array)."""
+        params = {"ordering": ordering} if ordering else None
+        resp = await self._transport.get(
+            "/integrations", decode=_integrations_decoder.decode, params=params
+        )
+        return resp.value
+
+    async def create_integration_log(
+        self, integration_id: int | str, log: dict[str, Any]
+    ) -> SendcloudIntegrationLog:
+        """Record a log for an integration (``POST /integrations/{id}/logs``); not retried."""
+        ident = path_id(integration_id, "integration_id")
+        resp = await self._transport.send(
+            "POST", f"/integrations/{ident}/logs", json=log, decode=_log_decoder.decode
+        )
+        return resp.value

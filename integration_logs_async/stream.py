@@ -1,0 +1,224 @@
+"""``AsyncStream``: what every list method returns.
+
+Iterate it for records (``async for log in stream``), or call :meth:`AsyncStream.pages` for
+pages. ``stream.checkpoint`` is valid after any number of consumed records; pass it back as
+``resume_from=`` to the same method with the same arguments to continue exactly after the
+last record consumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from ._checkpoint import Position, decode_checkpoint, encode_checkpoint
+from ._pagination import FetchedPage, Pager
+from .records import RawRecord, RecordCodec
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a stream: its records and metadata.
+
+    ``total`` is the collection size the provider reported (offset pagination), ``next_url``
+    the provider's link to the following page (cursor pagination), ``checkpoint`` the resume
+    token once every record of this page has been consumed.
+    """
+
+    items: Sequence[T]
+    number: int
+    url: str
+    checkpoint: str
+    last: bool
+    next_url: str | None = None
+    offset: int | None = None
+    total: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+
+class AsyncStream(Generic[T]):
+    """An async iterable of records across pages, resumable from :attr:`checkpoint`.
+
+    A stream is consumed once. Breaking out of ``async for`` early is safe: no further
+    requests are made; call :meth:`aclose` (or use ``async with``) to release prefetching at
+    once rather than when the iterator is garbage-collected.
+    """
+
+    def __init__(
+        self,
+        pager: Pager[T],
+        *,
+        provider: str,
+        key: str,
+        raw_codec: RecordCodec[RawRecord],
+        resume_from: str | None = None,
+        max_items: int | None = None,
+    ) -> None:
+        if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
+            raise ValueError(f"max_items must be an integer >= 0 or None, got {max_items!r}")
+        self._pager = pager
+        self._provider = provider
+        self._key = key
+        self._raw_codec = raw_codec
+        self._resume_from = resume_from
+        self._start = (
+            decode_checkpoint(resume_from, provider=provider, stream=key)
+            if resume_from is not None
+            else Position()
+        )
+        self._max_items = max_items
+        self._current: FetchedPage[T] | None = None
+        self._consumed_in_page = 0
+        self._count = 0
+        self._started = False
+        self._iterator: AsyncGenerator[Any, None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<AsyncStream {self._provider} {self._key} consumed={self._count}>"
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        """Which listing this stream walks (provider-specific path with ids)."""
+        return self._key
+
+    @property
+    def consumed(self) -> int:
+        """Records handed out so far."""
+        return self._count
+
+    @property
+    def exhausted(self) -> bool:
+        """True once the listing's end has been reached (not merely ``max_items``)."""
+        return self._position().done
+
+    def _position(self) -> Position:
+        if self._current is None:
+            return self._start
+        return self._current.position_after(self._consumed_in_page)
+
+    @property
+    def checkpoint(self) -> str:
+        """Opaque token for the position after the last consumed record."""
+        return encode_checkpoint(self._provider, self._key, self._position())
+
+    # --- variants --------------------------------------------------------------------------
+
+    def raw(self) -> AsyncStream[RawRecord]:
+        """The same listing yielding :class:`RawRecord` (the server's exact bytes).
+
+        Checkpoints are interchangeable between a stream and its ``raw()`` twin.
+        """
+        self._claim(check_only=True)
+        return AsyncStream(
+            self._pager.with_codec(self._raw_codec),
+            provider=self._provider,
+            key=self._key,
+            raw_codec=self._raw_codec,
+            resume_from=self._resume_from,
+            max_items=self._max_items,
+        )
+
+    # --- iteration -----------------------------------------------------------------------
+
+    def _claim(self, *, check_only: bool = False) -> None:
+        if self._started:
+            raise RuntimeError(
+                "this stream was already iterated; create a new one (pass "
+                "resume_from=stream.checkpoint to continue where it stopped)"
+            )
+        if not check_only:
+            self._started = True
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        self._claim()
+        gen = self._records()
+        self._iterator = gen
+        return gen
+
+    def pages(self) -> AsyncIterator[Page[T]]:
+        """Iterate page by page. Each page's records count as consumed when it is yielded."""
+        self._claim()
+        gen = self._pages()
+        self._iterator = gen
+        return gen
+
+    async def collect(self) -> list[T]:
+        """All (remaining) records as a list. Mind memory on large listings."""
+        return [item async for item in self]
+
+    async def aclose(self) -> None:
+        """Stop the stream: cancel prefetching and release connections. Idempotent."""
+        if self._iterator is not None:
+            await self._iterator.aclose()
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _remaining(self) -> int | None:
+        return None if self._max_items is None else self._max_items - self._count
+
+    async def _records(self) -> AsyncGenerator[T, None]:
+        if self._remaining() == 0:
+            return
+        source = self._pager.pages(self._start, max_items=self._max_items)
+        try:
+            async for fetched in source:
+                self._current = fetched
+                self._consumed_in_page = 0
+                for item in fetched.items:
+                    self._consumed_in_page += 1
+                    self._count += 1
+                    yield item
+                    if self._count == self._max_items:
+                        return
+        finally:
+            await source.aclose()
+
+    async def _pages(self) -> AsyncGenerator[Page[T], None]:
+        if self._remaining() == 0:
+            return
+        source = self._pager.pages(self._start, max_items=self._max_items)
+        number = 0
+        try:
+            async for fetched in source:
+                number += 1
+                remaining = self._remaining()
+                size = len(fetched.items)
+                take = size if remaining is None else min(remaining, size)
+                self._current = fetched
+                self._consumed_in_page = take
+                self._count += take
+                items = fetched.items if take == len(fetched.items) else fetched.items[:take]
+                yield Page(
+                    items=items,
+                    number=number,
+                    url=fetched.url,
+                    checkpoint=self.checkpoint,
+                    last=fetched.last and take == len(fetched.items),
+                    next_url=fetched.next_url,
+                    offset=None if fetched.page_url is not None else fetched.start,
+                    total=fetched.total,
+                )
+                if self._remaining() == 0:
+                    return
+        finally:
+            await source.aclose()
