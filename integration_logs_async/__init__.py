@@ -29,6 +29,7 @@ from .errors import (
     UnsafeURLError,
 )
 from .events import TransportEvent, TransportStats
+from .fanout import FanOutStream, Source, SourcedPage
 from .models import (
     ElasticPathIntegration,
     ElasticPathIntegrationLog,
@@ -60,6 +61,7 @@ __all__ = [
     "ElasticPathIntegrationLog",
     "ElasticPathJob",
     "FanOutError",
+    "FanOutStream",
     "IntegrationLogsError",
     "LogRequest",
     "LogResponse",
@@ -75,6 +77,8 @@ __all__ = [
     "SendcloudIntegration",
     "SendcloudIntegrationLog",
     "ServerError",
+    "Source",
+    "SourcedPage",
     "TransportError",
     "TransportEvent",
     "TransportStats",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
 import msgspec
@@ -11,6 +12,7 @@ from ._client import BaseClient, check_page_size, path_id
 from ._pagination import OffsetPager
 from ._tokens import TokenEndpoint
 from .auth import Auth, ClientCredentials
+from .fanout import FanOutStream, OnError, Source, StopWhen, StreamFactory
 from .models.elasticpath import ElasticPathIntegration, ElasticPathIntegrationLog, ElasticPathJob
 from .records import RawRecord, RecordCodec, elasticpath_raw, plain_raw
 from .stream import AsyncStream
@@ -154,4 +156,83 @@ class ElasticPathClient(BaseClient):
             page_size=page_size,
             max_items=max_items,
             resume_from=resume_from,
+        )
+
+    async def _integration_ids(self, ids: list[str] | None) -> AsyncIterator[str]:
+        if ids is not None:
+            for ident in ids:
+                yield ident
+            return
+        async for integration in self.integrations():
+            yield integration.id
+
+    def logs_for_integrations(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        concurrency: int = C.FANOUT_CONCURRENCY,
+        page_size: int | None = None,
+        on_error: OnError = "raise",
+        resume_from: str | None = None,
+        max_items: int | None = None,
+        stop_when: StopWhen | None = None,
+    ) -> FanOutStream[ElasticPathIntegrationLog]:
+        """The logs of many integrations (all when ``ids`` is None), ``concurrency`` at once."""
+        check_page_size(page_size, C.ELASTICPATH_MAX_PAGE_SIZE)
+        chosen = None if ids is None else [path_id(i, "integration id") for i in ids]
+
+        def factory(ident: str) -> StreamFactory:
+            return lambda cp: self.integration_logs(ident, page_size=page_size, resume_from=cp)
+
+        async def sources() -> AsyncIterator[tuple[Source, StreamFactory]]:
+            async for ident in self._integration_ids(chosen):
+                yield Source(f"integration {ident}", integration_id=ident), factory(ident)
+
+        return FanOutStream(
+            "elasticpath:logs_for_integrations",
+            sources,
+            concurrency=concurrency,
+            on_error=on_error,
+            resume_from=resume_from,
+            max_items=max_items,
+            stop_when=stop_when,
+        )
+
+    def logs_by_job(
+        self,
+        integration_id: str | None = None,
+        *,
+        concurrency: int = C.FANOUT_CONCURRENCY,
+        page_size: int | None = None,
+        on_error: OnError = "raise",
+        resume_from: str | None = None,
+        max_items: int | None = None,
+        stop_when: StopWhen | None = None,
+    ) -> FanOutStream[ElasticPathIntegrationLog]:
+        """Every job's logs: jobs are listed first, then each job's logs, ``concurrency`` at once.
+
+        Over one integration, or all when ``integration_id`` is None. Because each job's
+        listing is short, this is how to read more than Elastic Path's documented 10,000-record
+        offset ceiling of a single listing.
+        """
+        check_page_size(page_size, C.ELASTICPATH_MAX_PAGE_SIZE)
+        chosen = None if integration_id is None else [path_id(integration_id, "integration_id")]
+
+        def factory(ident: str, job: str) -> StreamFactory:
+            return lambda cp: self.job_logs(ident, job, page_size=page_size, resume_from=cp)
+
+        async def sources() -> AsyncIterator[tuple[Source, StreamFactory]]:
+            async for ident in self._integration_ids(chosen):
+                async for job in self.jobs(ident):
+                    label = f"integration {ident} job {job.id}"
+                    yield Source(label, integration_id=ident, job_id=job.id), factory(ident, job.id)
+
+        return FanOutStream(
+            "elasticpath:logs_by_job",
+            sources,
+            concurrency=concurrency,
+            on_error=on_error,
+            resume_from=resume_from,
+            max_items=max_items,
+            stop_when=stop_when,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
 import msgspec
@@ -11,6 +12,7 @@ from ._client import BaseClient, check_page_size, path_id
 from ._pagination import CursorPager
 from ._tokens import TokenEndpoint
 from .auth import Auth, ClientCredentials
+from .fanout import FanOutStream, OnError, Source, StopWhen, StreamFactory
 from .models.sendcloud import SendcloudIntegration, SendcloudIntegrationLog
 from .records import RawRecord, RecordCodec, sendcloud_raw
 from .stream import AsyncStream
@@ -101,3 +103,42 @@ class SendcloudClient(BaseClient):
             "POST", f"/integrations/{ident}/logs", json=log, decode=_log_decoder.decode
         )
         return resp.value
+
+    def logs_for_integrations(
+        self,
+        ids: Sequence[int | str] | None = None,
+        *,
+        concurrency: int = C.FANOUT_CONCURRENCY,
+        page_size: int | None = None,
+        on_error: OnError = "raise",
+        resume_from: str | None = None,
+        max_items: int | None = None,
+        stop_when: StopWhen | None = None,
+    ) -> FanOutStream[SendcloudIntegrationLog]:
+        """The logs of many integrations (all when ``ids`` is None), ``concurrency`` at once.
+
+        Records of one integration stay in order; integrations interleave. Resume with
+        ``resume_from=fanout.checkpoint``. See :mod:`integration_logs_async.fanout`.
+        """
+        check_page_size(page_size, C.SENDCLOUD_MAX_PAGE_SIZE)
+        chosen = None if ids is None else [path_id(i, "integration id") for i in ids]
+
+        def factory(ident: str) -> StreamFactory:
+            return lambda cp: self.integration_logs(ident, page_size=page_size, resume_from=cp)
+
+        async def sources() -> AsyncIterator[tuple[Source, StreamFactory]]:
+            idents = (
+                chosen if chosen is not None else [str(i.id) for i in await self.integrations()]
+            )
+            for ident in idents:
+                yield Source(f"integration {ident}", integration_id=ident), factory(ident)
+
+        return FanOutStream(
+            "sendcloud:logs_for_integrations",
+            sources,
+            concurrency=concurrency,
+            on_error=on_error,
+            resume_from=resume_from,
+            max_items=max_items,
+            stop_when=stop_when,
+        )

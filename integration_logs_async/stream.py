@@ -8,8 +8,8 @@ last record consumed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -37,6 +37,15 @@ class Page(Generic[T]):
     next_url: str | None = None
     offset: int | None = None
     total: int | None = None
+    _position_after: Callable[[int], str] | None = field(default=None, repr=False, compare=False)
+
+    def checkpoint_at(self, consumed: int) -> str:
+        """The resume token once the first ``consumed`` records of this page are consumed."""
+        if not 0 <= consumed <= len(self.items):
+            raise ValueError(f"consumed must be within 0..{len(self.items)}, got {consumed}")
+        if consumed == len(self.items) or self._position_after is None:
+            return self.checkpoint
+        return self._position_after(consumed)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -111,6 +120,14 @@ class AsyncStream(Generic[T]):
     def checkpoint(self) -> str:
         """Opaque token for the position after the last consumed record."""
         return encode_checkpoint(self._provider, self._key, self._position())
+
+    def _encoder(self, fetched: FetchedPage[T]) -> Callable[[int], str]:
+        provider, key = self._provider, self._key
+
+        def position_after(consumed: int) -> str:
+            return encode_checkpoint(provider, key, fetched.position_after(consumed))
+
+        return position_after
 
     # --- variants --------------------------------------------------------------------------
 
@@ -217,6 +234,7 @@ class AsyncStream(Generic[T]):
                     next_url=fetched.next_url,
                     offset=None if fetched.page_url is not None else fetched.start,
                     total=fetched.total,
+                    _position_after=self._encoder(fetched),
                 )
                 if self._remaining() == 0:
                     return

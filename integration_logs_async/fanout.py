@@ -1,0 +1,383 @@
+"""Bounded fan-out: merge many streams with at most N running at once.
+
+* **Bounded**: at most ``concurrency`` child streams run; at most ``buffer_pages`` pages wait
+  in the merge buffer, so memory does not grow with the number or size of the children.
+* **Ordered per child**: records of one child come out in that child's order; children
+  interleave as their pages arrive.
+* **Exactly resumable**: :attr:`FanOutStream.checkpoint` is a composite of the children's
+  positions *as consumed by you*, not as fetched; pass it back as ``resume_from=``.
+* **Clean teardown**: stopping early, raising or being cancelled cancels every child task and
+  releases every connection before control returns.
+* **Failures**: by default the first child failure cancels the rest and raises
+  :class:`~integration_logs_async.FanOutError` naming the child; with ``on_error="collect"``
+  the others go on, and failures are in :attr:`FanOutStream.failures` at the end (those
+  children are not marked done, so resuming retries them).
+
+The children share their client, hence its rate limiter and retry policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, Literal, TypeVar
+
+import msgspec
+
+from ._constants import FANOUT_BUFFER
+from .errors import FanOutError
+from .records import RawRecord
+from .stream import AsyncStream, Page
+
+T = TypeVar("T")
+OnError = Literal["raise", "collect"]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One child of a fan-out: a label and the ids it covers."""
+
+    label: str
+    integration_id: str | None = None
+    job_id: str | None = None
+
+
+StreamFactory = Callable[[str | None], AsyncStream[Any]]
+"""Builds a child stream, resuming from the given child checkpoint (or from the start)."""
+
+SourceList = Callable[[], AsyncIterable[tuple[Source, StreamFactory]]]
+"""Produces the children lazily (listing integrations or jobs may itself need requests)."""
+
+StopWhen = Callable[[Source, Any], bool]
+"""Called per record; True ends that child before the record (e.g. an incremental watermark)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourcedPage(Generic[T]):
+    """A page of one child, as yielded by :meth:`FanOutStream.pages`."""
+
+    source: Source
+    page: Page[T]
+
+
+class _State(msgspec.Struct, kw_only=True):
+    v: int = 1
+    key: str
+    done: list[str] = msgspec.field(default_factory=list)
+    active: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+_state_decoder = msgspec.json.Decoder(_State)
+
+
+def _decode_state(token: str, key: str) -> _State:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        state = _state_decoder.decode(raw)
+    except (binascii.Error, ValueError, msgspec.MsgspecError):
+        raise ValueError(
+            "resume_from is not a valid fan-out checkpoint; pass the exact string of "
+            "fanout.checkpoint"
+        ) from None
+    if state.key != key:
+        raise ValueError(
+            f"checkpoint belongs to fan-out {state.key!r}, not {key!r}; resume it with the same "
+            "method and arguments that produced it"
+        )
+    return state
+
+
+class _Item(Generic[T]):
+    __slots__ = ("error", "kind", "page", "source")
+
+    def __init__(
+        self,
+        kind: Literal["page", "end", "error", "sources_done"],
+        source: Source | None = None,
+        page: Page[T] | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        self.kind = kind
+        self.source = source
+        self.page = page
+        self.error = error
+
+
+class FanOutStream(Generic[T]):
+    """Records of many child streams, merged; see the module documentation."""
+
+    def __init__(
+        self,
+        key: str,
+        sources: SourceList,
+        *,
+        concurrency: int,
+        buffer_pages: int | None = None,
+        on_error: OnError = "raise",
+        resume_from: str | None = None,
+        max_items: int | None = None,
+        stop_when: StopWhen | None = None,
+        raw: bool = False,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
+        buffer = buffer_pages if buffer_pages is not None else max(2 * concurrency, 4)
+        if not isinstance(buffer, int) or buffer < 1:
+            raise ValueError(f"buffer_pages must be an integer >= 1, got {buffer_pages!r}")
+        if on_error not in ("raise", "collect"):
+            raise ValueError(f"on_error must be 'raise' or 'collect', got {on_error!r}")
+        if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
+            raise ValueError(f"max_items must be an integer >= 0 or None, got {max_items!r}")
+        self._key = key
+        self._sources = sources
+        self._concurrency = concurrency
+        self._buffer = min(buffer, FANOUT_BUFFER)
+        self._on_error: OnError = on_error
+        self._resume_from = resume_from
+        self._state = _decode_state(resume_from, key) if resume_from else _State(key=key)
+        self._done = set(self._state.done)
+        self._max_items = max_items
+        self._stop_when = stop_when
+        self._raw = raw
+        # consumer-side progress: child label -> (page, records consumed from it)
+        self._marks: dict[str, tuple[Page[Any], int]] = {}
+        self._count = 0
+        self._started = False
+        self._iterator: AsyncGenerator[Any, None] | None = None
+        self.failures: dict[str, BaseException] = {}
+        self.max_running = 0  # most children that ran at once
+        self._live = 0
+        self._running = 0
+        self._started_labels: set[str] = set()
+
+    def raw(self) -> FanOutStream[RawRecord]:
+        """The same fan-out yielding :class:`RawRecord` (checkpoints are interchangeable)."""
+        if self._started:
+            raise RuntimeError("raw() must be called before iterating")
+        return FanOutStream(
+            self._key,
+            self._sources,
+            concurrency=self._concurrency,
+            buffer_pages=self._buffer,
+            on_error=self._on_error,
+            resume_from=self._resume_from,
+            max_items=self._max_items,
+            stop_when=self._stop_when,
+            raw=True,
+        )
+
+    # --- progress --------------------------------------------------------------------------
+
+    @property
+    def consumed(self) -> int:
+        """Records handed out so far."""
+        return self._count
+
+    @property
+    def checkpoint(self) -> str:
+        """Composite resume token: finished children and each active child's position."""
+        active = dict(self._state.active)
+        for label, (page, consumed) in self._marks.items():
+            active[label] = page.checkpoint_at(consumed)
+        for label in self._done:
+            active.pop(label, None)
+        state = _State(key=self._key, done=sorted(self._done), active=active)
+        return base64.urlsafe_b64encode(msgspec.json.encode(state)).decode().rstrip("=")
+
+    # --- iteration -------------------------------------------------------------------------
+
+    def _claim(self) -> None:
+        if self._started:
+            raise RuntimeError(
+                "this fan-out was already iterated; create a new one (pass "
+                "resume_from=fanout.checkpoint to continue where it stopped)"
+            )
+        self._started = True
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        self._claim()
+        gen = self._records()
+        self._iterator = gen
+        return gen
+
+    def pages(self) -> AsyncIterator[SourcedPage[T]]:
+        """Iterate page by page, each tagged with its :class:`Source`.
+
+        A page's records count as consumed when it is yielded.
+        """
+        self._claim()
+        gen = self._pages()
+        self._iterator = gen
+        return gen
+
+    async def collect(self) -> list[T]:
+        """All records as a list. Mind memory on large harvests."""
+        return [item async for item in self]
+
+    async def aclose(self) -> None:
+        """Stop: cancel every child and release connections. Idempotent."""
+        if self._iterator is not None:
+            await self._iterator.aclose()
+
+    async def __aenter__(self) -> FanOutStream[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _records(self) -> AsyncGenerator[T, None]:
+        async for sourced in self._pages(mark_whole_page=False):
+            label = sourced.source.label
+            page = sourced.page
+            for index, item in enumerate(page.items, 1):
+                self._marks[label] = (page, index)
+                self._count += 1
+                yield item
+                if self._count == self._max_items:
+                    return
+
+    async def _pages(self, *, mark_whole_page: bool = True) -> AsyncGenerator[SourcedPage[T], None]:
+        if self._max_items == 0:
+            return
+        queue: asyncio.Queue[_Item[T]] = asyncio.Queue(maxsize=self._buffer)
+        slots = asyncio.Semaphore(self._concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+        self._live = 0  # children started whose end or error marker is not consumed yet
+        feeder = asyncio.create_task(self._feed(queue, slots, tasks))
+        sources_done = False
+        try:
+            while not (sources_done and self._live == 0):
+                item = await queue.get()
+                if item.kind == "sources_done":
+                    sources_done = True
+                    continue
+                if item.kind == "error":
+                    assert item.source is not None and item.error is not None
+                    if item.source.label in self._started_labels:
+                        self._live -= 1
+                    self._fail(item.source, item.error)
+                    continue
+                assert item.source is not None
+                label = item.source.label
+                if item.kind == "end":
+                    self._live -= 1
+                    self._done.add(label)
+                    self._marks.pop(label, None)
+                    continue
+                assert item.page is not None
+                page = item.page
+                if mark_whole_page:
+                    page = self._trim(page)
+                    self._marks[label] = (page, len(page.items))
+                    self._count += len(page.items)
+                yield SourcedPage(item.source, page)
+                if self._max_items is not None and self._count >= self._max_items:
+                    return
+        finally:
+            feeder.cancel()
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(feeder, *tasks, return_exceptions=True)
+
+    def _trim(self, page: Page[T]) -> Page[T]:
+        if self._max_items is None:
+            return page
+        room = self._max_items - self._count
+        if room >= len(page.items):
+            return page
+        return Page(
+            items=page.items[:room],
+            number=page.number,
+            url=page.url,
+            checkpoint=page.checkpoint_at(room),
+            last=False,
+            next_url=page.next_url,
+            offset=page.offset,
+            total=page.total,
+            _position_after=page._position_after,
+        )
+
+    def _fail(self, source: Source, error: BaseException) -> None:
+        self.failures[source.label] = error
+        if self._on_error == "raise":
+            raise FanOutError({source.label: error}) from error
+
+    async def _feed(
+        self,
+        queue: asyncio.Queue[_Item[T]],
+        slots: asyncio.Semaphore,
+        tasks: set[asyncio.Task[None]],
+    ) -> None:
+        """List the children and start each when a slot is free."""
+        try:
+            async for source, factory in self._sources():
+                if source.label in self._done:
+                    continue
+                await slots.acquire()
+                stream = factory(self._state.active.get(source.label))
+                if self._raw:
+                    stream = stream.raw()
+                task = asyncio.create_task(self._produce(source, stream, queue, slots))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                self._live += 1
+                self._started_labels.add(source.label)
+                self._running += 1
+                self.max_running = max(self.max_running, self._running)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await queue.put(_Item("error", Source("listing children of " + self._key), error=exc))
+        await queue.put(_Item("sources_done"))
+
+    async def _produce(
+        self,
+        source: Source,
+        stream: AsyncStream[Any],
+        queue: asyncio.Queue[_Item[T]],
+        slots: asyncio.Semaphore,
+    ) -> None:
+        """Run one child: push its pages, then an end marker (or its error)."""
+        stop = self._stop_when
+        try:
+            async with stream:
+                async for page in stream.pages():
+                    if stop is not None:
+                        cut = next((i for i, x in enumerate(page.items) if stop(source, x)), None)
+                        if cut is not None:
+                            if cut:
+                                await queue.put(_Item("page", source, self._cut(page, cut)))
+                            break
+                    if page.items:
+                        await queue.put(_Item("page", source, page))
+            await queue.put(_Item("end", source))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await queue.put(_Item("error", source, error=exc))
+        finally:
+            self._running -= 1
+            slots.release()
+
+    @staticmethod
+    def _cut(page: Page[Any], cut: int) -> Page[Any]:
+        return Page(
+            items=page.items[:cut],
+            number=page.number,
+            url=page.url,
+            checkpoint=page.checkpoint_at(cut),
+            last=True,
+            next_url=None,
+            offset=page.offset,
+            total=page.total,
+            _position_after=page._position_after,
+        )
