@@ -200,7 +200,7 @@ class ElasticPathClient(BaseClient):
 
     def logs_by_job(
         self,
-        integration_id: str | None = None,
+        integration_id: str | Sequence[str] | None = None,
         *,
         concurrency: int = C.FANOUT_CONCURRENCY,
         page_size: int | None = None,
@@ -211,12 +211,17 @@ class ElasticPathClient(BaseClient):
     ) -> FanOutStream[ElasticPathIntegrationLog]:
         """Every job's logs: jobs are listed first, then each job's logs, ``concurrency`` at once.
 
-        Over one integration, or all when ``integration_id`` is None. Because each job's
+        Over one integration (or a list of them), or all when ``integration_id`` is None. Because each job's
         listing is short, this is how to read more than Elastic Path's documented 10,000-record
         offset ceiling of a single listing.
         """
         check_page_size(page_size, C.ELASTICPATH_MAX_PAGE_SIZE)
-        chosen = None if integration_id is None else [path_id(integration_id, "integration_id")]
+        if integration_id is None:
+            chosen = None
+        elif isinstance(integration_id, str):
+            chosen = [path_id(integration_id, "integration_id")]
+        else:
+            chosen = [path_id(i, "integration id") for i in integration_id]
 
         def factory(ident: str, job: str) -> StreamFactory:
             return lambda cp: self.job_logs(ident, job, page_size=page_size, resume_from=cp)

@@ -1,0 +1,23 @@
+"""The harvest job: every integration log into a JSON Lines file, crash-safe and incremental.
+
+Use it from Python (:func:`run_harvest`) or from the command line
+(``integration-logs harvest ...``).
+"""
+
+from ._job import HarvestOptions, HarvestResult, build_stream, run_harvest
+from ._normalize import NormalizedLog
+from ._output import OutputFormat, lossless_line
+from ._state import HarvestState, Watermark, load_state
+
+__all__ = [
+    "HarvestOptions",
+    "HarvestResult",
+    "HarvestState",
+    "NormalizedLog",
+    "OutputFormat",
+    "Watermark",
+    "build_stream",
+    "load_state",
+    "lossless_line",
+    "run_harvest",
+]

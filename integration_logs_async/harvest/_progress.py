@@ -1,0 +1,85 @@
+"""Progress on stderr: a live line on a terminal, periodic plain lines otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from ..events import TransportStats
+
+
+@dataclass
+class HarvestCounters:
+    """What a harvest has done so far."""
+
+    records: int = 0
+    pages: int = 0
+    duplicates: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the harvest started."""
+        return time.monotonic() - self.started
+
+
+def format_status(counters: HarvestCounters, stats: TransportStats) -> str:
+    """One line: records, pages, requests, retries, 429s, rate, elapsed."""
+    elapsed = counters.elapsed
+    rate = counters.records / elapsed if elapsed > 0 else 0.0
+    return (
+        f"{counters.records:,} records, {counters.pages:,} pages, {stats.requests:,} requests, "
+        f"{stats.retries:,} retries, {stats.rate_limited:,} 429s, {rate:,.0f} rec/s, "
+        f"{elapsed:,.1f} s"
+    )
+
+
+class Progress:
+    """Reports harvest progress every ``interval`` seconds until stopped."""
+
+    def __init__(
+        self,
+        counters: HarvestCounters,
+        stats: TransportStats,
+        *,
+        stream: TextIO | None = None,
+        interval: float | None = None,
+        enabled: bool = True,
+    ) -> None:
+        self.counters = counters
+        self.stats = stats
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = enabled and self.stream.isatty()
+        self.interval = interval if interval is not None else (0.2 if self.live else 5.0)
+        self.enabled = enabled
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Progress:
+        if self.enabled:
+            self._task = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self.live:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.show()
+
+    def show(self) -> None:
+        """Print the current status once."""
+        line = format_status(self.counters, self.stats)
+        if self.live:
+            self.stream.write("\r\x1b[2K" + line)
+        else:
+            self.stream.write("progress: " + line + "\n")
+        self.stream.flush()

@@ -1,0 +1,76 @@
+"""The harvest state file: what has been written, and where each stream stands.
+
+It is replaced atomically (write temp, fsync, rename, fsync directory) and only after the
+output it describes has been flushed and fsynced, so after a crash at any moment the pair
+(output truncated to ``out_bytes``, ``checkpoint``) is consistent.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import msgspec
+
+
+class Watermark(msgspec.Struct, kw_only=True):
+    """The newest record of one stream seen by a run (logs are listed newest first)."""
+
+    id: str
+    created_at: str | None = None
+
+
+class HarvestState(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Persistent state of a harvest, bound to one output file and one set of options."""
+
+    version: int = 1
+    fingerprint: str
+    out: str
+    out_bytes: int = 0
+    records: int = 0
+    in_progress: bool = True
+    checkpoint: str | None = None
+    run: int = 1
+    run_started: str | None = None
+    watermarks: dict[str, Watermark] = msgspec.field(default_factory=dict)
+    pending_watermarks: dict[str, Watermark] = msgspec.field(default_factory=dict)
+    last_run_records: int = 0
+    last_complete_at: str | None = None
+
+
+_decoder = msgspec.json.Decoder(HarvestState)
+
+
+def load_state(path: Path) -> HarvestState | None:
+    """The state in ``path``, ``None`` if there is none; ``ValueError`` if unreadable."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        return _decoder.decode(data)
+    except msgspec.MsgspecError as exc:
+        raise ValueError(
+            f"state file {path} is not a harvest state ({exc}); delete it to start over"
+        ) from None
+
+
+def save_state(path: Path, state: HarvestState) -> None:
+    """Atomically replace ``path`` with ``state``."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(msgspec.json.format(msgspec.json.encode(state), indent=2))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
