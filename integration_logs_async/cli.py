@@ -35,12 +35,13 @@ from .sendcloud import SendcloudClient
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_REMOTE, EXIT_DATA, EXIT_INTERRUPTED = 0, 2, 3, 4, 5, 130
 
-CREDENTIALS_HELP = """credentials come from the environment:
+CREDENTIALS_HELP = f"""credentials come from the environment:
   sendcloud:   SENDCLOUD_PUBLIC_KEY + SENDCLOUD_SECRET_KEY (HTTP Basic), or
                SENDCLOUD_CLIENT_ID + SENDCLOUD_CLIENT_SECRET (OAuth2; SENDCLOUD_TOKEN_URL optional)
-               SENDCLOUD_API_BASE_URL optional (default %s)
-  elasticpath: EPCC_CLIENT_ID + EPCC_CLIENT_SECRET, EPCC_API_BASE_URL (default %s)
-""" % (C.SENDCLOUD_BASE_URL, C.ELASTICPATH_BASE_URL)
+               SENDCLOUD_API_BASE_URL optional (default {C.SENDCLOUD_BASE_URL})
+  elasticpath: EPCC_CLIENT_ID + EPCC_CLIENT_SECRET, EPCC_API_BASE_URL
+               (default {C.ELASTICPATH_BASE_URL}); EPCC_TOKEN_URL optional
+"""
 
 
 class UsageError(Exception):
@@ -239,7 +240,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.command == "emulate":
             from .emulator.cli import run_emulate
 
-            return run_emulate(args)
+            code: int = run_emulate(args)
+            return code
         if args.command == "demo":
             from .demo import run_demo
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-from .harvest import HarvestOptions, HarvestResult, run_harvest
+from .harvest import HarvestOptions, HarvestResult, Scope, run_harvest
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,11 +74,10 @@ async def demo(args: argparse.Namespace) -> tuple[HarvestResult, int, tuple[int,
         logs=args.logs,
         faults=faults,
     )
-    state = Path(args.out + ".state.json")
-    state.unlink(missing_ok=True)
+    await asyncio.to_thread(Path(args.out + ".state.json").unlink, missing_ok=True)
     async with Emulator(config) as emu:
         env = emu.env()
-        scope = "jobs" if args.provider == "elasticpath" else "integrations"
+        scope: Scope = "jobs" if args.provider == "elasticpath" else "integrations"
         options = HarvestOptions(
             provider=args.provider, out=args.out, scope=scope, concurrency=args.concurrency
         )

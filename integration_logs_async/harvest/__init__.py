@@ -4,7 +4,7 @@ Use it from Python (:func:`run_harvest`) or from the command line
 (``integration-logs harvest ...``).
 """
 
-from ._job import HarvestOptions, HarvestResult, build_stream, run_harvest
+from ._job import HarvestOptions, HarvestResult, Provider, Scope, build_stream, run_harvest
 from ._normalize import NormalizedLog
 from ._output import OutputFormat, lossless_line
 from ._state import HarvestState, Watermark, load_state
@@ -15,6 +15,8 @@ __all__ = [
     "HarvestState",
     "NormalizedLog",
     "OutputFormat",
+    "Provider",
+    "Scope",
     "Watermark",
     "build_stream",
     "load_state",
