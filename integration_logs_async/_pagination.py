@@ -65,6 +65,8 @@ class FetchedPage(Generic[T]):
     def position_after(self, consumed: int) -> Position:
         """The position once ``consumed`` records of ``items`` have been taken."""
         if consumed == 0:
+            if self.last and not self.items:  # an empty final page: nothing is left
+                return Position(anchor=self.entry.anchor, done=True)
             return self.entry
         anchor = record_id(self.items[consumed - 1])
         if consumed == len(self.items) and self.last:
@@ -217,6 +219,11 @@ class OffsetPager(Generic[T]):
             self.transport, self.path, self.params, codec, self.page_size, self.prefetch
         )
 
+    @property
+    def _limit(self) -> int:
+        # Pages overlap by one record, so a page must hold at least two to make progress.
+        return max(2, self.page_size)
+
     def _decode(self) -> Callable[[bytes], WirePage[T]]:
         wire: Any = ListPage
         decoder = _decoder(wire[self.codec.item_type])
@@ -237,15 +244,15 @@ class OffsetPager(Generic[T]):
 
     async def _fetch(self, decode: Callable[[bytes], WirePage[T]], offset: int) -> _OffsetFetch[T]:
         url = self.transport.resolve(self.path).update_query(
-            {**self.params, "page[limit]": str(self.page_size), "page[offset]": str(offset)}
+            {**self.params, "page[limit]": str(self._limit), "page[offset]": str(offset)}
         )
         resp = await self.transport.get(URL(url), decode=decode)
         return _OffsetFetch(offset, resp.value, resp.url)
 
     def _is_last(self, got: _OffsetFetch[T]) -> bool:
         page = got.page
-        effective = page.limit or self.page_size
-        if len(page.items) < min(effective, self.page_size):
+        effective = page.limit or self._limit
+        if len(page.items) < min(effective, self._limit):
             return True
         return page.total is not None and got.offset + len(page.items) >= page.total
 
@@ -327,8 +334,10 @@ class OffsetPager(Generic[T]):
                     total = got.page.total
                 if not planned:
                     plan_from = next_start
+                # Plan with the page length the server applied (it may cap page[limit]).
+                step = max(1, min(self._limit, len(items)) - 1)
                 plan_from = self._plan(
-                    decode, planned, plan_from, total, limit_stop, prefetch=total is not None
+                    decode, planned, plan_from, total, limit_stop, step, prefetch=total is not None
                 )
                 if not planned:
                     return
@@ -349,6 +358,7 @@ class OffsetPager(Generic[T]):
         plan_from: int,
         total: int | None,
         limit_stop: int | None,
+        step: int,
         *,
         prefetch: bool,
     ) -> int:
@@ -362,7 +372,7 @@ class OffsetPager(Generic[T]):
             offset = plan_from - 1
             task = asyncio.create_task(self._fetch(decode, offset))
             planned.append((offset, task))
-            plan_from += self.page_size - 1
+            plan_from += step
         return plan_from
 
     async def _cancel_and_wait(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ import tenacity
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._constants import LOGGER_NAME
+from ._constants import ERROR_EXCERPT_CHARS, LOGGER_NAME
 from ._ratelimit import AsyncRateLimiter
-from ._redact import redact_text, redact_url
+from ._redact import REDACTED, redact_text, redact_url
 from ._retry import RetryWait, is_retryable_error, parse_retry_after
 from ._tokens import Authenticator, TokenEndpoint, make_authenticator, parse_token_response
 from .auth import Auth
@@ -31,6 +32,7 @@ from .config import ClientConfig
 from .errors import (
     APIError,
     DecodeError,
+    IntegrationLogsError,
     RateLimitError,
     ResponseTooLargeError,
     TransportError,
@@ -46,6 +48,12 @@ logger = logging.getLogger(LOGGER_NAME)
 
 _MAX_REDIRECTS = 3
 _DECODE_FAILURES = (msgspec.MsgspecError, ValueError, TypeError, RecursionError, OverflowError)
+# Set on an error that already went through its own retries (a failed token request), so the
+# request that was waiting for the token does not retry it again (max_attempts**2 requests).
+_RETRIES_SPENT = "_integration_logs_retries_spent"
+# Token values in a token response that failed to decode: kept out of the error's excerpt.
+_TOKEN_VALUE = re.compile(rb'("(?:access|refresh|id)_token"\s*:\s*")[^"]*')
+_TOKENS_REMEMBERED = 2  # obtained tokens redacted from messages (current and previous)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,11 @@ def check_base_url(raw: str, *, allow_insecure_http: bool, what: str = "base_url
         url = URL(raw)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} {raw!r} is not a valid URL: {exc}") from None
+    if url.user is not None or url.password is not None:
+        raise ValueError(
+            f"{what} {redact_url(url)!r} must not carry credentials (user:password@); "
+            "pass them as auth= instead"
+        )
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(
             f"{what} must be an absolute http(s) URL like 'https://api.example.com', got {raw!r}"
@@ -115,7 +128,8 @@ class AsyncTransport:
         check_base_url(
             token_endpoint.url, allow_insecure_http=config.allow_insecure_http, what="token_url"
         )
-        self._secrets = tuple(s for s in auth.secrets() if s)
+        self._static_secrets = tuple(s for s in auth.secrets() if s)
+        self._secrets = self._static_secrets
         self._auth: Authenticator = make_authenticator(
             auth, token_endpoint, self._fetch_token, refresh_margin=config.token_refresh_margin
         )
@@ -229,6 +243,8 @@ class AsyncTransport:
         cfg = self.config
 
         def retryable(exc: BaseException) -> bool:
+            if getattr(exc, _RETRIES_SPENT, False):
+                return False
             if isinstance(exc, RateLimitError) and (exc.retry_after or 0) > cfg.retry_after_cap:
                 return False
             return is_retryable_error(exc, cfg.retryable_statuses, cfg.retry_decode_errors)
@@ -341,7 +357,11 @@ class AsyncTransport:
             except _DECODE_FAILURES as exc:
                 reason = self._redact(str(exc))
                 raise DecodeError(
-                    method=method, url=shown, status=status, reason=reason, body=body
+                    method=method,
+                    url=shown,
+                    status=status,
+                    reason=reason,
+                    body=self._safe_excerpt_body(body, token_response=not authenticated),
                 ) from None
             return Response(status, shown, resp_headers, value, len(body))
 
@@ -450,13 +470,28 @@ class AsyncTransport:
                     excerpt=exc.excerpt,
                     request_id=exc.request_id,
                 ) from None
+            setattr(exc, _RETRIES_SPENT, True)
             raise
+        except IntegrationLogsError as exc:
+            setattr(exc, _RETRIES_SPENT, True)
+            raise
+        token = response.value[0]
+        # Obtained tokens are secrets too: keep them out of messages and logs from now on.
+        tokens = [s for s in self._secrets if s not in self._static_secrets and s != token]
+        self._secrets = (*self._static_secrets, *tokens[-(_TOKENS_REMEMBERED - 1) :], token)
         return response.value
 
     # --- helpers ---------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
         return redact_text(text, self._secrets)
+
+    def _safe_excerpt_body(self, body: bytes, *, token_response: bool) -> bytes:
+        """The start of ``body`` with secrets (and, in token responses, tokens) masked."""
+        head = body[: ERROR_EXCERPT_CHARS * 8]
+        if token_response:
+            head = _TOKEN_VALUE.sub(rb"\g<1>" + REDACTED.encode(), head)
+        return self._redact(head.decode("utf-8", errors="replace")).encode()
 
     @staticmethod
     def _describe_transport_error(exc: BaseException) -> str:

@@ -8,6 +8,8 @@ last record consumed.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -89,7 +91,12 @@ class AsyncStream(Generic[T]):
         self._consumed_in_page = 0
         self._count = 0
         self._started = False
-        self._iterator: AsyncGenerator[Any, None] | None = None
+        # A weak reference: a stream must not keep its iterator alive (the iterator's frame
+        # refers back to the stream, a cycle only the cyclic GC breaks). Once the consumer
+        # drops the iterator, e.g. by breaking out of ``async for``, asyncio finalises it at
+        # once, which cancels prefetching before more requests go out.
+        self._iterator: weakref.ref[AsyncGenerator[Any, None]] | None = None
+        self._finished: asyncio.Event | None = None  # set when the iterator has cleaned up
 
     def __repr__(self) -> str:
         return f"<AsyncStream {self._provider} {self._key} consumed={self._count}>"
@@ -160,14 +167,14 @@ class AsyncStream(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         self._claim()
         gen = self._records()
-        self._iterator = gen
+        self._iterator = weakref.ref(gen)
         return gen
 
     def pages(self) -> AsyncIterator[Page[T]]:
         """Iterate page by page. Each page's records count as consumed when it is yielded."""
         self._claim()
         gen = self._pages()
-        self._iterator = gen
+        self._iterator = weakref.ref(gen)
         return gen
 
     async def collect(self) -> list[T]:
@@ -176,8 +183,11 @@ class AsyncStream(Generic[T]):
 
     async def aclose(self) -> None:
         """Stop the stream: cancel prefetching and release connections. Idempotent."""
-        if self._iterator is not None:
-            await self._iterator.aclose()
+        gen = None if self._iterator is None else self._iterator()
+        if gen is not None:
+            await gen.aclose()
+        elif self._finished is not None:
+            await self._finished.wait()  # a dropped iterator is being finalised by asyncio
 
     async def __aenter__(self) -> AsyncStream[T]:
         return self
@@ -197,6 +207,7 @@ class AsyncStream(Generic[T]):
         if self._remaining() == 0:
             return
         source = self._pager.pages(self._start, max_items=self._max_items)
+        finished = self._finished = asyncio.Event()
         try:
             async for fetched in source:
                 self._current = fetched
@@ -208,12 +219,16 @@ class AsyncStream(Generic[T]):
                     if self._count == self._max_items:
                         return
         finally:
-            await source.aclose()
+            try:
+                await source.aclose()
+            finally:
+                finished.set()
 
     async def _pages(self) -> AsyncGenerator[Page[T], None]:
         if self._remaining() == 0:
             return
         source = self._pager.pages(self._start, max_items=self._max_items)
+        finished = self._finished = asyncio.Event()
         number = 0
         try:
             async for fetched in source:
@@ -239,4 +254,7 @@ class AsyncStream(Generic[T]):
                 if self._remaining() == 0:
                     return
         finally:
-            await source.aclose()
+            try:
+                await source.aclose()
+            finally:
+                finished.set()
