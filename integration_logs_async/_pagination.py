@@ -19,7 +19,7 @@ import asyncio
 import functools
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -153,6 +153,8 @@ class CursorPager(Generic[T]):
             target = self.transport.resolve(url)  # raises UnsafeURLError off-origin
             resp = await self.transport.get(target, decode=decode)
             page = resp.value
+            if page.next_url is not None and not page.next_url.startswith(("http://", "https://")):
+                page = replace(page, next_url=str(target.join(URL(page.next_url))))
             skip = 0
             if anchor is not None:
                 idx = _index_of(page.items, anchor)
@@ -251,10 +253,12 @@ class OffsetPager(Generic[T]):
 
     def _is_last(self, got: _OffsetFetch[T]) -> bool:
         page = got.page
-        effective = page.limit or self._limit
-        if len(page.items) < min(effective, self._limit):
+        if not page.items:
             return True
-        return page.total is not None and got.offset + len(page.items) >= page.total
+        if page.total is not None:  # the collection size is the authority when it is given
+            return got.offset + len(page.items) >= page.total
+        effective = page.limit or self._limit
+        return len(page.items) < min(effective, self._limit)
 
     async def _locate(
         self,

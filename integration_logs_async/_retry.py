@@ -10,7 +10,7 @@ from datetime import UTC
 
 import tenacity
 
-from .errors import APIError, DecodeError, RateLimitError, TransportError
+from .errors import APIError, DecodeError, TransportError
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
@@ -77,6 +77,6 @@ class RetryWait(tenacity.wait.wait_base):
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome
         exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return exc.retry_after
+        if isinstance(exc, APIError) and exc.retry_after is not None:
+            return exc.retry_after  # 429 or 503 with Retry-After: wait as asked
         return full_jitter_backoff(retry_state.attempt_number, initial=self.initial, cap=self.cap)

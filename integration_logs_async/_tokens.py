@@ -120,7 +120,7 @@ class TokenAuthenticator:
         self._token: str | None = None
         self._refresh_at = 0.0
         self._generation = 0
-        self._lock = asyncio.Lock()
+        self._inflight: asyncio.Task[None] | None = None
 
     @property
     def token_url(self) -> str:
@@ -132,9 +132,11 @@ class TokenAuthenticator:
 
     async def authorization(self) -> tuple[str, int]:
         if not self._valid():
-            async with self._lock:
-                if not self._valid():
-                    await self._refresh()
+            # Single flight: every caller awaits the same token request and shares its
+            # outcome, success or failure. shield(): a cancelled caller does not cancel it.
+            if self._inflight is None or self._inflight.done():
+                self._inflight = asyncio.create_task(self._refresh())
+            await asyncio.shield(self._inflight)
         assert self._token is not None
         return "Bearer " + self._token, self._generation
 

@@ -245,8 +245,8 @@ class AsyncTransport:
         def retryable(exc: BaseException) -> bool:
             if getattr(exc, _RETRIES_SPENT, False):
                 return False
-            if isinstance(exc, RateLimitError) and (exc.retry_after or 0) > cfg.retry_after_cap:
-                return False
+            if isinstance(exc, APIError) and (exc.retry_after or 0) > cfg.retry_after_cap:
+                return False  # the provider asks for a longer wait than we are willing to do
             return is_retryable_error(exc, cfg.retryable_statuses, cfg.retry_decode_errors)
 
         retrying = tenacity.AsyncRetrying(
@@ -332,7 +332,7 @@ class AsyncTransport:
                 body = await self._read_body(resp, method, shown)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             elapsed = time.monotonic() - started
-            reason = self._describe_transport_error(exc)
+            reason = self._redact(self._describe_transport_error(exc))
             logger.debug("%s %s failed after %.3f s: %s", method, shown, elapsed, reason)
             self._emit(TransportEvent("request", method, shown, elapsed=elapsed, error=reason))
             raise TransportError(
@@ -432,20 +432,22 @@ class AsyncTransport:
             "errors": errors,
             "excerpt": "" if errors else self._redact(excerpt(body)),
             "request_id": request_id,
+            "retry_after": parse_retry_after(headers),
         }
         if status == 429:
-            retry_after = parse_retry_after(headers)
+            retry_after = common["retry_after"]
             pause = self.config.default_429_pause if retry_after is None else retry_after
             self.stats.rate_limited += 1
-            self.limiter.pause(min(pause, self.config.retry_after_cap))
-            logger.warning(
-                "%s %s -> 429; pausing every request of this client for %.2f s",
-                method,
-                shown,
-                pause,
-            )
+            if pause <= self.config.retry_after_cap:  # above the cap we raise, not wait
+                self.limiter.pause(pause)
+                logger.warning(
+                    "%s %s -> 429; pausing every request of this client for %.2f s",
+                    method,
+                    shown,
+                    pause,
+                )
             self._emit(TransportEvent("rate_limited", method, shown, status=429, wait=pause))
-            return RateLimitError(retry_after=retry_after, **common)
+            return RateLimitError(**common)
         return error_class_for(status)(**common)
 
     # --- tokens ----------------------------------------------------------------------------

@@ -211,9 +211,9 @@ class ElasticPathClient(BaseClient):
     ) -> FanOutStream[ElasticPathIntegrationLog]:
         """Every job's logs: jobs are listed first, then each job's logs, ``concurrency`` at once.
 
-        Over one integration (or a list of them), or all when ``integration_id`` is None. Because each job's
-        listing is short, this is how to read more than Elastic Path's documented 10,000-record
-        offset ceiling of a single listing.
+        Over one integration (or a list of them), or all when ``integration_id`` is None.
+        Because each job's listing is short, this is how to read more than Elastic Path's
+        documented 10,000-record offset ceiling of a single listing.
         """
         check_page_size(page_size, C.ELASTICPATH_MAX_PAGE_SIZE)
         if integration_id is None:

@@ -73,7 +73,9 @@ class APIError(IntegrationLogsError):
         errors: tuple[ProviderError, ...] = (),
         excerpt: str = "",
         request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
+        self.retry_after = retry_after  # seconds the provider asked to wait (429, 503)
         self.status = status
         self.method = method
         self.url = url
@@ -85,7 +87,9 @@ class APIError(IntegrationLogsError):
     def _message(self) -> str:
         what = "; ".join(str(e) for e in self.errors) or self.excerpt or "(empty body)"
         rid = f" [request id {self.request_id}]" if self.request_id else ""
-        return f"{self.method} {self.url} -> HTTP {self.status}: {what}{rid}. {self.hint}"
+        wait = f" The provider asked to wait {self.retry_after:g} s." if self.retry_after else ""
+        what = what.rstrip(". ")
+        return f"{self.method} {self.url} -> HTTP {self.status}: {what}{rid}. {self.hint}{wait}"
 
 
 class BadRequestError(APIError):
@@ -119,14 +123,6 @@ class RateLimitError(APIError):
     """
 
     hint = "Lower rate_limit or concurrency, or retry later."
-
-    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        self.retry_after = retry_after
-        super().__init__(**kwargs)
-
-    def _message(self) -> str:
-        wait = f" The provider asked to wait {self.retry_after:g} s." if self.retry_after else ""
-        return super()._message() + wait
 
 
 class ServerError(APIError):

@@ -135,7 +135,7 @@ async def test_sendcloud_error_object(mock: aioresponses) -> None:
         with pytest.raises(NotFoundError) as info:
             await client.integration_logs(9).collect()
     assert info.value.errors == (ProviderError(status=404, title="Not found.", code="404"),)
-    assert str(info.value).startswith(f"GET {url} -> HTTP 404: Not found.. Check")
+    assert str(info.value).startswith(f"GET {url} -> HTTP 404: Not found. Check")
 
 
 async def test_request_id_header_is_reported(mock: aioresponses) -> None:
