@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -147,7 +148,10 @@ class FanOutStream(Generic[T]):
         self._marks: dict[str, tuple[Page[Any], int]] = {}
         self._count = 0
         self._started = False
-        self._iterator: AsyncGenerator[Any, None] | None = None
+        # Weak, as in AsyncStream: dropping the iterator (break) lets asyncio finalise it at
+        # once, cancelling every child, instead of waiting for the cyclic GC.
+        self._iterator: weakref.ref[AsyncGenerator[Any, None]] | None = None
+        self._finished: asyncio.Event | None = None
         self.failures: dict[str, BaseException] = {}
         self.max_running = 0  # most children that ran at once
         self._live = 0
@@ -201,7 +205,7 @@ class FanOutStream(Generic[T]):
     def __aiter__(self) -> AsyncIterator[T]:
         self._claim()
         gen = self._records()
-        self._iterator = gen
+        self._iterator = weakref.ref(gen)
         return gen
 
     def pages(self) -> AsyncIterator[SourcedPage[T]]:
@@ -211,7 +215,7 @@ class FanOutStream(Generic[T]):
         """
         self._claim()
         gen = self._pages()
-        self._iterator = gen
+        self._iterator = weakref.ref(gen)
         return gen
 
     async def collect(self) -> list[T]:
@@ -220,8 +224,11 @@ class FanOutStream(Generic[T]):
 
     async def aclose(self) -> None:
         """Stop: cancel every child and release connections. Idempotent."""
-        if self._iterator is not None:
-            await self._iterator.aclose()
+        gen = None if self._iterator is None else self._iterator()
+        if gen is not None:
+            await gen.aclose()
+        elif self._finished is not None:
+            await self._finished.wait()  # a dropped iterator is being finalised by asyncio
 
     async def __aenter__(self) -> FanOutStream[T]:
         return self
@@ -235,15 +242,19 @@ class FanOutStream(Generic[T]):
         await self.aclose()
 
     async def _records(self) -> AsyncGenerator[T, None]:
-        async for sourced in self._pages(mark_whole_page=False):
-            label = sourced.source.label
-            page = sourced.page
-            for index, item in enumerate(page.items, 1):
-                self._marks[label] = (page, index)
-                self._count += 1
-                yield item
-                if self._count == self._max_items:
-                    return
+        pages = self._pages(mark_whole_page=False)
+        try:
+            async for sourced in pages:
+                label = sourced.source.label
+                page = sourced.page
+                for index, item in enumerate(page.items, 1):
+                    self._marks[label] = (page, index)
+                    self._count += 1
+                    yield item
+                    if self._count == self._max_items:
+                        return
+        finally:
+            await pages.aclose()
 
     async def _pages(self, *, mark_whole_page: bool = True) -> AsyncGenerator[SourcedPage[T], None]:
         if self._max_items == 0:
@@ -253,6 +264,7 @@ class FanOutStream(Generic[T]):
         tasks: set[asyncio.Task[None]] = set()
         self._live = 0  # children started whose end or error marker is not consumed yet
         feeder = asyncio.create_task(self._feed(queue, slots, tasks))
+        finished = self._finished = asyncio.Event()
         sources_done = False
         try:
             while not (sources_done and self._live == 0):
@@ -286,7 +298,10 @@ class FanOutStream(Generic[T]):
             feeder.cancel()
             for task in list(tasks):
                 task.cancel()
-            await asyncio.gather(feeder, *tasks, return_exceptions=True)
+            try:
+                await asyncio.gather(feeder, *tasks, return_exceptions=True)
+            finally:
+                finished.set()
 
     def _trim(self, page: Page[T]) -> Page[T]:
         if self._max_items is None:
