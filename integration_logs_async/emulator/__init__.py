@@ -1,0 +1,51 @@
+"""Local emulator of the Sendcloud and Elastic Path integration-log APIs.
+
+One aiohttp server on one port serves both providers from deterministic
+synthetic data (same seed, byte-identical answers), with fault injection,
+a per-credential rate limit, token expiry and a request log, in the spirit
+of moto or stripe-mock::
+
+    async with Emulator(seed=1, integrations=5, logs=2000) as emu:
+        env = emu.env()  # SENDCLOUD_*/EPCC_* variables pointing at the emulator
+        ...
+
+Served routes (``{p}`` is ``EmulatorConfig.sendcloud_prefix``, ``/api/v2``):
+
+- Sendcloud: ``GET {p}/integrations``, ``GET {p}/integrations/{id}``,
+  ``GET {p}/integrations/logs``, ``GET|POST {p}/integrations/{id}/logs``
+  (HTTP Basic or Bearer; keyset ``cursor`` pagination) and ``POST /oauth2/token``.
+- Elastic Path: ``GET /v2/integrations[/{id}]``, ``/v2/integrations/logs``,
+  ``/v2/integrations/{id}/logs``, ``/v2/integrations/{id}/jobs``,
+  ``/v2/integrations/{id}/jobs/{job_id}/logs`` (Bearer; ``page[limit]``/``page[offset]``)
+  and ``POST /oauth/access_token``.
+- Admin, no auth: ``/_emulator/`` ``info``, ``faults`` (GET/PUT), ``requests``, ``stats``,
+  ``logs`` (POST), ``reset-stats`` (POST), ``expire-tokens`` (POST).
+
+Faults (:class:`FaultKind`) are configured with :class:`FaultConfig`, at start or
+with :meth:`Emulator.set_faults`.  Run the emulator as a process with
+``python -m integration_logs_async.emulator`` or ``integration-logs emulate``
+(see :mod:`.cli`); pytest fixtures live in :mod:`integration_logs_async.testing`.
+"""
+
+from ._auth import CredentialKind
+from ._config import EmulatorConfig, EmulatorOptions, MetaStyle, Provider
+from ._faults import FaultConfig, FaultKind
+from ._records import RequestRecord
+from ._server import Emulator, create_app
+from ._store import LogId, LogView, Store
+
+__all__ = [
+    "CredentialKind",
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorOptions",
+    "FaultConfig",
+    "FaultKind",
+    "LogId",
+    "LogView",
+    "MetaStyle",
+    "Provider",
+    "RequestRecord",
+    "Store",
+    "create_app",
+]

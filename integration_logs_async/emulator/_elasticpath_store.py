@@ -1,0 +1,175 @@
+"""Elastic Path log store: integrations, jobs, and logs encoded once.
+
+Each log is its own encoded *head* (UUID, attempt, relationships, timestamp)
+followed by the *tail* of its outcome (error detail and body), shared by every
+log with that outcome; see :mod:`._template`.  Records are kept oldest first,
+listings read them backwards.
+"""
+
+from __future__ import annotations
+
+import random
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import _elasticpath_data as data
+from ._timefmt import NANOS, minute_prefix, utc_seconds_timestamp
+
+_ID_START = len(b'{"id":"')
+_ID_END = _ID_START + 36
+_ATTEMPTS = (1, 1, 1, 1, 2, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class ElasticPathIntegration:
+    """One integration, its JSON object (without ``links``) and its jobs' positions."""
+
+    id: str
+    obj: dict[str, Any]
+    jobs: range
+
+
+class ElasticPathStore:
+    """All Elastic Path integrations, jobs and logs of one emulator."""
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        integrations: int,
+        jobs_per_integration: int,
+        logs: int,
+        end: int,
+        span: int,
+    ) -> None:
+        rng = random.Random(f"elasticpath:{seed}")
+        start = end - span
+        self._formats = [data.build_template(outcome) for outcome in data.OUTCOMES]
+        self._tails = [template.tail for template in self._formats]
+        self._outcome_weights = [outcome.weight for outcome in data.OUTCOMES]
+        self.integrations: list[ElasticPathIntegration] = []
+        self.job_ids: list[str] = []
+        self._job_integration: list[int] = []
+        for k in range(integrations):
+            created = start - rng.randrange(86400, 400 * 86400)
+            updated = created + rng.randrange(0, 86400 * 30)
+            obj = data.integration_object(
+                k, rng, utc_seconds_timestamp(created), utc_seconds_timestamp(updated)
+            )
+            first = len(self.job_ids)
+            for _ in range(jobs_per_integration):
+                self.job_ids.append(data.make_uuid(rng))
+                self._job_integration.append(k)
+            jobs = range(first, len(self.job_ids))
+            self.integrations.append(ElasticPathIntegration(obj["id"], obj, jobs))
+        self._integration_bytes = [i.id.encode() for i in self.integrations]
+        self._job_bytes = [job_id.encode() for job_id in self.job_ids]
+        self._by_id = {integration.id: k for k, integration in enumerate(self.integrations)}
+        self._job_by_id = {job_id: j for j, job_id in enumerate(self.job_ids)}
+        self._weights = [rng.paretovariate(1.3) for _ in self.integrations]
+        self._heads: list[bytes] = []
+        self._outcome = array("B")
+        self.created = array("q")
+        self.integration_scopes: list[array[int]] = [array("I") for _ in self.integrations]
+        self.job_scopes: list[array[int]] = [array("I") for _ in self.job_ids]
+        self._growth = random.Random(f"elasticpath:{seed}:growth")
+        self._growth_start = end * NANOS
+        self._generate(rng, logs, start * NANOS, span * NANOS, jobs_per_integration)
+
+    def _generate(
+        self, rng: random.Random, count: int, start: int, span: int, per_integration: int
+    ) -> None:
+        """Draw ``count`` logs over ``[start, start + span)`` ns and encode their heads."""
+        owners = rng.choices(range(len(self.integrations)), self._weights, k=count)
+        offsets = rng.choices(range(per_integration), k=count)
+        jobs = [k * per_integration + j for k, j in zip(owners, offsets, strict=True)]
+        outcomes = rng.choices(range(len(data.OUTCOMES)), self._outcome_weights, k=count)
+        attempts = rng.choices(_ATTEMPTS, k=count)
+        random_ = rng.random
+        self.created.extend(start + int(span * (i + random_()) / count) for i in range(count))
+        self._outcome.extend(outcomes)
+        for index in range(count):
+            self._heads.append(self._head(rng, index, jobs[index], attempts[index]))
+            self.integration_scopes[owners[index]].append(index)
+            self.job_scopes[jobs[index]].append(index)
+
+    def _head(self, rng: random.Random, index: int, job: int, attempt: int) -> bytes:
+        outcome = self._outcome[index]
+        low, high = (100_000, 300_000) if data.OUTCOMES[outcome].slow else (50, 30_000)
+        ptime = low + int(rng.random() * (high - low))  # units of 0.1 ms
+        created = self.created[index]
+        seconds = created // NANOS
+        return self._formats[outcome].head_of(
+            (
+                data.make_uuid(rng).encode(),
+                attempt,
+                ptime // 10_000,
+                ptime % 10_000,
+                self._integration_bytes[self._job_integration[job]],
+                self._job_bytes[job],
+                minute_prefix(seconds // 60),
+                seconds % 60,
+                created % NANOS,
+            )
+        )
+
+    def __len__(self) -> int:
+        return len(self._heads)
+
+    def integration_index(self, integration_id: str) -> int | None:
+        """Position of an integration, or None when it does not exist."""
+        return self._by_id.get(integration_id)
+
+    def job_index(self, integration: int, job_id: str) -> int | None:
+        """Position of a job of ``integration``, or None when it has no such job."""
+        job = self._job_by_id.get(job_id)
+        return job if job is not None and self._job_integration[job] == integration else None
+
+    def log_id(self, index: int) -> str:
+        """UUID of the record at ``index``."""
+        return self._heads[index][_ID_START:_ID_END].decode()
+
+    def render(self, index: int) -> bytes:
+        """Exact JSON bytes of the record at ``index`` (0 = oldest)."""
+        return self._heads[index] + self._tails[self._outcome[index]]
+
+    def join(self, positions: Iterable[int]) -> bytes:
+        """The records at ``positions``, comma-separated (the inside of a JSON array)."""
+        heads, tails, outcome = self._heads, self._tails, self._outcome
+        pieces: list[bytes] = []
+        for index in positions:
+            pieces += (heads[index], tails[outcome[index]], b",")
+        return b"".join(pieces[:-1])
+
+    def index_of(self, log_id: str) -> int | None:
+        """Position of the record with UUID ``log_id``, or None (a linear scan, for tests)."""
+        prefix = b'{"id":"' + log_id.encode() + b'"'
+        return next((i for i, head in enumerate(self._heads) if head.startswith(prefix)), None)
+
+    def scope(self, integration: int | None = None, job: int | None = None) -> Sequence[int]:
+        """Ascending record positions of a job, of an integration, or of all records."""
+        if job is not None:
+            return self.job_scopes[job]
+        if integration is not None:
+            return self.integration_scopes[integration]
+        return range(len(self._heads))
+
+    def add_logs(self, count: int, integration: int | None = None) -> list[str]:
+        """Append ``count`` newer logs (to one integration, or spread) and return their ids."""
+        rng = self._growth
+        first = len(self._heads)
+        for _ in range(count):
+            owner = integration
+            if owner is None:
+                owner = rng.choices(range(len(self.integrations)), self._weights)[0]
+            job = rng.choice(self.integrations[owner].jobs)
+            index = len(self._heads)
+            last = self.created[-1] if self.created else self._growth_start
+            self.created.append(last + rng.randrange(NANOS, 90 * NANOS))
+            self._outcome.append(rng.choices(range(len(data.OUTCOMES)), self._outcome_weights)[0])
+            self._heads.append(self._head(rng, index, job, rng.choice(_ATTEMPTS)))
+            self.integration_scopes[owner].append(index)
+            self.job_scopes[job].append(index)
+        return [self.log_id(i) for i in range(first, len(self._heads))]

@@ -1,0 +1,255 @@
+"""Sendcloud log store: records encoded once, big static parts shared.
+
+Each record is its own encoded *head* (id, shop URL, timestamp, exception...)
+followed by the *tail* of its template (response and request, e.g. a 2 KB
+HTML page), shared by every record of that template; see :mod:`._template`.
+Ids ascend with creation time, so the newest record is the last one and every
+listing reads backwards.  A log created through the API is a head with an
+empty tail.
+"""
+
+from __future__ import annotations
+
+import random
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate, islice
+from typing import Any
+
+import msgspec
+
+from . import _sendcloud_data as data
+from ._timefmt import minute_prefix, offset_suffix, sendcloud_timestamp
+
+_ID_BASE = 1_000_000
+_ID_GAPS = (1, 1, 1, 1, 2, 2, 3, 5, 8)
+_TZ_OFFSETS = (0, 3600, 7200)
+
+
+@dataclass(frozen=True)
+class SendcloudIntegration:
+    """One shop integration and its pre-encoded JSON object."""
+
+    id: int
+    system: int
+    base_url: str
+    tz_offset: int
+    json: bytes
+    base: bytes = field(init=False, repr=False)
+    """``base_url`` as bytes, for template slots."""
+    suffix: bytes = field(init=False, repr=False)
+    """UTC offset suffix of the shop's timestamps, e.g. ``+01:00``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base", self.base_url.encode())
+        object.__setattr__(self, "suffix", offset_suffix(self.tz_offset))
+
+
+@dataclass(frozen=True)
+class IdScope:
+    """Record positions (ascending) seen through their ids, for keyset pagination."""
+
+    ids: Sequence[int]
+    positions: Sequence[int]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def id_at(self, k: int) -> int:
+        """The k-th smallest id of the scope."""
+        return self.ids[self.positions[k]]
+
+    def count_below(self, log_id: int) -> int:
+        """How many of the scope's ids are ``< log_id``."""
+        return bisect_left(self.positions, bisect_left(self.ids, log_id))
+
+    def count_up_to(self, log_id: int) -> int:
+        """How many of the scope's ids are ``<= log_id``."""
+        return bisect_left(self.positions, bisect_right(self.ids, log_id))
+
+
+class SendcloudStore:
+    """All Sendcloud integrations and logs of one emulator."""
+
+    def __init__(
+        self, *, seed: int, integrations: int, logs: int, end: int, span: int, protected: float
+    ) -> None:
+        rng = random.Random(f"sendcloud:{seed}")
+        self.user_id = rng.randrange(100_000, 999_999)
+        self._formats = data.build_templates(self.user_id)
+        self._tails = [template.tail for template in self._formats] + [b""]
+        self._posted = len(self._formats)
+        self._protected_ratio = protected
+        self.integrations = self._make_integrations(rng, integrations, end - span)
+        self._by_id = {integration.id: k for k, integration in enumerate(self.integrations)}
+        self._weights = [rng.paretovariate(1.3) for _ in self.integrations]
+        self._scenario_weights = [s.weight for s in data.SCENARIOS]
+        self.ids = array("q")
+        self.created = array("q")
+        self._template = array("H")
+        self._heads: list[bytes] = []
+        self.scopes: list[array[int]] = [array("I") for _ in self.integrations]
+        self._growth = random.Random(f"sendcloud:{seed}:growth")
+        self._growth_start = end
+        self._generate(rng, logs, end - span, span)
+        self.integrations_json = b"[" + b",".join(i.json for i in self.integrations) + b"]"
+
+    def _make_integrations(
+        self, rng: random.Random, count: int, start: int
+    ) -> list[SendcloudIntegration]:
+        result = []
+        integration_id = rng.randrange(10_000, 90_000)
+        for k in range(count):
+            integration_id += rng.randrange(1, 40)
+            system = k if k < len(data.SYSTEMS) else rng.randrange(len(data.SYSTEMS))
+            word = data.SHOP_WORDS[k % len(data.SHOP_WORDS)]
+            slug = word if k < len(data.SHOP_WORDS) else f"{word}-{k}"
+            base_url = data.SYSTEMS[system].url_pattern.format(slug=slug)
+            tz = rng.choice(_TZ_OFFSETS)
+            failing = start + rng.randrange(86400)
+            updated, fetched = start - rng.randrange(86400, 90 * 86400), failing - 600
+            failing_since, last_fetch, last_updated_at = (
+                sendcloud_timestamp(epoch, tz).decode() for epoch in (failing, fetched, updated)
+            )
+            carriers = sorted(rng.sample(data.CARRIERS, rng.randrange(0, 4)))
+            obj: dict[str, Any] = {
+                "id": integration_id,
+                "shop_name": slug.replace("-", " ").title(),
+                "shop_url": base_url,
+                "system": data.SYSTEMS[system].name,
+                "failing_since": failing_since,
+                "last_fetch": last_fetch,
+                "last_updated_at": last_updated_at,
+                "service_point_enabled": bool(carriers),
+                "service_point_carriers": carriers,
+                "webhook_active": rng.random() < 0.5,
+                "webhook_url": f"{base_url}/sendcloud/webhook",
+            }
+            result.append(
+                SendcloudIntegration(integration_id, system, base_url, tz, msgspec.json.encode(obj))
+            )
+        return result
+
+    def _generate(self, rng: random.Random, count: int, start: int, span: int) -> None:
+        """Draw ``count`` logs over ``[start, start + span)`` and encode their heads."""
+        owners = rng.choices(range(len(self.integrations)), self._weights, k=count)
+        scenarios = rng.choices(range(len(data.SCENARIOS)), self._scenario_weights, k=count)
+        random_ = rng.random
+        ratio = self._protected_ratio
+        systems = [integration.system for integration in self.integrations]
+        self._template.extend(
+            data.template_index(systems[k], scenario, random_() < ratio)
+            for k, scenario in zip(owners, scenarios, strict=True)
+        )
+        gaps = rng.choices(_ID_GAPS, k=count)
+        self.ids.extend(islice(accumulate(gaps, initial=_ID_BASE), 1, None))
+        self.created.extend(start + int(span * (i + random_()) / count) for i in range(count))
+        orders = rng.choices(range(1001, 99_999), k=count)
+        self._heads.extend(
+            self._head(index, k, order)
+            for index, (k, order) in enumerate(zip(owners, orders, strict=True))
+        )
+        for index, k in enumerate(owners):
+            self.scopes[k].append(index)
+
+    def _head(self, index: int, owner: int, order: int) -> bytes:
+        integration = self.integrations[owner]
+        local = self.created[index] + integration.tz_offset
+        return self._formats[self._template[index]].head_of(
+            (
+                self.ids[index],
+                integration.id,
+                integration.base,
+                order,
+                minute_prefix(local // 60),
+                local % 60,
+                integration.suffix,
+            )
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def integration_index(self, integration_id: int) -> int | None:
+        """Position of an integration, or None when it does not exist."""
+        return self._by_id.get(integration_id)
+
+    def render(self, index: int) -> bytes:
+        """Exact JSON bytes of the record at ``index`` (0 = oldest)."""
+        return self._heads[index] + self._tails[self._template[index]]
+
+    def join(self, positions: Iterable[int]) -> bytes:
+        """The records at ``positions``, comma-separated (the inside of a JSON array)."""
+        heads, tails, template = self._heads, self._tails, self._template
+        pieces: list[bytes] = []
+        for index in positions:
+            pieces += (heads[index], tails[template[index]], b",")
+        return b"".join(pieces[:-1])
+
+    def index_of(self, log_id: int) -> int | None:
+        """Position of the record with ``log_id``, or None."""
+        index = bisect_left(self.ids, log_id)
+        return index if index < len(self.ids) and self.ids[index] == log_id else None
+
+    def scope(self, integration: int | None) -> Sequence[int]:
+        """Ascending record positions of one integration, or of all records."""
+        return range(len(self.ids)) if integration is None else self.scopes[integration]
+
+    def keyset(self, integration: int | None) -> IdScope:
+        """The records of one integration (or all) as a keyset-pagination scope."""
+        return IdScope(self.ids, self.scope(integration))
+
+    def add_logs(self, count: int, integration: int | None = None) -> list[int]:
+        """Append ``count`` newer logs (to one integration, or spread) and return their ids."""
+        rng = self._growth
+        first = len(self.ids)
+        for _ in range(count):
+            owner = integration
+            if owner is None:
+                owner = rng.choices(range(len(self.integrations)), self._weights)[0]
+            scenario = rng.choices(range(len(data.SCENARIOS)), self._scenario_weights)[0]
+            protected = rng.random() < self._protected_ratio
+            template = data.template_index(self.integrations[owner].system, scenario, protected)
+            index = self._append(owner, template)
+            self._heads.append(self._head(index, owner, rng.randrange(1001, 99_999)))
+        return list(self.ids[first:])
+
+    def _append(self, owner: int, template: int) -> int:
+        """Reserve the next (newest) position: id, timestamp, template and scope."""
+        rng = self._growth
+        last_id = self.ids[-1] if self.ids else _ID_BASE
+        last_created = self.created[-1] if self.created else self._growth_start
+        index = len(self.ids)
+        self.ids.append(last_id + rng.choice(_ID_GAPS))
+        self.created.append(last_created + rng.randrange(1, 90))
+        self._template.append(template)
+        self.scopes[owner].append(index)
+        return index
+
+    def create_log(self, integration: int, fields: dict[str, Any]) -> bytes:
+        """Store a log posted through the API (``fields`` already validated)."""
+        index = self._append(integration, self._posted)
+        owner = self.integrations[integration]
+        created = fields.get("created_at") or (
+            sendcloud_timestamp(self.created[index], owner.tz_offset).decode()
+        )
+        record = {
+            "id": self.ids[index],
+            "integration_id": owner.id,
+            "user_id": self.user_id,
+            "base_url": fields["base_url"],
+            "full_url": fields.get("full_url"),
+            "created_at": created,
+            "exception": fields.get("exception"),
+            "method": fields.get("method") or "GET",
+            "response_code": fields.get("response_code"),
+            "exception_type": fields.get("exception_type"),
+            "protected": False,
+            "response": fields.get("response"),
+            "request": fields.get("request"),
+        }
+        encoded = msgspec.json.encode(record)
+        self._heads.append(encoded)
+        return encoded

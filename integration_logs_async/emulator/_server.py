@@ -1,0 +1,230 @@
+"""The :class:`Emulator`: builds the store, serves both providers on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import replace
+from types import TracebackType
+from typing import Self, Unpack
+
+from aiohttp import web
+
+from . import _admin, _elasticpath, _sendcloud
+from ._auth import CredentialKind
+from ._config import EmulatorConfig, EmulatorOptions, Provider
+from ._faults import FaultConfig
+from ._info import connection_info, environment
+from ._pipeline import pipeline
+from ._records import RequestRecord
+from ._state import STATE, EmulatorState
+from ._store import LogId, Store
+
+SHUTDOWN_TIMEOUT = 0.5
+"""Seconds a stopping server waits for in-flight handlers (injected sleeps end at once)."""
+
+
+def create_app(state: EmulatorState) -> web.Application:
+    """The aiohttp application serving Sendcloud, Elastic Path and the admin endpoints."""
+    app = web.Application(middlewares=[pipeline])
+    app[STATE] = state
+    _admin.add_routes(app)
+    _sendcloud.add_routes(app, state.config.sendcloud_prefix)
+    _elasticpath.add_routes(app)
+    return app
+
+
+class Emulator:
+    """A local server emulating the Sendcloud and Elastic Path integration-log APIs.
+
+    Use as ``async with Emulator(EmulatorConfig(...)) as emu:`` or with keyword
+    shortcuts for any config field, e.g. ``Emulator(seed=1, logs=2000)``.  It
+    binds ``config.host`` on ``config.port`` (0 = a free port).
+    """
+
+    def __init__(
+        self, config: EmulatorConfig | None = None, /, **options: Unpack[EmulatorOptions]
+    ) -> None:
+        base = config or EmulatorConfig()
+        self.config = replace(base, **options) if options else base
+        self._state: EmulatorState | None = None
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> Self:
+        """Build the store (if not built yet) and start listening."""
+        if self._runner is not None:
+            raise RuntimeError("emulator already started")
+        state = self._ensure_state()
+        state.closing = asyncio.Event()  # bound to this start's event loop
+        runner = web.AppRunner(
+            create_app(state),
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
+        await runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.config.host, self.config.port))
+            site = web.SockSite(runner, sock)
+            await site.start()
+        except BaseException:
+            sock.close()
+            await runner.cleanup()
+            raise
+        self._port = sock.getsockname()[1]
+        self._runner = runner
+        return self
+
+    async def stop(self) -> None:
+        """Stop serving; in-flight requests get :data:`SHUTDOWN_TIMEOUT` to finish."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            self._ensure_state().closing.set()
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def _ensure_state(self) -> EmulatorState:
+        if self._state is None:
+            self._state = EmulatorState(self.config, Store(self.config))
+        return self._state
+
+    # -- where and how to connect ---------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (after :meth:`start`)."""
+        if self._port is None:
+            raise RuntimeError("emulator not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server, e.g. ``http://127.0.0.1:8080``."""
+        return f"http://{self.config.host}:{self.port}"
+
+    @property
+    def sendcloud_url(self) -> str:
+        """Sendcloud API base URL, e.g. ``http://127.0.0.1:8080/api/v2``."""
+        return self.url + self.config.sendcloud_prefix
+
+    @property
+    def sendcloud_token_url(self) -> str:
+        """Sendcloud OAuth2 token URL."""
+        return self.url + "/oauth2/token"
+
+    @property
+    def elasticpath_url(self) -> str:
+        """Elastic Path API base URL (paths start with ``/v2`` and ``/oauth``)."""
+        return self.url
+
+    @property
+    def elasticpath_token_url(self) -> str:
+        """Elastic Path access-token URL."""
+        return self.url + "/oauth/access_token"
+
+    @property
+    def admin_url(self) -> str:
+        """Base URL of the admin endpoints."""
+        return self.url + "/_emulator"
+
+    @property
+    def sendcloud_public_key(self) -> str:
+        """Sendcloud API public key (HTTP Basic user name)."""
+        return self.config.sendcloud_public_key
+
+    @property
+    def sendcloud_secret_key(self) -> str:
+        """Sendcloud API secret key (HTTP Basic password)."""
+        return self.config.sendcloud_secret_key
+
+    @property
+    def sendcloud_client_id(self) -> str:
+        """Sendcloud OAuth2 client id."""
+        return self.config.sendcloud_client_id
+
+    @property
+    def sendcloud_client_secret(self) -> str:
+        """Sendcloud OAuth2 client secret."""
+        return self.config.sendcloud_client_secret
+
+    @property
+    def epcc_client_id(self) -> str:
+        """Elastic Path client id."""
+        return self.config.epcc_client_id
+
+    @property
+    def epcc_client_secret(self) -> str:
+        """Elastic Path client secret."""
+        return self.config.epcc_client_secret
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing a client at this emulator."""
+        return environment(self.url, self.config)
+
+    def info(self) -> dict[str, object]:
+        """URLs, credentials and environment, as ``emulate --json`` prints them."""
+        return connection_info(self.url, self.config)
+
+    # -- data, faults, credentials and statistics -----------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The synthetic data (built on first use)."""
+        return self._ensure_state().store
+
+    def add_logs(
+        self, provider: Provider, count: int, integration_id: LogId | None = None
+    ) -> list[LogId]:
+        """Append ``count`` newer logs; returns their ids, oldest first."""
+        return self.store.add_logs(provider, count, integration_id)
+
+    @property
+    def faults(self) -> FaultConfig:
+        """The fault configuration in force."""
+        return self._ensure_state().faults.config
+
+    def set_faults(self, faults: FaultConfig | None = None) -> None:
+        """Replace the fault configuration (None: no faults); the schedule restarts."""
+        self._ensure_state().set_faults(faults or FaultConfig())
+
+    def add_credential(self, kind: CredentialKind, identity: str, secret: str) -> None:
+        """Accept another key pair or client (e.g. to test per-credential rate limits)."""
+        self._ensure_state().auth.add(kind, identity, secret)
+
+    def expire_tokens(self) -> None:
+        """Invalidate every access token issued so far."""
+        self._ensure_state().auth.expire_tokens()
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """The request log, oldest first (admin requests excluded)."""
+        return self._ensure_state().stats.records
+
+    @property
+    def in_flight(self) -> int:
+        """Data requests being handled right now."""
+        return self._ensure_state().stats.in_flight
+
+    @property
+    def max_in_flight(self) -> int:
+        """Most data requests handled at the same time since the last reset."""
+        return self._ensure_state().stats.max_in_flight
+
+    def reset_stats(self) -> None:
+        """Clear the request log and the concurrency peak."""
+        self._ensure_state().stats.reset()

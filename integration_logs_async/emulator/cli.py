@@ -1,0 +1,210 @@
+"""The ``emulate`` command: run the emulator until interrupted.
+
+``integration-logs emulate`` and ``python -m integration_logs_async.emulator``
+share :func:`add_emulate_arguments` and :func:`run_emulate`.  Once listening
+it prints where to connect: ``export`` lines for a shell, or with ``--json``
+a single JSON line (URLs, credentials, environment, pid) that a benchmark or
+test harness can read from stdout.  SIGTERM or SIGINT stops it cleanly.
+
+Faults are given as ``--fault KIND=PROBABILITY`` (e.g. ``--fault server_error=0.1``)
+or ``--fault SETTING=VALUE`` for a :class:`FaultConfig` setting (e.g.
+``--fault retry_after_seconds=2``), and ``--schedule N=KIND`` faults the N-th
+data request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shlex
+import signal
+import sys
+from dataclasses import fields
+from typing import Any
+
+from ._config import EmulatorConfig
+from ._faults import FaultConfig, FaultKind
+from ._server import Emulator
+
+_KINDS = sorted(kind.value for kind in FaultKind)
+_SETTINGS = tuple(f.name for f in fields(FaultConfig) if f.name not in ("rates", "schedule"))
+
+
+def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``emulate`` options to ``parser``."""
+    defaults = EmulatorConfig()
+    parser.add_argument(
+        "--host", default=defaults.host, help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port, 0 for a free one (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="data seed (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--integrations",
+        type=int,
+        default=defaults.integrations,
+        help="integrations per provider (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--jobs-per-integration",
+        type=int,
+        default=defaults.jobs_per_integration,
+        help="Elastic Path jobs per integration (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--logs", type=int, default=defaults.logs, help="logs per provider (default: %(default)s)"
+    )
+    parser.add_argument("--sendcloud-logs", type=int, help="Sendcloud logs (default: --logs)")
+    parser.add_argument("--elasticpath-logs", type=int, help="Elastic Path logs (default: --logs)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND=VALUE",
+        help=f"fault probability or setting; kinds: {', '.join(_KINDS)}; "
+        f"settings: {', '.join(_SETTINGS)}",
+    )
+    parser.add_argument(
+        "--schedule",
+        action="append",
+        default=[],
+        metavar="N=KIND",
+        help="fault the N-th data request with KIND",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        metavar="RPS",
+        help="requests per second per credential (default: unlimited)",
+    )
+    parser.add_argument(
+        "--token-ttl",
+        type=float,
+        default=defaults.token_ttl,
+        metavar="S",
+        help="access token lifetime in seconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ep-meta-style",
+        choices=("flat", "nested"),
+        default="flat",
+        help="Elastic Path meta layout (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ep-token-under-data",
+        action="store_true",
+        help='wrap the Elastic Path token response in {"data": ...}',
+    )
+    parser.add_argument(
+        "--ep-offset-ceiling",
+        type=int,
+        metavar="N",
+        help="answer 400 for page[offset] above N (documented soft limit: 10000)",
+    )
+    parser.add_argument(
+        "--json",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="print one JSON line instead of export lines",
+    )
+
+
+def _fault_config(args: argparse.Namespace) -> FaultConfig:
+    data: dict[str, Any] = {}
+    rates: dict[str, float] = {}
+    for item in args.fault:
+        name, _, value = item.partition("=")
+        if name in _KINDS:
+            rates[name] = float(value)
+        elif name == "include_token_endpoints":
+            data[name] = value.lower() in ("1", "true", "yes", "on")
+        elif name == "foreign_origin":
+            data[name] = value
+        elif name in _SETTINGS:
+            data[name] = float(value) if "." in value else int(value)
+        else:
+            raise ValueError(f"unknown fault {name!r}")
+    schedule = {}
+    for item in args.schedule:
+        number, _, kind = item.partition("=")
+        schedule[int(number)] = kind
+    return FaultConfig.from_dict({**data, "rates": rates, "schedule": schedule})
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """The :class:`EmulatorConfig` the parsed options describe."""
+    return EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        integrations=args.integrations,
+        jobs_per_integration=args.jobs_per_integration,
+        logs=args.logs,
+        sendcloud_logs=args.sendcloud_logs,
+        elasticpath_logs=args.elasticpath_logs,
+        faults=_fault_config(args),
+        rate_limit_rps=args.rate_limit,
+        token_ttl=args.token_ttl,
+        ep_meta_style=args.ep_meta_style,
+        ep_token_under_data=args.ep_token_under_data,
+        ep_offset_ceiling=args.ep_offset_ceiling,
+    )
+
+
+def _announce(emu: Emulator, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**emu.info(), "port": emu.port, "pid": os.getpid()}), flush=True)
+        return
+    lines = [
+        f"Emulator listening on {emu.url}",
+        f"  Sendcloud:    {emu.sendcloud_url}  (OAuth2 token: {emu.sendcloud_token_url})",
+        f"  Elastic Path: {emu.elasticpath_url}  (token: {emu.elasticpath_token_url})",
+        f"  Admin:        {emu.admin_url}",
+        "",
+        *(f"export {name}={shlex.quote(value)}" for name, value in emu.env().items()),
+        "",
+        "Press Ctrl+C to stop.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+async def serve(config: EmulatorConfig, *, as_json: bool = False) -> None:
+    """Run an emulator until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with Emulator(config) as emu:
+            _announce(emu, as_json)
+            await stop.wait()
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def run_emulate(args: argparse.Namespace) -> int:
+    """Run the ``emulate`` command from parsed arguments; returns the exit status."""
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"emulate: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(config, as_json=args.json))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m integration_logs_async.emulator`` (JSON output by default)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m integration_logs_async.emulator",
+        description="Emulate the Sendcloud and Elastic Path integration-log APIs.",
+    )
+    add_emulate_arguments(parser)
+    parser.set_defaults(json=True)
+    return run_emulate(parser.parse_args(argv))
