@@ -27,7 +27,7 @@ from yarl import URL
 
 from ._checkpoint import Position
 from ._transport import AsyncTransport
-from .errors import PaginationError
+from .errors import PaginationError, UnsafeURLError
 from .models.elasticpath import ListPage
 from .models.sendcloud import CursorPage
 from .records import RecordCodec, record_id
@@ -61,6 +61,7 @@ class FetchedPage(Generic[T]):
     total: int | None = None
     cursor_skip: int = 0  # cursor only: records of the page skipped before ``items``
     page_url: str | None = None  # cursor only: the URL that re-fetches this page
+    next_followable: bool = True  # cursor only: ``next_url`` is on the configured origin
 
     def position_after(self, consumed: int) -> Position:
         """The position once ``consumed`` records of ``items`` have been taken."""
@@ -72,8 +73,10 @@ class FetchedPage(Generic[T]):
         if consumed == len(self.items) and self.last:
             return Position(anchor=anchor, done=True)
         if self.page_url is not None:  # cursor
-            if consumed == len(self.items) and self.next_url is not None:
+            if consumed == len(self.items) and self.next_url is not None and self.next_followable:
                 return Position(url=self.next_url, anchor=anchor)
+            # Otherwise re-fetch this page on resume: a refused next link (off-origin) must not
+            # end up in a checkpoint, or resuming would be refused forever.
             return Position(url=self.page_url, anchor=anchor, in_page=self.cursor_skip + consumed)
         return Position(offset=self.start + consumed, anchor=anchor, total=self.total)
 
@@ -129,6 +132,14 @@ class CursorPager(Generic[T]):
 
         return decode
 
+    def _on_origin(self, url: str) -> bool:
+        """Whether ``url`` may be followed (it is refused, with the error, when it is)."""
+        try:
+            self.transport.resolve(url)
+        except UnsafeURLError:
+            return False
+        return True
+
     async def pages(
         self, start: Position, *, max_items: int | None
     ) -> AsyncGenerator[FetchedPage[T], None]:
@@ -155,6 +166,7 @@ class CursorPager(Generic[T]):
             page = resp.value
             if page.next_url is not None and not page.next_url.startswith(("http://", "https://")):
                 page = replace(page, next_url=str(target.join(URL(page.next_url))))
+            followable = page.next_url is None or self._on_origin(page.next_url)
             skip = 0
             if anchor is not None:
                 idx = _index_of(page.items, anchor)
@@ -184,6 +196,7 @@ class CursorPager(Generic[T]):
                     next_url=page.next_url,
                     cursor_skip=skip,
                     page_url=url,
+                    next_followable=followable,
                 )
                 yield fetched
                 entry = (
