@@ -421,5 +421,9 @@ async def test_temporary_stream_break_stops_prefetching(mock: aioresponses) -> N
         for _ in range(5):
             await asyncio.sleep(0)
         assert other_tasks() == set()
+        sent_at_break = list(server.offsets)
         await asyncio.sleep(0.1)
-        assert server.offsets == [0, 99]
+        # Prefetches already on the wire may complete; nothing new goes out after the break
+        # (at 100 requests/s, 4 prefetches would otherwise all be sent within 0.1 s).
+        assert server.offsets == sent_at_break
+        assert sent_at_break[:2] == [0, 99] and len(sent_at_break) < 2 + 4
