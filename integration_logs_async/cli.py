@@ -15,6 +15,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import msgspec
+
 from . import _constants as C
 from .auth import Auth, BasicAuth, ClientCredentials
 from .elasticpath import ElasticPathClient
@@ -130,7 +132,20 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow plain http to a non-loopback host (credentials travel unencrypted)",
     )
+    parser.add_argument(
+        "--save-every",
+        type=_positive_int,
+        metavar="N",
+        help="make the output durable and record progress in the state file every N records "
+        "(default 5000; also every 2 s); a rerun after a crash re-fetches at most that much",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress display")
+    parser.add_argument(
+        "--progress-interval",
+        type=_positive_float,
+        metavar="S",
+        help="seconds between progress lines when stderr is not a terminal (default 5)",
+    )
 
 
 def make_client(
@@ -171,6 +186,7 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
         since=args.since,
         format=args.format,
         page_size=args.page_size,
+        **({} if args.save_every is None else {"save_every_records": args.save_every}),
     )
     client = make_client(
         args.provider,
@@ -180,14 +196,18 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
         allow_insecure_http=args.allow_insecure_http,
     )
     async with client:
-        return await run_harvest(client, options, progress=not args.quiet)
+        return await run_harvest(
+            client, options, progress=not args.quiet, progress_interval=args.progress_interval
+        )
 
 
 def exit_code_for(exc: BaseException) -> int:
     """The process exit code for a failure."""
     if isinstance(exc, FanOutError) and exc.failures:
         return exit_code_for(next(iter(exc.failures.values())))
-    if isinstance(exc, UsageError | ValueError):
+    if isinstance(exc, msgspec.DecodeError):  # a ValueError, but about the data
+        return EXIT_DATA
+    if isinstance(exc, UsageError | ValueError | OSError):  # OSError: the output or state file
         return EXIT_USAGE
     if isinstance(exc, AuthenticationError | PermissionDeniedError):
         return EXIT_AUTH

@@ -35,19 +35,29 @@ class _Id(msgspec.Struct):
     id: int | str
 
 
-def _count_ids(path: str) -> tuple[int, int]:
+def _check(path: str, store: dict[str, bytes]) -> tuple[int, int, int]:
+    """(lines, distinct ids, lines equal to the store's record byte for byte) of ``path``."""
     decoder = msgspec.json.Decoder(_Id)
     ids: set[str] = set()
-    lines = 0
+    lines = exact = 0
     with open(path, "rb") as handle:
         for line in handle:
             lines += 1
-            ids.add(str(decoder.decode(line).id))
-    return lines, len(ids)
+            ident = str(decoder.decode(line).id)
+            ids.add(ident)
+            exact += lossless_body(line) == store.get(ident)
+    return lines, len(ids & store.keys()), exact
 
 
-async def demo(args: argparse.Namespace) -> tuple[HarvestResult, int, tuple[int, int]]:
-    """Run the demo; returns the harvest result, the store size and (lines, distinct ids)."""
+def lossless_body(line: bytes) -> bytes:
+    """An output line without its newline and appended ``"_source"`` member."""
+    body = line.rstrip(b"\n")
+    at = body.rfind(b',"_source":')
+    return body if at < 0 else body[:at] + b"}"
+
+
+async def demo(args: argparse.Namespace) -> tuple[HarvestResult, int, tuple[int, int, int]]:
+    """Run the demo; returns the harvest result, the store size and what :func:`_check` found."""
     from .cli import make_client
     from .emulator import Emulator, EmulatorConfig, FaultConfig
 
@@ -61,6 +71,7 @@ async def demo(args: argparse.Namespace) -> tuple[HarvestResult, int, tuple[int,
                 "bad_gateway_html": 0.01,
                 "service_unavailable": 0.01,
                 "rate_limited": 0.005,
+                "latency": 1.0,  # every request: latency_seconds + up to the jitter
             },
             retry_after_seconds=1,
             latency_seconds=0.002,
@@ -90,20 +101,21 @@ async def demo(args: argparse.Namespace) -> tuple[HarvestResult, int, tuple[int,
             )
         async with make_client(args.provider, env, rate_limit=args.rate_limit) as client:
             result = await run_harvest(client, options, progress=not args.quiet)
-        store_size = len(emu.store.logs(args.provider))
-    counted = await asyncio.to_thread(_count_ids, args.out)
-    return result, store_size, counted
+        view = emu.store.logs(args.provider)
+        store = {str(ident): raw for ident, raw in zip(view.ids(), view, strict=True)}
+    counted = await asyncio.to_thread(_check, args.out, store)
+    return result, len(store), counted
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Entry point of ``integration-logs demo``."""
-    result, store_size, (lines, distinct) = asyncio.run(demo(args))
+    result, store_size, (lines, distinct, same) = asyncio.run(demo(args))
     print(result.summary(), file=sys.stderr)
-    exact = lines == distinct == store_size
-    verdict = "every record exactly once" if exact else "MISMATCH"
+    exact = lines == distinct == same == store_size
+    verdict = "every record exactly once, byte for byte" if exact else "MISMATCH"
     print(
-        f"check: {lines:,} lines, {distinct:,} distinct ids, {store_size:,} logs in the store "
-        f"-> {verdict}. Output: {args.out}",
+        f"check: {lines:,} lines, {distinct:,} distinct ids of the store's {store_size:,} logs, "
+        f"{same:,} lines equal to the server's bytes -> {verdict}. Output: {args.out}",
         file=sys.stderr,
     )
     return 0 if exact and result.complete else 1

@@ -1,7 +1,10 @@
 """Bounded fan-out: merge many streams with at most N running at once.
 
-* **Bounded**: at most ``concurrency`` child streams run; at most ``buffer_pages`` pages wait
-  in the merge buffer, so memory does not grow with the number or size of the children.
+* **Bounded**: at most ``concurrency`` child streams run, and listing the children (e.g. an
+  integration's jobs) takes one of those slots too; children do not prefetch pages (unless
+  ``child_prefetch=True``), so at most ``concurrency`` requests are in flight. At most
+  ``buffer_pages`` pages wait in the merge buffer, so memory does not grow with the number or
+  size of the children.
 * **Ordered per child**: records of one child come out in that child's order; children
   interleave as their pages arrive.
 * **Exactly resumable**: :attr:`FanOutStream.checkpoint` is a composite of the children's
@@ -21,15 +24,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from ._constants import FANOUT_BUFFER
+from ._pagination import OffsetPager
 from .errors import FanOutError
 from .records import RawRecord
 from .stream import AsyncStream, Page
@@ -46,6 +51,8 @@ class Source:
     integration_id: str | None = None
     job_id: str | None = None
 
+
+U = TypeVar("U")
 
 StreamFactory = Callable[[str | None], AsyncStream[Any]]
 """Builds a child stream, resuming from the given child checkpoint (or from the start)."""
@@ -108,6 +115,33 @@ class _Item(Generic[T]):
         self.error = error
 
 
+class _Iterator(Generic[U]):
+    """A fan-out's iterator. Dropping it (a ``break``, an exception or a cancellation leaving
+    the ``async for``) cancels every child at once, so no request starts after that; asyncio
+    then finalises the generator, which waits for the children to finish unwinding.
+    """
+
+    __slots__ = ("__weakref__", "_cancel", "_gen")
+
+    def __init__(self, gen: AsyncGenerator[U, None], cancel: Callable[[], None]) -> None:
+        self._gen = gen
+        self._cancel = cancel
+
+    def __aiter__(self) -> _Iterator[U]:
+        return self
+
+    def __anext__(self) -> Awaitable[U]:
+        return self._gen.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop: cancel every child and wait until they have finished."""
+        await self._gen.aclose()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # best effort: the generator's clean-up follows
+            self._cancel()
+
+
 class FanOutStream(Generic[T]):
     """Records of many child streams, merged; see the module documentation."""
 
@@ -123,6 +157,7 @@ class FanOutStream(Generic[T]):
         max_items: int | None = None,
         stop_when: StopWhen | None = None,
         raw: bool = False,
+        child_prefetch: bool = False,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
@@ -144,14 +179,18 @@ class FanOutStream(Generic[T]):
         self._max_items = max_items
         self._stop_when = stop_when
         self._raw = raw
+        self._child_prefetch = child_prefetch
         # consumer-side progress: child label -> (page, records consumed from it)
         self._marks: dict[str, tuple[Page[Any], int]] = {}
         self._count = 0
         self._started = False
-        # Weak, as in AsyncStream: dropping the iterator (break) lets asyncio finalise it at
-        # once, cancelling every child, instead of waiting for the cyclic GC.
-        self._iterator: weakref.ref[AsyncGenerator[Any, None]] | None = None
+        # Weak, as in AsyncStream: dropping the iterator (break, an exception, a cancelled
+        # consumer) cancels every child at once (see _Iterator) and lets asyncio finalise the
+        # generator, instead of waiting for the cyclic GC.
+        self._iterator: weakref.ref[_Iterator[Any]] | None = None
         self._finished: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None] | set[asyncio.Task[None]]] = []
         self.failures: dict[str, BaseException] = {}
         self.max_running = 0  # most children that ran at once
         self._live = 0
@@ -172,6 +211,7 @@ class FanOutStream(Generic[T]):
             max_items=self._max_items,
             stop_when=self._stop_when,
             raw=True,
+            child_prefetch=self._child_prefetch,
         )
 
     # --- progress --------------------------------------------------------------------------
@@ -204,9 +244,9 @@ class FanOutStream(Generic[T]):
 
     def __aiter__(self) -> AsyncIterator[T]:
         self._claim()
-        gen = self._records()
-        self._iterator = weakref.ref(gen)
-        return gen
+        it = _Iterator(self._records(), self._cancel_children)
+        self._iterator = weakref.ref(it)
+        return it
 
     def pages(self) -> AsyncIterator[SourcedPage[T]]:
         """Iterate page by page, each tagged with its :class:`Source`.
@@ -214,9 +254,9 @@ class FanOutStream(Generic[T]):
         A page's records count as consumed when it is yielded.
         """
         self._claim()
-        gen = self._pages()
-        self._iterator = weakref.ref(gen)
-        return gen
+        it = _Iterator(self._pages(), self._cancel_children)
+        self._iterator = weakref.ref(it)
+        return it
 
     async def collect(self) -> list[T]:
         """All records as a list. Mind memory on large harvests."""
@@ -224,9 +264,9 @@ class FanOutStream(Generic[T]):
 
     async def aclose(self) -> None:
         """Stop: cancel every child and release connections. Idempotent."""
-        gen = None if self._iterator is None else self._iterator()
-        if gen is not None:
-            await gen.aclose()
+        it = None if self._iterator is None else self._iterator()
+        if it is not None:
+            await it.aclose()
         elif self._finished is not None:
             await self._finished.wait()  # a dropped iterator is being finalised by asyncio
 
@@ -265,6 +305,8 @@ class FanOutStream(Generic[T]):
         self._live = 0  # children started whose end or error marker is not consumed yet
         feeder = asyncio.create_task(self._feed(queue, slots, tasks))
         finished = self._finished = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._tasks = [feeder, tasks]
         sources_done = False
         try:
             while not (sources_done and self._live == 0):
@@ -301,7 +343,29 @@ class FanOutStream(Generic[T]):
             try:
                 await asyncio.gather(feeder, *tasks, return_exceptions=True)
             finally:
+                self._tasks = []
                 finished.set()
+
+    def _cancel_children(self) -> None:
+        """Cancel the feeder and every child now (their clean-up runs when they next wake)."""
+        loop, parts = self._loop, self._tasks
+        if loop is None or not parts:
+            return
+        tasks = [t for part in parts for t in (part if isinstance(part, set) else (part,))]
+
+        def cancel() -> None:
+            for task in tasks:
+                task.cancel()
+
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            cancel()
+        else:  # dropped in another thread (cyclic GC): hand it to the loop
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing runs anymore
+                loop.call_soon_threadsafe(cancel)
 
     def _trim(self, page: Page[T]) -> Page[T]:
         if self._max_items is None:
@@ -332,15 +396,35 @@ class FanOutStream(Generic[T]):
         slots: asyncio.Semaphore,
         tasks: set[asyncio.Task[None]],
     ) -> None:
-        """List the children and start each when a slot is free."""
+        """List the children and start each when a slot is free.
+
+        Fetching the next child (which may mean a listing request) happens while holding the
+        slot that child then runs in, so listing and children together stay within
+        ``concurrency`` requests.
+        """
+        sources = aiter(self._sources())
+        error: Exception | None = None
         try:
-            async for source, factory in self._sources():
-                if source.label in self._done:
-                    continue
+            while True:
                 await slots.acquire()
-                stream = factory(self._state.active.get(source.label))
-                if self._raw:
-                    stream = stream.raw()
+                try:
+                    source, factory = await anext(sources)
+                except BaseException:
+                    slots.release()
+                    raise
+                if source.label in self._done:
+                    slots.release()
+                    continue
+                try:
+                    stream = factory(self._state.active.get(source.label))
+                    if self._raw:
+                        stream = stream.raw()
+                    if not self._child_prefetch:
+                        stream = _without_prefetch(stream)
+                except Exception as exc:  # e.g. a child checkpoint it refuses: that child fails
+                    slots.release()
+                    await queue.put(_Item("error", source, error=exc))
+                    continue
                 task = asyncio.create_task(self._produce(source, stream, queue, slots))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -348,10 +432,20 @@ class FanOutStream(Generic[T]):
                 self._started_labels.add(source.label)
                 self._running += 1
                 self.max_running = max(self.max_running, self._running)
-        except asyncio.CancelledError:
-            raise
+        except StopAsyncIteration:
+            pass
         except Exception as exc:
-            await queue.put(_Item("error", Source("listing children of " + self._key), error=exc))
+            error = exc
+        finally:
+            # Close the listing now (not when the GC finds it), whatever happened.
+            aclose = getattr(sources, "aclose", None)
+            if aclose is not None:
+                try:
+                    await aclose()
+                except Exception as exc:
+                    error = error or exc
+        if error is not None:
+            await queue.put(_Item("error", Source("listing children of " + self._key), error=error))
         await queue.put(_Item("sources_done"))
 
     async def _produce(
@@ -396,3 +490,15 @@ class FanOutStream(Generic[T]):
             total=page.total,
             _position_after=page._position_after,
         )
+
+
+def _without_prefetch(stream: AsyncStream[Any]) -> AsyncStream[Any]:
+    """``stream`` fetching one page at a time: a fan-out's parallelism is its children.
+
+    Offset listings prefetch ``prefetch_pages`` pages ahead; under a fan-out that would put up
+    to ``concurrency * prefetch_pages`` requests in flight instead of ``concurrency``.
+    """
+    pager = getattr(stream, "_pager", None)
+    if isinstance(pager, OffsetPager) and pager.prefetch > 1 and not stream._started:
+        stream._pager = replace(pager, prefetch=1)
+    return stream

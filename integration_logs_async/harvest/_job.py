@@ -12,7 +12,7 @@ listed newest first); the next run with the same state stops every stream at it.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import functools
 import hashlib
 import os
 import time
@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TextIO
 
+import msgspec
+
 from ..elasticpath import ElasticPathClient
 from ..fanout import FanOutStream, Source, StopWhen, StreamFactory
 from ..records import RawRecord
@@ -29,7 +31,7 @@ from ..sendcloud import SendcloudClient
 from ._idset import IdSet
 from ._output import JsonlWriter, OutputFormat, encode_line, existing_ids
 from ._progress import HarvestCounters, Progress
-from ._state import HarvestState, Watermark, load_state, save_state
+from ._state import HarvestState, Watermark, load_state, remove_stale_temps, save_state
 
 Provider = Literal["sendcloud", "elasticpath"]
 Scope = Literal["all", "integrations", "jobs"]
@@ -177,6 +179,7 @@ def build_stream(
             resume_from=resume_from,
             max_items=options.max_items,
             stop_when=stop,
+            child_prefetch=True,  # one listing: let it fetch pages ahead as a plain stream does
         ).raw()
     if options.scope == "jobs":
         if not isinstance(client, ElasticPathClient):
@@ -206,7 +209,10 @@ class _Run:
     def __init__(self, options: HarvestOptions) -> None:
         self.options = options
         self.state_path = options.state_path
-        previous = load_state(self.state_path) if self.state_path is not None else None
+        previous = None
+        if self.state_path is not None:
+            previous = load_state(self.state_path)
+            remove_stale_temps(self.state_path)
         out_abs = options.out if options.out == "-" else os.path.abspath(options.out)
         now = datetime.now(UTC).isoformat()
         self.mode: Literal["fresh", "resumed", "incremental"] = "fresh"
@@ -214,7 +220,6 @@ class _Run:
             self.state = HarvestState(
                 fingerprint=options.fingerprint(), out=out_abs, run_started=now
             )
-            self.writer = JsonlWriter(options.out, keep_bytes=None)
         else:
             if previous.fingerprint != options.fingerprint() or previous.out != out_abs:
                 raise ValueError(
@@ -225,7 +230,7 @@ class _Run:
             self.mode = "resumed" if previous.in_progress else "incremental"
             self.state = previous
             if self.mode == "incremental":
-                self.state = dataclasses.replace(
+                self.state = msgspec.structs.replace(
                     previous,
                     in_progress=True,
                     checkpoint=None,
@@ -233,11 +238,14 @@ class _Run:
                     run_started=now,
                     pending_watermarks={},
                 )
-            self.writer = JsonlWriter(options.out, keep_bytes=self.state.out_bytes)
         self.seen = IdSet()
         if self.mode != "fresh":
             for ident in existing_ids(options.out, self.state.out_bytes):
                 self.seen.add(ident)
+        # Opened last: nothing above can leave it open, or truncated, when it fails.
+        self.writer = JsonlWriter(
+            options.out, keep_bytes=None if self.mode == "fresh" else self.state.out_bytes
+        )
         self.pending = dict(self.state.pending_watermarks)
 
     def save(self, checkpoint: str | None, *, done: bool, run_records: int) -> None:
@@ -259,18 +267,48 @@ class _Run:
         save_state(self.state_path, state)
 
 
+async def _setup(options: HarvestOptions) -> _Run:
+    """Build the :class:`_Run` (blocking file work) in a thread.
+
+    Cancelled meanwhile, the thread still finishes it, output file open: close that file
+    once it is done instead of leaving it to the garbage collector.
+    """
+    # A plain executor future, not a task: nothing is left in asyncio.all_tasks() meanwhile.
+    building = asyncio.get_running_loop().run_in_executor(None, _Run, options)
+    try:
+        return await asyncio.shield(building)
+    except asyncio.CancelledError:
+
+        def close(done: asyncio.Future[_Run]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                done.result().writer.close()
+
+        building.add_done_callback(close)
+        raise
+
+
 async def run_harvest(
     client: Client,
     options: HarvestOptions,
     *,
     progress: bool = True,
     progress_stream: TextIO | None = None,
+    progress_interval: float | None = None,
 ) -> HarvestResult:
-    """Run one harvest (fresh, resumed or incremental, as the state file says)."""
-    run = await asyncio.to_thread(_Run, options)
-    stream = build_stream(
-        client, options, run.state.checkpoint, _stop_rule(run.state.watermarks, options.since)
-    )
+    """Run one harvest (fresh, resumed or incremental, as the state file says).
+
+    Progress goes to ``progress_stream`` (default stderr): a live line on a terminal, else a
+    plain line every ``progress_interval`` seconds (default 5). The result's request counts
+    are this run's, even when ``client`` made requests before.
+    """
+    run = await _setup(options)
+    try:
+        stream = build_stream(
+            client, options, run.state.checkpoint, _stop_rule(run.state.watermarks, options.since)
+        )
+    except BaseException:
+        run.writer.close()
+        raise
     counters = HarvestCounters()
     provider, fmt, seen, pending, writer = (
         options.provider,
@@ -280,18 +318,40 @@ async def run_harvest(
         run.writer,
     )
     stats = client.stats
+    base_requests, base_retries, base_429 = stats.requests, stats.retries, stats.rate_limited
     last_save_records, last_save_time = 0, time.monotonic()
     complete = False
     mid_page = False
+    saved = False
+    saving: asyncio.Future[None] | None = None
 
     async def save(*, done: bool) -> None:
-        await asyncio.to_thread(
-            run.save, stream.checkpoint, done=done, run_records=counters.records
+        nonlocal saved, saving
+        saved = True
+        saving = asyncio.get_running_loop().run_in_executor(
+            None,
+            functools.partial(run.save, stream.checkpoint, done=done, run_records=counters.records),
         )
+        await asyncio.shield(saving)  # cancelled meanwhile: the save still completes
 
     try:
-        async with Progress(counters, stats, stream=progress_stream, enabled=progress):
-            async for sourced in stream.pages():
+        # ``async with stream``: however this ends (done, failed, cancelled), every child has
+        # stopped and released its connection before run_harvest returns or raises.
+        async with (
+            stream,
+            Progress(
+                counters,
+                stats,
+                stream=progress_stream,
+                interval=progress_interval,
+                enabled=progress,
+                base_requests=base_requests,
+                base_retries=base_retries,
+                base_rate_limited=base_429,
+            ),
+        ):
+            pages = stream.pages()
+            async for sourced in pages:
                 counters.pages += 1
                 source = sourced.source
                 mid_page = True
@@ -317,9 +377,14 @@ async def run_harvest(
             await save(done=complete)
     except BaseException:
         # At a page boundary everything consumed is written: record it, so a rerun continues
-        # from here. Mid-page, keep the last saved state (the rerun truncates the rest).
+        # from here. Mid-page, keep the last saved state (the rerun truncates the rest). A fresh
+        # run that wrote nothing leaves no state file: the rerun starts fresh anyway.
         try:
-            if not mid_page:
+            if saving is not None:
+                await asyncio.wait({saving})  # never two saves at once, nor a close under one
+                if not saving.cancelled():
+                    saving.exception()  # seen (it was raised above unless we were cancelled)
+            if not mid_page and (saved or counters.records or run.mode != "fresh"):
                 run.save(stream.checkpoint, done=False, run_records=counters.records)
         finally:
             writer.close()
@@ -332,9 +397,9 @@ async def run_harvest(
         records=counters.records,
         duplicates=counters.duplicates,
         pages=counters.pages,
-        requests=stats.requests,
-        retries=stats.retries,
-        rate_limited=stats.rate_limited,
+        requests=stats.requests - base_requests,
+        retries=stats.retries - base_retries,
+        rate_limited=stats.rate_limited - base_429,
         elapsed=counters.elapsed,
         complete=complete,
         mode=run.mode,

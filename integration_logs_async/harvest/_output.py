@@ -64,13 +64,10 @@ class JsonlWriter:
             self._handle = open(target, "wb", buffering=1 << 20)  # noqa: SIM115
             self.size = 0
             return
-        actual = target.stat().st_size if target.exists() else 0
-        if actual < keep_bytes:
-            raise ValueError(
-                f"output file {path} holds {actual} bytes but the state file says {keep_bytes} "
-                "were written; it was modified or replaced. Restore it, or delete the state "
-                "file to start over."
-            )
+        _check_size(target, keep_bytes)
+        if not target.exists():  # nothing had been written to it: recreate it
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch()
         self._handle = open(target, "r+b", buffering=1 << 20)  # noqa: SIM115
         self._handle.truncate(keep_bytes)
         self._handle.seek(keep_bytes)
@@ -95,20 +92,40 @@ class JsonlWriter:
             self._handle.close()
 
 
+def _check_size(target: Path, keep_bytes: int) -> None:
+    actual = target.stat().st_size if target.exists() else 0
+    if actual < keep_bytes:
+        raise ValueError(
+            f"output file {target} holds {actual} bytes but the state file says {keep_bytes} "
+            "were written; it was modified or replaced. Restore it, or delete the state "
+            "file to start over."
+        )
+
+
 class _Id(msgspec.Struct):
     id: int | str
 
 
 def existing_ids(path: str, size: int) -> Iterator[str]:
     """Ids of the records in the first ``size`` bytes of a JSON Lines output file."""
+    _check_size(Path(path), size)
+    if size == 0:
+        return
     decoder = msgspec.json.Decoder(_Id)
     read = 0
     with open(path, "rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle, 1):
             read += len(line)
             if read > size:
                 return
-            yield str(decoder.decode(line).id)
+            try:
+                ident = decoder.decode(line).id
+            except msgspec.DecodeError as exc:
+                raise ValueError(
+                    f"output file {path} line {number} is not a harvested record ({exc}); it "
+                    "was modified. Restore it, or delete the state file to start over."
+                ) from None
+            yield str(ident)
 
 
 def encode_line(record: RawRecord, source: Source, provider: str, fmt: OutputFormat) -> bytes:

@@ -26,14 +26,23 @@ class HarvestCounters:
         return time.monotonic() - self.started
 
 
-def format_status(counters: HarvestCounters, stats: TransportStats) -> str:
-    """One line: records, pages, requests, retries, 429s, rate, elapsed."""
+def format_status(
+    counters: HarvestCounters, stats: TransportStats, base: tuple[int, int, int] = (0, 0, 0)
+) -> str:
+    """One line: records, pages, requests, retries, 429s, rate, elapsed.
+
+    ``base`` holds the client's (requests, retries, 429s) when the harvest started.
+    """
     elapsed = counters.elapsed
     rate = counters.records / elapsed if elapsed > 0 else 0.0
+    requests, retries, limited = (
+        stats.requests - base[0],
+        stats.retries - base[1],
+        stats.rate_limited - base[2],
+    )
     return (
-        f"{counters.records:,} records, {counters.pages:,} pages, {stats.requests:,} requests, "
-        f"{stats.retries:,} retries, {stats.rate_limited:,} 429s, {rate:,.0f} rec/s, "
-        f"{elapsed:,.1f} s"
+        f"{counters.records:,} records, {counters.pages:,} pages, {requests:,} requests, "
+        f"{retries:,} retries, {limited:,} 429s, {rate:,.0f} rec/s, {elapsed:,.1f} s"
     )
 
 
@@ -48,9 +57,13 @@ class Progress:
         stream: TextIO | None = None,
         interval: float | None = None,
         enabled: bool = True,
+        base_requests: int = 0,
+        base_retries: int = 0,
+        base_rate_limited: int = 0,
     ) -> None:
         self.counters = counters
         self.stats = stats
+        self.base = (base_requests, base_retries, base_rate_limited)
         self.stream = stream if stream is not None else sys.stderr
         self.live = enabled and self.stream.isatty()
         self.interval = interval if interval is not None else (0.2 if self.live else 5.0)
@@ -77,7 +90,7 @@ class Progress:
 
     def show(self) -> None:
         """Print the current status once."""
-        line = format_status(self.counters, self.stats)
+        line = format_status(self.counters, self.stats, self.base)
         if self.live:
             self.stream.write("\r\x1b[2K" + line)
         else:

@@ -7,6 +7,7 @@ output it describes has been flushed and fsynced, so after a crash at any moment
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -56,10 +57,21 @@ def load_state(path: Path) -> HarvestState | None:
         ) from None
 
 
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete temporary files of :func:`save_state` left behind by a killed run."""
+    directory = path.parent if str(path.parent) else Path(".")
+    for stale in directory.glob(glob.escape(_temp_prefix(path)) + "*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def save_state(path: Path, state: HarvestState) -> None:
     """Atomically replace ``path`` with ``state``."""
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(msgspec.json.format(msgspec.json.encode(state), indent=2))

@@ -1,0 +1,482 @@
+"""Bounded fan-out against the emulator: order, limits, teardown, failures, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gc
+import itertools
+import json
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from integration_logs_async import FanOutError, FanOutStream, NotFoundError, Source
+from integration_logs_async.emulator import Emulator
+from integration_logs_async.fanout import StreamFactory
+
+from ._helpers import (
+    LATENCY,
+    ThreadedEmulator,
+    child_ids,
+    client_for,
+    ep_client,
+    other_tasks,
+    sc_client,
+    store_ids,
+)
+
+# (provider, fan-out method)
+KINDS = [
+    ("sendcloud", "logs_for_integrations"),
+    ("elasticpath", "logs_for_integrations"),
+    ("elasticpath", "logs_by_job"),
+]
+KIND_IDS = ["sc-integrations", "ep-integrations", "ep-jobs"]
+
+BOGUS = {"sendcloud": "987654321", "elasticpath": "00000000-0000-4000-8000-000000000000"}
+
+
+def fanout_of(
+    client: Any, method: str, ids: list[str] | None = None, **kw: Any
+) -> FanOutStream[Any]:
+    return getattr(client, method)(ids, **kw)  # type: ignore[no-any-return]
+
+
+def integration_ids(emu: Emulator, provider: str) -> list[str]:
+    if provider == "sendcloud":
+        return [str(i) for i in emu.store.sendcloud_integration_ids]
+    return list(emu.store.elasticpath_integration_ids)
+
+
+def expected_children(
+    emu: Emulator, provider: str, method: str
+) -> dict[tuple[str, str | None], list[str]]:
+    """(integration, job) -> that child's ids in listing order."""
+    children: dict[tuple[str, str | None], list[str]] = {}
+    for ident in integration_ids(emu, provider):
+        if method == "logs_by_job":
+            for job in emu.store.jobs(ident):
+                children[(ident, job)] = child_ids(emu, provider, ident, job)
+        else:
+            children[(ident, None)] = child_ids(emu, provider, ident)
+    return children
+
+
+def record_owner(record: Any, method: str) -> tuple[str, str | None]:
+    owner = str(record.integration_id)
+    return owner, (str(record.job_id) if method == "logs_by_job" else None)
+
+
+# --- order -------------------------------------------------------------------------------
+
+
+@pytest.mark.emulator(integrations=4, jobs_per_integration=3, logs=400, faults=LATENCY)
+@pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
+async def test_records_keep_each_childs_order(emulator: Emulator, provider: str, method: str):
+    expected = expected_children(emulator, provider, method)
+    async with client_for(emulator, provider) as client:
+        seen: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+        order: list[tuple[str, str | None]] = []
+        async for log in fanout_of(client, method, concurrency=3, page_size=9):
+            owner = record_owner(log, method)
+            seen[owner].append(str(log.id))
+            order.append(owner)
+        assert dict(seen) == {k: v for k, v in expected.items() if v}
+        # children interleave (several ran at once), yet each kept its own order
+        switches = sum(1 for a, b in itertools.pairwise(order) if a != b)
+        assert switches > len(seen)
+
+        by_source: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+        async for sourced in fanout_of(client, method, concurrency=3, page_size=9).pages():
+            src = sourced.source
+            assert sourced.page.items, "empty pages are not passed on"
+            key = (str(src.integration_id), src.job_id)
+            by_source[key].extend(str(x.id) for x in sourced.page.items)
+            assert src.label.startswith(f"integration {src.integration_id}")
+        assert dict(by_source) == {k: v for k, v in expected.items() if v}
+
+
+# --- concurrency limit -------------------------------------------------------------------
+
+
+@pytest.mark.emulator(integrations=6, jobs_per_integration=3, logs=360, faults=LATENCY)
+@pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize("limit", [1, 3])
+async def test_never_more_than_concurrency_requests_in_flight(
+    emulator: Emulator, provider: str, method: str, limit: int
+):
+    async with client_for(emulator, provider) as client:
+        emulator.reset_stats()
+        fanout = fanout_of(client, method, concurrency=limit, page_size=10)
+        records = await fanout.collect()
+    assert len(records) == 360
+    assert emulator.max_in_flight <= limit, "more requests in flight than the concurrency"
+    assert fanout.max_running == limit  # the limit is reached (6+ children) and never passed
+    if limit > 1:
+        assert emulator.max_in_flight >= 2  # requests did overlap
+
+
+@pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=150, faults=LATENCY)
+async def test_prefetching_client_still_bounded_but_single_listing_may_prefetch(emulator: Emulator):
+    """Children do not prefetch (the client's prefetch_pages applies to plain streams only)."""
+    async with ep_client(emulator, prefetch_pages=4) as client:
+        emulator.reset_stats()
+        assert len(await client.logs_by_job(concurrency=2, page_size=5).collect()) == 150
+        assert emulator.max_in_flight <= 2
+        emulator.reset_stats()
+        assert len(await client.logs(page_size=5).collect()) == 150
+        assert emulator.max_in_flight > 1  # a plain stream still fetches ahead
+
+
+# --- bounded buffer ----------------------------------------------------------------------
+
+
+@pytest.mark.emulator(integrations=3, jobs_per_integration=3, logs=600)
+@pytest.mark.parametrize("buffer_pages", [1, 3])
+async def test_merge_buffer_is_bounded_while_the_consumer_stalls(
+    emulator: Emulator, buffer_pages: int
+):
+    async with ep_client(emulator) as client:
+        jobs = [
+            (i, j)
+            for i in emulator.store.elasticpath_integration_ids
+            for j in emulator.store.jobs(i)
+        ]
+
+        def factory(ident: str, job: str) -> StreamFactory:
+            return lambda cp: client.job_logs(ident, job, page_size=5, resume_from=cp)
+
+        async def sources() -> AsyncIterator[tuple[Source, StreamFactory]]:
+            for ident, job in jobs:
+                yield Source(f"job {job}", integration_id=ident, job_id=job), factory(ident, job)
+
+        def log_requests() -> int:
+            return sum(1 for r in emulator.requests if r.path.endswith("/logs"))
+
+        emulator.reset_stats()
+        fanout: FanOutStream[Any] = FanOutStream(
+            "test:jobs", sources, concurrency=2, buffer_pages=buffer_pages
+        )
+        pages = fanout.pages()
+        first = await anext(pages)
+        assert len(first.page.items) == 5
+        await asyncio.sleep(0.3)  # a stalled consumer: children fill the buffer, then wait
+        fetched = log_requests()
+        # consumed + waiting in the buffer + one page held by each blocked child
+        assert fetched <= 1 + buffer_pages + 2
+        await asyncio.sleep(0.2)
+        assert log_requests() == fetched, "children kept fetching although nobody consumed"
+        total = len(first.page.items)
+        async for sourced in pages:
+            total += len(sourced.page.items)
+        assert total == 600
+        assert fanout.max_running == 2
+
+
+# --- early stop, cancellation ------------------------------------------------------------
+
+
+def started_after(emu: Emulator, moment: float) -> list[str]:
+    """Paths of requests the emulator received after ``moment`` (plus time in transit)."""
+    return [r.path for r in emu.requests if r.started > moment + 0.05]
+
+
+async def settle() -> None:
+    """Give asyncio a few iterations to finalise a dropped iterator."""
+    for _ in range(50):
+        if not other_tasks():
+            return
+        await asyncio.sleep(0.005)
+
+
+@pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize("how", ["async-with", "aclose", "plain-break"])
+async def test_early_break_releases_everything(provider: str, method: str, how: str):
+    async with ThreadedEmulator(
+        integrations=5, jobs_per_integration=3, logs=700, faults=LATENCY
+    ) as emu:
+        all_ids = store_ids(emu, provider)
+        async with client_for(emu, provider) as client:
+            fanout = fanout_of(client, method, concurrency=4, page_size=10)
+            taken: list[str] = []
+            if how == "async-with":
+                async with fanout:
+                    async for log in fanout:
+                        taken.append(str(log.id))
+                        if len(taken) == 57:
+                            break
+            else:
+                async for log in fanout:
+                    taken.append(str(log.id))
+                    if len(taken) == 57:
+                        break
+                if how == "aclose":
+                    await fanout.aclose()
+            stopped, sent = time.monotonic(), client.stats.requests
+            if how == "plain-break":
+                # every child was cancelled when the iterator was dropped; asyncio finishes
+                # the clean-up within a few iterations
+                await settle()
+            assert other_tasks() == set(), "tasks left running after the fan-out stopped"
+            await asyncio.sleep(0.15)
+            assert client.stats.requests == sent, "requests were sent after the break"
+            assert started_after(emu, stopped) == []
+            assert fanout.consumed == 57
+            # the checkpoint of a stopped fan-out continues exactly after the 57
+            rest = await fanout_of(
+                client, method, concurrency=4, page_size=10, resume_from=fanout.checkpoint
+            ).collect()
+        assert other_tasks() == set()
+        gc.collect()
+    together = taken + [str(x.id) for x in rest]
+    assert sorted(together) == sorted(all_ids) and len(set(together)) == len(together)
+
+
+@pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
+@pytest.mark.parametrize("closing", [True, False], ids=["async-with", "bare"])
+async def test_cancelling_the_consumer_cancels_every_child(
+    provider: str, method: str, closing: bool
+):
+    async with (
+        ThreadedEmulator(integrations=5, jobs_per_integration=3, logs=700, faults=LATENCY) as emu,
+        client_for(emu, provider) as client,
+    ):
+        fanout = fanout_of(client, method, concurrency=4, page_size=10)
+        count = 0
+        reached = asyncio.Event()
+
+        async def consume() -> None:
+            nonlocal count
+            async for _ in fanout:
+                count += 1
+                if count == 40:
+                    reached.set()
+                await asyncio.sleep(0.001)  # cancelled here: outside the fan-out's code
+
+        async def consume_closing() -> None:
+            async with fanout:
+                await consume()
+
+        task = asyncio.create_task(consume_closing() if closing else consume())
+        await asyncio.wait_for(reached.wait(), 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        stopped, sent = time.monotonic(), client.stats.requests
+        if not closing:
+            await settle()
+        assert other_tasks() == set()
+        await asyncio.sleep(0.15)
+        assert client.stats.requests == sent
+        assert started_after(emu, stopped) == []
+        assert count < 700
+
+
+# --- failures ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
+async def test_one_failing_child_cancels_the_rest_and_is_named(provider: str):
+    async with ThreadedEmulator(integrations=4, logs=400, faults=LATENCY) as emulator:
+        await _one_failing_child(emulator, provider)
+
+
+async def _one_failing_child(emulator: Emulator, provider: str) -> None:
+    good = integration_ids(emulator, provider)
+    ids = [good[0], BOGUS[provider], *good[1:]]
+    async with client_for(emulator, provider) as client:
+        fanout = client.logs_for_integrations(ids, concurrency=2, page_size=5)
+        with pytest.raises(FanOutError) as caught:
+            async for _ in fanout:
+                pass
+        assert other_tasks() == set()
+        label = f"integration {BOGUS[provider]}"
+        assert list(caught.value.failures) == [label]
+        assert isinstance(caught.value.failures[label], NotFoundError)
+        assert label in str(caught.value) and "404" in str(caught.value)
+        assert isinstance(caught.value.__cause__, NotFoundError)
+        assert fanout.consumed < 400  # the others were cancelled, not read to the end
+        sent = client.stats.requests
+        await asyncio.sleep(0.1)
+        assert client.stats.requests == sent
+        # logs_by_job: the unknown integration fails while listing its jobs
+        if provider == "elasticpath":
+            with pytest.raises(FanOutError) as caught:
+                await client.logs_by_job(ids, concurrency=2).collect()
+            ((label, error),) = caught.value.failures.items()
+            assert isinstance(error, NotFoundError) and BOGUS[provider] in str(caught.value)
+
+
+@pytest.mark.emulator(integrations=4, logs=300, faults=LATENCY)
+@pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
+async def test_collect_mode_keeps_going_and_resume_retries_the_failed(
+    emulator: Emulator, provider: str
+):
+    good = integration_ids(emulator, provider)
+    ids = [good[0], BOGUS[provider], *good[1:]]
+    async with client_for(emulator, provider) as client:
+        fanout = client.logs_for_integrations(ids, concurrency=2, page_size=7, on_error="collect")
+        records = await fanout.collect()
+        assert sorted(str(r.id) for r in records) == sorted(store_ids(emulator, provider))
+        assert list(fanout.failures) == [f"integration {BOGUS[provider]}"]
+        assert isinstance(fanout.failures[f"integration {BOGUS[provider]}"], NotFoundError)
+        emulator.reset_stats()
+        again = client.logs_for_integrations(
+            ids, concurrency=2, page_size=7, on_error="collect", resume_from=fanout.checkpoint
+        )
+        assert await again.collect() == []
+        assert list(again.failures) == [f"integration {BOGUS[provider]}"]
+        paths = {r.path for r in emulator.requests if r.category == "data"}
+        assert paths == {p for p in paths if BOGUS[provider] in p}  # only the failed one again
+
+
+# --- composite checkpoints ---------------------------------------------------------------
+
+
+@pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=150)
+@pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
+async def test_resume_at_many_points_gives_the_exact_remainder(
+    emulator: Emulator, provider: str, method: str
+):
+    every = store_ids(emulator, provider)
+    kw: dict[str, Any] = {"concurrency": 2, "page_size": 7}
+    async with client_for(emulator, provider) as client:
+        for cut in (0, 1, 6, 7, 8, 13, 14, 61, 100, 149, 150):
+            first = fanout_of(client, method, **kw)
+            head: list[str] = []
+            async with first:
+                if cut:
+                    async for log in first:
+                        head.append(str(log.id))
+                        if len(head) == cut:
+                            break
+            token = first.checkpoint
+            tail = [
+                str(x.id)
+                for x in await fanout_of(client, method, resume_from=token, **kw).collect()
+            ]
+            together = head + tail
+            assert len(together) == len(set(together)) == 150, f"cut {cut}"
+            assert set(together) == set(every), f"cut {cut}"
+
+        # a chain of resumes with random stops (records and pages), each from the last token
+        rng = random.Random(5)
+        token, got = None, []
+        while True:
+            fanout = fanout_of(client, method, resume_from=token, **kw)
+            want = rng.randint(1, 40)
+            async with fanout:
+                if rng.random() < 0.3:
+                    async for sourced in fanout.pages():
+                        got.extend(str(x.id) for x in sourced.page.items)
+                        if fanout.consumed >= want:
+                            break
+                else:
+                    async for log in fanout:
+                        got.append(str(log.id))
+                        if fanout.consumed == want:
+                            break
+            if fanout.consumed == 0:
+                break
+            token = fanout.checkpoint
+        assert Counter(got) == Counter(every)
+
+
+@pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=150)
+@pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
+async def test_max_items(emulator: Emulator, provider: str, method: str):
+    every = store_ids(emulator, provider)
+    async with client_for(emulator, provider) as client:
+        emulator.reset_stats()
+        assert await fanout_of(client, method, max_items=0).collect() == []
+        assert emulator.requests == []
+        fanout = fanout_of(client, method, concurrency=2, page_size=7, max_items=23)
+        head = [str(x.id) for x in await fanout.collect()]
+        assert len(head) == fanout.consumed == 23
+        paged = fanout_of(client, method, concurrency=2, page_size=7, max_items=23)
+        assert sum([len(p.page.items) async for p in paged.pages()]) == 23
+        rest = fanout_of(client, method, concurrency=2, page_size=7, resume_from=fanout.checkpoint)
+        tail = [str(x.id) for x in await rest.collect()]
+    assert Counter(head + tail) == Counter(every)
+
+
+# --- FanOutStream with custom sources ----------------------------------------------------
+
+
+async def test_custom_sources_raw_stop_when_and_listing_failure():
+    async with ThreadedEmulator(integrations=3, logs=90) as emulator:
+        await _custom_sources(emulator)
+
+
+async def _custom_sources(emulator: Emulator) -> None:
+    ids = [str(i) for i in emulator.store.sendcloud_integration_ids]
+    async with sc_client(emulator) as client:
+
+        def factory(ident: str) -> StreamFactory:
+            return lambda cp: client.integration_logs(ident, page_size=4, resume_from=cp)
+
+        async def sources() -> AsyncIterator[tuple[Source, StreamFactory]]:
+            for ident in ids:
+                yield Source(f"sc {ident}", integration_id=ident), factory(ident)
+
+        # raw records, the server's bytes
+        raw = await FanOutStream("test:sc", sources, concurrency=2).raw().collect()
+        store = {
+            str(i): b
+            for i, b in zip(
+                emulator.store.sendcloud_logs.ids(), emulator.store.sendcloud_logs, strict=True
+            )
+        }
+        assert {r.id: r.raw for r in raw} == store
+
+        # stop_when ends each child before the first record it matches
+        keep = {ident: child_ids(emulator, "sendcloud", ident)[:5] for ident in ids}
+
+        def stop(source: Source, record: Any) -> bool:
+            return str(record.id) not in keep[str(source.integration_id)]
+
+        stopped = await FanOutStream("test:sc", sources, concurrency=3, stop_when=stop).collect()
+        assert sorted(str(r.id) for r in stopped) == sorted(i for v in keep.values() for i in v)
+
+        # the listing of children fails midway: named as such
+        async def failing() -> AsyncIterator[tuple[Source, StreamFactory]]:
+            yield Source(f"sc {ids[0]}", integration_id=ids[0]), factory(ids[0])
+            raise RuntimeError("listing broke")
+
+        with pytest.raises(FanOutError, match=r"listing children of test:sc.*listing broke"):
+            await FanOutStream("test:sc", failing, concurrency=2).collect()
+        assert other_tasks() == set()
+
+        # checkpoints are bound to their fan-out; a stream is iterated once
+        fanout = FanOutStream("test:sc", sources, concurrency=2, max_items=3)
+        await fanout.collect()
+        with pytest.raises(RuntimeError, match="already iterated"):
+            await fanout.collect()
+        with pytest.raises(ValueError, match="belongs to fan-out"):
+            FanOutStream("test:other", sources, concurrency=2, resume_from=fanout.checkpoint)
+        with pytest.raises(ValueError, match="not a valid fan-out checkpoint"):
+            FanOutStream("test:sc", sources, concurrency=2, resume_from="garbage!")
+
+        # a child position that child's stream refuses: that child fails, and is named
+        state = json.loads(base64.urlsafe_b64decode(fanout.checkpoint + "=="))
+        ((label, _),) = state["active"].items()
+        state["active"][label] = "not-a-checkpoint"
+        forged = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+        with pytest.raises(FanOutError) as caught:
+            await FanOutStream("test:sc", sources, concurrency=2, resume_from=forged).collect()
+        assert list(caught.value.failures) == [label]
+        assert isinstance(caught.value.failures[label], ValueError)
+        rest = FanOutStream(
+            "test:sc", sources, concurrency=2, resume_from=forged, on_error="collect"
+        )
+        failed = label.removeprefix("sc ")
+        assert len(await rest.collect()) == 90 - len(child_ids(emulator, "sendcloud", failed))
+        assert list(rest.failures) == [label] and other_tasks() == set()
+        for bad in (0, -1, True, 1.5):
+            with pytest.raises(ValueError, match="concurrency"):
+                FanOutStream("test:sc", sources, concurrency=bad)  # type: ignore[arg-type]
