@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any, ClassVar
 
 import msgspec
@@ -158,13 +159,14 @@ class ElasticPathClient(BaseClient):
             resume_from=resume_from,
         )
 
-    async def _integration_ids(self, ids: list[str] | None) -> AsyncIterator[str]:
+    async def _integration_ids(self, ids: list[str] | None) -> AsyncGenerator[str, None]:
         if ids is not None:
             for ident in ids:
                 yield ident
             return
-        async for integration in self.integrations():
-            yield integration.id
+        async with self.integrations() as listing:  # closed at once if we stop early
+            async for integration in listing:
+                yield integration.id
 
     def logs_for_integrations(
         self,
@@ -185,8 +187,9 @@ class ElasticPathClient(BaseClient):
             return lambda cp: self.integration_logs(ident, page_size=page_size, resume_from=cp)
 
         async def sources() -> AsyncIterator[tuple[Source, StreamFactory]]:
-            async for ident in self._integration_ids(chosen):
-                yield Source(f"integration {ident}", integration_id=ident), factory(ident)
+            async with aclosing(self._integration_ids(chosen)) as idents:
+                async for ident in idents:
+                    yield Source(f"integration {ident}", integration_id=ident), factory(ident)
 
         return FanOutStream(
             "elasticpath:logs_for_integrations",
@@ -227,10 +230,13 @@ class ElasticPathClient(BaseClient):
             return lambda cp: self.job_logs(ident, job, page_size=page_size, resume_from=cp)
 
         async def sources() -> AsyncIterator[tuple[Source, StreamFactory]]:
-            async for ident in self._integration_ids(chosen):
-                async for job in self.jobs(ident):
-                    label = f"integration {ident} job {job.id}"
-                    yield Source(label, integration_id=ident, job_id=job.id), factory(ident, job.id)
+            async with aclosing(self._integration_ids(chosen)) as idents:
+                async for ident in idents:
+                    async with self.jobs(ident) as jobs:
+                        async for job in jobs:
+                            label = f"integration {ident} job {job.id}"
+                            source = Source(label, integration_id=ident, job_id=job.id)
+                            yield source, factory(ident, job.id)
 
         return FanOutStream(
             "elasticpath:logs_by_job",

@@ -27,14 +27,13 @@ import binascii
 import contextlib
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from ._constants import FANOUT_BUFFER
-from ._pagination import OffsetPager
 from .errors import FanOutError
 from .records import RawRecord
 from .stream import AsyncStream, Page
@@ -420,7 +419,9 @@ class FanOutStream(Generic[T]):
                     if self._raw:
                         stream = stream.raw()
                     if not self._child_prefetch:
-                        stream = _without_prefetch(stream)
+                        # one page at a time: a fan-out's parallelism is its children, so at
+                        # most ``concurrency`` requests are in flight
+                        stream = stream.with_prefetch(0)
                 except Exception as exc:  # e.g. a child checkpoint it refuses: that child fails
                     slots.release()
                     await queue.put(_Item("error", source, error=exc))
@@ -491,14 +492,3 @@ class FanOutStream(Generic[T]):
             _position_after=page._position_after,
         )
 
-
-def _without_prefetch(stream: AsyncStream[Any]) -> AsyncStream[Any]:
-    """``stream`` fetching one page at a time: a fan-out's parallelism is its children.
-
-    Offset listings prefetch ``prefetch_pages`` pages ahead; under a fan-out that would put up
-    to ``concurrency * prefetch_pages`` requests in flight instead of ``concurrency``.
-    """
-    pager = getattr(stream, "_pager", None)
-    if isinstance(pager, OffsetPager) and pager.prefetch > 1 and not stream._started:
-        stream._pager = replace(pager, prefetch=1)
-    return stream

@@ -9,6 +9,7 @@ last record consumed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from ._checkpoint import Position, decode_checkpoint, encode_checkpoint
-from ._pagination import FetchedPage, Pager
+from ._pagination import FetchedPage, OffsetPager, Pager
 from .records import RawRecord, RecordCodec
 
 T = TypeVar("T")
@@ -144,8 +145,22 @@ class AsyncStream(Generic[T]):
         Checkpoints are interchangeable between a stream and its ``raw()`` twin.
         """
         self._claim(check_only=True)
+        return self._twin(self._pager.with_codec(self._raw_codec))
+
+    def with_prefetch(self, pages: int) -> AsyncStream[T]:
+        """The same listing fetching up to ``pages`` pages ahead (offset pagination only;
+        ``0`` or ``1``: one page at a time). Fan-outs use this to bound requests in flight."""
+        if isinstance(pages, bool) or not isinstance(pages, int) or pages < 0:
+            raise ValueError(f"pages must be an integer >= 0, got {pages!r}")
+        self._claim(check_only=True)
+        pager = self._pager
+        if isinstance(pager, OffsetPager):
+            pager = dataclasses.replace(pager, prefetch=pages)
+        return self._twin(pager)
+
+    def _twin(self, pager: Pager[Any]) -> AsyncStream[Any]:
         return AsyncStream(
-            self._pager.with_codec(self._raw_codec),
+            pager,
             provider=self._provider,
             key=self._key,
             raw_codec=self._raw_codec,
