@@ -88,6 +88,10 @@ class Authenticator(Protocol):
         """A request sent with ``generation`` got a 401; True if replaying may help."""
         ...
 
+    async def aclose(self) -> None:
+        """The client is closing: stop any credential request in flight."""
+        ...
+
 
 class StaticAuthenticator:
     """Basic auth or a fixed bearer token: nothing to refresh."""
@@ -100,6 +104,9 @@ class StaticAuthenticator:
 
     def invalidate(self, generation: int) -> bool:
         return False
+
+    async def aclose(self) -> None:
+        return None
 
 
 class TokenAuthenticator:
@@ -121,6 +128,7 @@ class TokenAuthenticator:
         self._refresh_at = 0.0
         self._generation = 0
         self._inflight: asyncio.Task[None] | None = None
+        self._closed = False
 
     @property
     def token_url(self) -> str:
@@ -132,11 +140,23 @@ class TokenAuthenticator:
 
     async def authorization(self) -> tuple[str, int]:
         if not self._valid():
+            if self._closed:
+                raise RuntimeError(_CLOSED)
             # Single flight: every caller awaits the same token request and shares its
             # outcome, success or failure. shield(): a cancelled caller does not cancel it.
             if self._inflight is None or self._inflight.done():
                 self._inflight = asyncio.create_task(self._refresh())
-            await asyncio.shield(self._inflight)
+                # Every caller may have been cancelled meanwhile: the outcome is still seen,
+                # so a failure is not reported as "Task exception was never retrieved".
+                self._inflight.add_done_callback(_retrieve)
+            inflight = self._inflight
+            try:
+                await asyncio.shield(inflight)
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if inflight.cancelled() and (current is None or not current.cancelling()):
+                    raise RuntimeError(_CLOSED) from None  # aclose() stopped the request
+                raise
         assert self._token is not None
         return "Bearer " + self._token, self._generation
 
@@ -152,6 +172,21 @@ class TokenAuthenticator:
         if generation == self._generation:
             self._token = None
         return True
+
+    async def aclose(self) -> None:
+        self._closed = True
+        task, self._inflight = self._inflight, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task})  # never raises the task's outcome
+
+
+_CLOSED = "this client is closed; create a new one"
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def make_authenticator(

@@ -84,12 +84,45 @@ def origin_of(url: URL) -> tuple[str, str, int | None]:
     return (url.scheme.lower(), (url.host or "").lower(), url.port)
 
 
+_HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?", re.IGNORECASE)
+_USERINFO = re.compile(r"(?<=//)[^/@]*@")
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address, or a DNS name of non-empty labels of letters, digits, '-' and '_'."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host  # a fully qualified "api.test."
+    return 0 < len(name) <= 253 and all(_HOST_LABEL.fullmatch(x) for x in name.split("."))
+
+
 def check_base_url(raw: str, *, allow_insecure_http: bool, what: str = "base_url") -> URL:
     """Validate a configured URL: absolute http(s), and https unless loopback or opted in."""
+    example = "like 'https://api.example.com'"
+    if not isinstance(raw, str):
+        raise ValueError(f"{what} must be a string {example}, got {type(raw).__name__}")
+    shown = _USERINFO.sub("", raw)  # never echo a password, even from a URL that does not parse
+    if raw != raw.strip() or any(ch.isspace() or not ch.isprintable() for ch in raw):
+        raise ValueError(
+            f"{what} {shown!r} contains whitespace or control characters (e.g. a trailing "
+            f"newline from a file or environment variable); pass the bare URL, {example}"
+        )
     try:
         url = URL(raw)
+        port = url.explicit_port  # yarl parses host and port lazily
+        host = url.raw_host
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} {raw!r} is not a valid URL: {exc}") from None
+        raise ValueError(f"{what} {shown!r} is not a valid URL: {exc}") from None
+    if host and not _valid_host(host):
+        raise ValueError(
+            f"{what} {shown!r} has an invalid host name {host!r}: use a DNS name (letters, "
+            f"digits, '-', dots between non-empty labels) or an IP address, {example}"
+        )
+    if port == 0:
+        raise ValueError(f"{what} {shown!r} has port 0; ports go from 1 to 65535")
     if url.user is not None or url.password is not None:
         raise ValueError(
             f"{what} {redact_url(url)!r} must not carry credentials (user:password@); "
@@ -163,6 +196,7 @@ class AsyncTransport:
     async def aclose(self) -> None:
         """Close the session if this transport created it. Idempotent."""
         self._closed = True
+        await self._auth.aclose()  # a token request in flight would outlive the client
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
 
@@ -171,18 +205,55 @@ class AsyncTransport:
     def resolve(self, path_or_url: str) -> URL:
         """An absolute URL for a path under ``base_url``, or a checked absolute URL."""
         if path_or_url.startswith(("http://", "https://")):
-            url = URL(path_or_url, encoded=True)
+            url = self._parse_url(path_or_url, context="URL")
             self.check_origin(url, context="URL")
             return url
         base = str(self.base_url).rstrip("/")
         return URL(base + "/" + path_or_url.lstrip("/"), encoded=False)
 
     def check_origin(self, url: URL, *, context: str) -> None:
-        """Raise :class:`UnsafeURLError` unless ``url`` is on the configured origin."""
-        if not url.is_absolute() or origin_of(url) != self._origin:
+        """Raise :class:`UnsafeURLError` unless ``url`` is on the configured origin.
+
+        A URL carrying its own ``user:password@`` is refused too: only the configured
+        credentials are ever sent (aiohttp would otherwise send those, or refuse to combine
+        them with ours).
+        """
+        expected = str(self.base_url.origin())
+        try:
+            origin = origin_of(url) if url.is_absolute() else None
+        except ValueError as exc:  # e.g. a port out of range, noticed only when read
+            shown = f"{url.scheme}://(invalid host or port)"
+            raise self._invalid_url(shown, context, exc) from None
+        if origin != self._origin:
+            raise UnsafeURLError(redact_url(url), expected_origin=expected, context=context)
+        if url.user is not None or url.password is not None:
             raise UnsafeURLError(
-                redact_url(url), expected_origin=str(self.base_url.origin()), context=context
+                redact_url(url),
+                expected_origin=expected,
+                context=context,
+                reason="it carries credentials of its own (user:password@); only the "
+                "configured credentials are sent, to the configured origin.",
             )
+
+    def _parse_url(self, raw: str, *, context: str) -> URL:
+        """A URL the server sent (``next`` link, ``Location``), or :class:`UnsafeURLError`."""
+        try:
+            url = URL(raw, encoded=True)
+            origin_of(url)  # yarl parses host and port lazily: make it fail here
+        except (TypeError, ValueError) as exc:
+            raise self._invalid_url(raw, context, exc) from None
+        return url
+
+    def _invalid_url(self, raw: str, context: str, exc: Exception) -> UnsafeURLError:
+        # Without the query (it may hold a credential) and shortened: it is not parseable,
+        # so redact_url() cannot be used.
+        shown = self._redact(raw.split("?", 1)[0])[:120]
+        return UnsafeURLError(
+            shown,
+            expected_origin=str(self.base_url.origin()),
+            context=context,
+            reason=f"it is not a valid URL ({exc}). Report this to the provider.",
+        )
 
     async def get(
         self,
@@ -353,6 +424,9 @@ class AsyncTransport:
 
         if 200 <= status < 300:
             try:
+                # JSON is UTF-8 (RFC 8259), but msgspec skips unknown fields and raw records
+                # without checking: a stray byte would reach the harvester's output as is.
+                body.decode("utf-8")
                 value = decode(body)
             except _DECODE_FAILURES as exc:
                 reason = self._redact(str(exc))
@@ -366,7 +440,12 @@ class AsyncTransport:
             return Response(status, shown, resp_headers, value, len(body))
 
         if status in (301, 302, 303, 307, 308) and "Location" in resp_headers:
-            target = url.join(URL(resp_headers["Location"]))
+            location = resp_headers["Location"]
+            try:
+                target = url.join(URL(location))
+                origin_of(target)  # parsed lazily: fail here, not in check_origin
+            except (TypeError, ValueError) as exc:
+                raise self._invalid_url(location, "redirect to", exc) from None
             self.check_origin(target, context="redirect to")
             if redirects >= _MAX_REDIRECTS or method != "GET":
                 raise self._api_error(status, method, shown, body, resp_headers)
@@ -405,8 +484,8 @@ class AsyncTransport:
         length = resp.content_length
         if length is not None and length > limit:
             raise ResponseTooLargeError(method=method, url=shown, status=resp.status, limit=limit)
-        if length is not None:
-            return await resp.read()
+        # Count what is read even when Content-Length is small: it is the size on the wire,
+        # and a compressed body (Content-Encoding: gzip) can inflate far beyond it.
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_any():

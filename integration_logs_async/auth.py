@@ -9,11 +9,26 @@
 from __future__ import annotations
 
 import base64
+import json
+import urllib.parse
 from dataclasses import dataclass, field
 
 
 def _mask(secret: str) -> str:
     return "'***'" if secret else "''"
+
+
+def _forms(secret: str) -> tuple[str, ...]:
+    """``secret`` and the encodings in which a server may echo it back: form or URL
+    encoded (a token request body, a query) and JSON-escaped."""
+    forms = (
+        secret,
+        urllib.parse.quote_plus(secret),
+        urllib.parse.quote(secret, safe=""),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    )
+    return tuple(dict.fromkeys(forms))  # distinct, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +53,7 @@ class BasicAuth:
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never be shown (for redaction)."""
-        return (self.password, self.header.split(" ", 1)[1])
+        return (*_forms(self.password), self.header.split(" ", 1)[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +71,7 @@ class BearerToken:
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never be shown (for redaction)."""
-        return (self.token,)
+        return _forms(self.token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +102,7 @@ class ClientCredentials:
     def secrets(self) -> tuple[str, ...]:
         """Values that must never be shown (for redaction)."""
         basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
-        return (self.client_secret, basic)
+        return (*_forms(self.client_secret), basic)
 
 
 Auth = BasicAuth | BearerToken | ClientCredentials

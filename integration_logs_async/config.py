@@ -51,7 +51,7 @@ class ClientConfig:
             "backoff_max": self.backoff_max,
         }
         for name, value in positive.items():
-            if not value > 0:
+            if not _is_number(value) or not value > 0:  # NaN fails both comparisons
                 raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         at_least_one = {
             "max_connections": self.max_connections,
@@ -60,16 +60,49 @@ class ClientConfig:
             "rate_limit_burst": self.rate_limit_burst,
         }
         for name, count in at_least_one.items():
-            if not isinstance(count, int) or count < 1:
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {count!r}")
-        if self.retry_after_cap < 0 or self.token_refresh_margin < 0:
-            raise ValueError("retry_after_cap and token_refresh_margin must be >= 0")
-        if self.rate_limit is not None and self.rate_limit < 0:
+        non_negative = {
+            "retry_after_cap": self.retry_after_cap,
+            "token_refresh_margin": self.token_refresh_margin,
+            "default_429_pause": self.default_429_pause,
+        }
+        for name, value in non_negative.items():
+            if not _is_number(value) or not value >= 0:
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        if self.rate_limit is not None and (
+            not _is_number(self.rate_limit) or not self.rate_limit >= 0
+        ):
             raise ValueError(
                 f"rate_limit must be >= 0 requests/s (0 disables pacing), got {self.rate_limit!r}"
             )
-        if not isinstance(self.prefetch_pages, int) or self.prefetch_pages < 0:
+        if (
+            isinstance(self.prefetch_pages, bool)
+            or not isinstance(self.prefetch_pages, int)
+            or self.prefetch_pages < 0
+        ):
             raise ValueError(f"prefetch_pages must be an integer >= 0, got {self.prefetch_pages!r}")
+        statuses = self.retryable_statuses
+        if not isinstance(statuses, set | frozenset | list | tuple) or not all(
+            isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599
+            for code in statuses
+        ):
+            raise ValueError(
+                f"retryable_statuses must be a set of HTTP status codes (100-599), e.g. "
+                f"{{429, 503}}, got {statuses!r}"
+            )
+        object.__setattr__(self, "retryable_statuses", frozenset(statuses))
+        for name in ("retry_decode_errors", "allow_insecure_http", "verify_ssl"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        agent = self.user_agent
+        if not isinstance(agent, str) or not agent.strip() or not agent.isprintable():
+            raise ValueError(
+                "user_agent must be a non-empty string of printable characters (no line "
+                f"breaks), got {agent!r}"
+            )
+        if self.on_event is not None and not callable(self.on_event):
+            raise ValueError(f"on_event must be a callable or None, got {self.on_event!r}")
 
     def with_settings(self, settings: ClientSettings) -> ClientConfig:
         """A copy with ``settings`` applied; unknown names raise ``ValueError``."""
@@ -78,6 +111,10 @@ class ClientConfig:
         if unknown:
             raise ValueError(f"unknown setting(s) {unknown}; allowed: {sorted(known)}")
         return dataclasses.replace(self, **settings)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class ClientSettings(TypedDict, total=False):

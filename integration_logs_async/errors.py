@@ -165,14 +165,16 @@ class UnsafeURLError(IntegrationLogsError):
     No credentials were sent to it.
     """
 
-    def __init__(self, url: str, *, expected_origin: str, context: str) -> None:
+    def __init__(
+        self, url: str, *, expected_origin: str, context: str, reason: str | None = None
+    ) -> None:
         self.url = url
         self.expected_origin = expected_origin
-        super().__init__(
-            f"refusing to follow {context} {url}: it is outside the configured origin "
-            f"{expected_origin}, and credentials are only sent there. If the provider moved, "
-            "set base_url to the new origin."
+        why = reason or (
+            f"it is outside the configured origin {expected_origin}, and credentials are only "
+            "sent there. If the provider moved, set base_url to the new origin."
         )
+        super().__init__(f"refusing to follow {context} {url}: {why}")
 
 
 class PaginationError(IntegrationLogsError):
@@ -260,7 +262,9 @@ class _ErrorEnvelope(msgspec.Struct):
 def _as_int(value: int | str | None) -> int | None:
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    # ASCII digits only, and short: str.isdigit() accepts "²" and int() refuses strings of
+    # more than 4300 digits; a provider's error body must never make parsing raise.
+    if isinstance(value, str) and 0 < len(value) <= 9 and value.isascii() and value.isdigit():
         return int(value)
     return None
 

@@ -66,6 +66,8 @@ class AuthRegistry:
         self._secrets: dict[CredentialKind, dict[str, str]] = {kind: {} for kind in CredentialKind}
         self._tokens: dict[str, Token] = {}
         self._issued = 0
+        self.issued: list[str] = []
+        """Every token value issued so far, oldest first (for leak checks in tests)."""
         self.add(
             CredentialKind.SENDCLOUD_KEY, config.sendcloud_public_key, config.sendcloud_secret_key
         )
@@ -99,6 +101,7 @@ class AuthRegistry:
             expires_epoch=int(time.time() + self.token_ttl),
         )
         self._tokens[token.value] = token
+        self.issued.append(token.value)
         return token
 
     def expire_tokens(self) -> None:

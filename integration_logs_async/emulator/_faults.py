@@ -51,6 +51,9 @@ class FaultKind(StrEnum):
     with any other fault."""
     FOREIGN_NEXT = "foreign_next"
     """The ``next`` link of a listing points at :attr:`FaultConfig.foreign_origin`."""
+    FOREIGN_REDIRECT = "foreign_redirect"
+    """``302 Found`` to the same path and query on :attr:`FaultConfig.foreign_origin`
+    (data endpoints only)."""
 
 
 STATUS_FAULTS: Mapping[FaultKind, tuple[int, bool]] = MappingProxyType(
@@ -97,7 +100,8 @@ class FaultConfig:
     latency_jitter_seconds: float = 0.0
     slow_seconds: float = 5.0
     foreign_origin: str = "https://evil.example"
-    """Origin used by ``foreign_next``; ``{port}`` is replaced by the emulator's port."""
+    """Origin used by ``foreign_next`` and ``foreign_redirect``; ``{port}`` is replaced by
+    the emulator's port."""
     include_token_endpoints: bool = False
 
     def __post_init__(self) -> None:

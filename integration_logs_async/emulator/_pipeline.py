@@ -3,10 +3,11 @@
 For data and token endpoints, in order: count the request and draw its fault,
 sleep for injected latency or a ``slow`` fault, check the credentials (data
 endpoints; token handlers check their own), answer an error-status fault,
-answer 401 for bad credentials, apply the per-credential rate limit, run the
-handler, then cut the answer short for ``truncated`` or ``reset``.  Every
-request except admin ones ends up in the request log; data requests also
-count towards ``max_in_flight``.
+answer a ``foreign_redirect`` (data endpoints), answer 401 for bad
+credentials, apply the per-credential rate limit, run the handler, then cut
+the answer short for ``truncated`` or ``reset``.  Every request except admin
+ones ends up in the request log; data requests also count towards
+``max_in_flight``.
 """
 
 from __future__ import annotations
@@ -135,6 +136,9 @@ async def _gate(
     exchange.auth_scheme, exchange.credential = result.scheme, result.credential
     if kind in STATUS_FAULTS:
         return _status_fault(request, state, exchange, decision)
+    if kind is FaultKind.FOREIGN_REDIRECT:
+        exchange.fault = kind
+        return _foreign_redirect(request, state)
     if not result.ok:
         return responses.unauthorized(exchange.provider, request)
     if state.limiter is not None and not state.limiter.allow(result.credential or ""):
@@ -173,6 +177,13 @@ def _status_fault(
     return responses.provider_error(
         exchange.provider, request, status, number=decision.number, headers=headers
     )
+
+
+def _foreign_redirect(request: web.Request, state: EmulatorState) -> web.Response:
+    """``302`` to the same path and query on the configured foreign origin."""
+    port = str(request.url.port or "")
+    origin = state.faults.config.foreign_origin.replace("{port}", port).rstrip("/")
+    return web.Response(status=302, headers={"Location": origin + request.path_qs})
 
 
 def _body_of(response: web.Response) -> bytes:

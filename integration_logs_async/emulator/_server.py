@@ -211,6 +211,11 @@ class Emulator:
         self._ensure_state().auth.expire_tokens()
 
     @property
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued so far, oldest first (e.g. to scan output for leaks)."""
+        return list(self._ensure_state().auth.issued)
+
+    @property
     def requests(self) -> list[RequestRecord]:
         """The request log, oldest first (admin requests excluded)."""
         return self._ensure_state().stats.records

@@ -260,3 +260,35 @@ async def test_stop_ends_injected_sleeps(http: aiohttp.ClientSession):
     await emu.stop()
     assert time.monotonic() - started < 0.5
     assert (await request)[0] == 200
+
+
+async def test_foreign_redirect(emulator: Emulator, http: aiohttp.ClientSession):
+    emulator.set_faults(
+        FaultConfig(schedule={1: "foreign_redirect"}, foreign_origin="http://127.0.0.2:{port}")
+    )
+    url = emulator.sendcloud_url + "/integrations/logs?page_size=5"
+    async with http.get(url, headers=basic(emulator), allow_redirects=False) as response:
+        assert response.status == 302
+        assert response.headers["Location"] == (
+            f"http://127.0.0.2:{emulator.port}/api/v2/integrations/logs?page_size=5"
+        )
+    record = emulator.requests[-1]
+    assert record.fault == "foreign_redirect" and record.status == 302
+    assert record.credential == emulator.sendcloud_public_key
+    assert (await get(http, url, basic(emulator)))[0] == 200  # request 2: no fault
+    # Token endpoints are never redirected, even when they are faultable.
+    emulator.set_faults(
+        FaultConfig(schedule={1: "foreign_redirect"}, include_token_endpoints=True)
+    )
+    assert (await ep_headers(http, emulator))["Authorization"].startswith("Bearer ")
+
+
+async def test_issued_tokens_are_listed(emulator: Emulator, http: aiohttp.ClientSession):
+    assert emulator.issued_tokens == []
+    first = await ep_headers(http, emulator)
+    emulator.expire_tokens()
+    second = await ep_headers(http, emulator)
+    assert [f"Bearer {t}" for t in emulator.issued_tokens] == [
+        first["Authorization"],
+        second["Authorization"],
+    ]
