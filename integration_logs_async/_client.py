@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Self, Unpack
 
 import aiohttp
 
+from ._client_checks import check_count
 from ._tokens import TokenEndpoint
 from ._transport import AsyncTransport
 from .auth import Auth, BasicAuth, BearerToken, ClientCredentials
@@ -32,14 +33,8 @@ def path_id(value: int | str, what: str) -> str:
 
 def check_page_size(page_size: int | None, maximum: int) -> None:
     """``ValueError`` unless ``page_size`` is None or an integer in 1..maximum."""
-    if page_size is None:
-        return
-    if (
-        isinstance(page_size, bool)
-        or not isinstance(page_size, int)
-        or not 1 <= page_size <= maximum
-    ):
-        raise ValueError(f"page_size must be an integer from 1 to {maximum}, got {page_size!r}")
+    if page_size is not None:
+        check_count("page_size", page_size, minimum=1, maximum=maximum)
 
 
 class BaseClient:
@@ -64,6 +59,8 @@ class BaseClient:
                 f"not {type(auth).__name__}"
             )
         self.config = (config or ClientConfig()).with_settings(settings)
+        if base_url is not None and not isinstance(base_url, str):
+            raise ValueError(f"base_url must be a string URL, got {type(base_url).__name__}")
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self._auth = auth
         self._transport = AsyncTransport(

@@ -165,7 +165,7 @@ class CursorPager(Generic[T]):
             resp = await self.transport.get(target, decode=decode)
             page = resp.value
             if page.next_url is not None and not page.next_url.startswith(("http://", "https://")):
-                page = replace(page, next_url=str(target.join(URL(page.next_url))))
+                page = replace(page, next_url=str(self.transport.join_link(target, page.next_url)))
             followable = page.next_url is None or self._on_origin(page.next_url)
             skip = 0
             if anchor is not None:

@@ -244,6 +244,19 @@ class AsyncTransport:
             raise self._invalid_url(raw, context, exc) from None
         return url
 
+    def join_link(self, current: URL, link: str, *, context: str = "next link") -> URL:
+        """A server-sent link resolved against the URL of the page that carried it.
+
+        Raises :class:`UnsafeURLError` when the link is not a valid URL (the origin itself is
+        checked when the link is followed).
+        """
+        try:
+            url = current.join(URL(link, encoded=True))
+            origin_of(url)  # yarl parses host and port lazily: make it fail here
+        except (TypeError, ValueError) as exc:
+            raise self._invalid_url(link, context, exc) from None
+        return url
+
     def _invalid_url(self, raw: str, context: str, exc: Exception) -> UnsafeURLError:
         # Without the query (it may hold a credential) and shortened: it is not parseable,
         # so redact_url() cannot be used.

@@ -33,6 +33,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
+from ._client_checks import is_count as _is_count
 from ._constants import FANOUT_BUFFER
 from .errors import FanOutError
 from .records import RawRecord
@@ -165,7 +166,7 @@ class FanOutStream(Generic[T]):
             raise ValueError(f"buffer_pages must be an integer >= 1, got {buffer_pages!r}")
         if on_error not in ("raise", "collect"):
             raise ValueError(f"on_error must be 'raise' or 'collect', got {on_error!r}")
-        if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
+        if max_items is not None and (not _is_count(max_items) or max_items < 0):
             raise ValueError(f"max_items must be an integer >= 0 or None, got {max_items!r}")
         self._key = key
         self._sources = sources

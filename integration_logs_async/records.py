@@ -20,7 +20,7 @@ from .models.elasticpath import LogRelationships, ResourceMeta
 T = TypeVar("T")
 
 
-class RawRecord(msgspec.Struct, frozen=True, kw_only=True):
+class RawRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A record as raw JSON bytes, with its id, time and owners decoded."""
 
     raw: bytes
@@ -30,19 +30,19 @@ class RawRecord(msgspec.Struct, frozen=True, kw_only=True):
     job_id: str | None = None
 
 
-class _SendcloudKeys(msgspec.Struct):
+class _SendcloudKeys(msgspec.Struct, gc=False):
     id: int | str
     created_at: datetime | None = None
     integration_id: int | str | None = None
 
 
-class _ElasticPathKeys(msgspec.Struct):
+class _ElasticPathKeys(msgspec.Struct, gc=False):
     id: str
     relationships: LogRelationships | None = None
     meta: ResourceMeta | None = None
 
 
-class _PlainKeys(msgspec.Struct):
+class _PlainKeys(msgspec.Struct, gc=False):
     id: int | str
 
 

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from ._checkpoint import Position, decode_checkpoint, encode_checkpoint
+from ._client_checks import is_count as _is_count
 from ._pagination import FetchedPage, OffsetPager, Pager
 from .records import RawRecord, RecordCodec
 
@@ -75,7 +76,7 @@ class AsyncStream(Generic[T]):
         resume_from: str | None = None,
         max_items: int | None = None,
     ) -> None:
-        if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
+        if max_items is not None and (not _is_count(max_items) or max_items < 0):
             raise ValueError(f"max_items must be an integer >= 0 or None, got {max_items!r}")
         self._pager = pager
         self._provider = provider

@@ -24,6 +24,8 @@ from typing import Literal, TextIO
 
 import msgspec
 
+from .. import _constants as C
+from .._client_checks import check_count
 from ..elasticpath import ElasticPathClient
 from ..fanout import FanOutStream, Source, StopWhen, StreamFactory
 from ..records import RawRecord
@@ -36,6 +38,7 @@ from ._state import HarvestState, Watermark, load_state, remove_stale_temps, sav
 Provider = Literal["sendcloud", "elasticpath"]
 Scope = Literal["all", "integrations", "jobs"]
 Client = SendcloudClient | ElasticPathClient
+PAGE_SIZE_MAX = {"sendcloud": C.SENDCLOUD_MAX_PAGE_SIZE, "elasticpath": C.ELASTICPATH_MAX_PAGE_SIZE}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,10 +73,14 @@ class HarvestOptions:
             )
         if self.format not in ("raw", "normalized"):
             raise ValueError(f"format must be raw or normalized, not {self.format!r}")
-        if isinstance(self.concurrency, bool) or self.concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {self.concurrency!r}")
-        if self.max_items is not None and self.max_items < 0:
-            raise ValueError(f"max_items must be >= 0, got {self.max_items!r}")
+        check_count("concurrency", self.concurrency, minimum=1)
+        if self.max_items is not None:
+            check_count("max_items", self.max_items, minimum=0)
+        if self.page_size is not None:
+            check_count(
+                "page_size", self.page_size, minimum=1, maximum=PAGE_SIZE_MAX[self.provider]
+            )
+        check_count("save_every_records", self.save_every_records, minimum=1)
         if self.since is not None and self.since.tzinfo is None:
             raise ValueError("since must carry a timezone, e.g. 2024-01-31T00:00:00Z")
         if self.out == "-" and self.state is not None:

@@ -12,46 +12,48 @@ from ._time import aware
 T = TypeVar("T")
 
 
-class ResourceIdentifier(msgspec.Struct, kw_only=True, omit_defaults=True):
+class ResourceIdentifier(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """A JSON:API resource identifier ``{"type", "id"}``."""
 
     id: str
     type: str | None = None
 
 
-class Relationship(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Relationship(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """A JSON:API relationship ``{"data": {...}}``."""
 
     data: ResourceIdentifier | None = None
 
 
-class LogRelationships(msgspec.Struct, kw_only=True, omit_defaults=True):
+class LogRelationships(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """The integration and job a log belongs to."""
 
     integration: Relationship | None = None
     job: Relationship | None = None
 
 
-class Timestamps(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Timestamps(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """``meta.timestamps``: aware datetimes (Elastic Path sends nanosecond fractions)."""
 
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.created_at is not None:
-            self.created_at = aware(self.created_at)
-        if self.updated_at is not None:
-            self.updated_at = aware(self.updated_at)
+        # Called for every decoded record: inlined, and no attribute write when already aware.
+        created, updated = self.created_at, self.updated_at
+        if created is not None and created.tzinfo is None:
+            self.created_at = aware(created)
+        if updated is not None and updated.tzinfo is None:
+            self.updated_at = aware(updated)
 
 
-class ResourceMeta(msgspec.Struct, kw_only=True, omit_defaults=True):
+class ResourceMeta(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """A resource's ``meta`` object."""
 
     timestamps: Timestamps | None = None
 
 
-class ElasticPathIntegrationLog(msgspec.Struct, kw_only=True, omit_defaults=True):
+class ElasticPathIntegrationLog(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """One delivery attempt of an integration (webhook, SQS, STOMP) and its outcome."""
 
     id: str
@@ -99,7 +101,7 @@ class ElasticPathIntegration(msgspec.Struct, kw_only=True, omit_defaults=True):
     meta: ResourceMeta | None = None
 
 
-class ElasticPathJob(msgspec.Struct, kw_only=True, omit_defaults=True):
+class ElasticPathJob(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """An integration job: one event being delivered (possibly over several attempts)."""
 
     id: str
@@ -107,7 +109,7 @@ class ElasticPathJob(msgspec.Struct, kw_only=True, omit_defaults=True):
     meta: ResourceMeta | None = None
 
 
-class PageNumbers(msgspec.Struct, kw_only=True):
+class PageNumbers(msgspec.Struct, kw_only=True, gc=False):
     """``limit``/``offset``/``current``/``total`` (flat in ``meta`` or nested in ``meta.page``)."""
 
     limit: int | None = None
@@ -116,13 +118,13 @@ class PageNumbers(msgspec.Struct, kw_only=True):
     total: int | None = None
 
 
-class ResultsTotal(msgspec.Struct, kw_only=True):
+class ResultsTotal(msgspec.Struct, kw_only=True, gc=False):
     """``results``: the number of records in the whole collection."""
 
     total: int | None = None
 
 
-class ListMeta(msgspec.Struct, kw_only=True):
+class ListMeta(msgspec.Struct, kw_only=True, gc=False):
     """A listing's ``meta``: either flat numbers or nested ``page``/``results`` objects."""
 
     limit: int | None = None
@@ -133,7 +135,7 @@ class ListMeta(msgspec.Struct, kw_only=True):
     results: ResultsTotal | None = None
 
 
-class ListPage(msgspec.Struct, Generic[T], kw_only=True):
+class ListPage(msgspec.Struct, Generic[T], kw_only=True, gc=False):
     """Wire shape of a JSON:API listing page."""
 
     data: list[T]

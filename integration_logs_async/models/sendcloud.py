@@ -15,21 +15,21 @@ JSONValue: TypeAlias = str | dict[str, Any] | list[Any] | None
 """A body, header set or payload: the spec allows string, object or null (we also take arrays)."""
 
 
-class LogResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
+class LogResponse(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """What the shop system answered Sendcloud: headers and body."""
 
     headers: dict[str, Any] | str | None = None
     body: JSONValue = None
 
 
-class LogRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+class LogRequest(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """What Sendcloud sent to the shop system: headers and payload."""
 
     headers: dict[str, Any] | str | None = None
     payload: JSONValue = None
 
 
-class SendcloudIntegrationLog(msgspec.Struct, kw_only=True, omit_defaults=True):
+class SendcloudIntegrationLog(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """An integration exception log: one failed request from Sendcloud to a shop system.
 
     ``created_at`` is always timezone-aware. ``protected`` means request/response are
@@ -51,7 +51,9 @@ class SendcloudIntegrationLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     protected: bool = False
 
     def __post_init__(self) -> None:
-        self.created_at = aware(self.created_at)
+        # Called for every decoded record: no attribute write when already aware.
+        if self.created_at.tzinfo is None:
+            self.created_at = aware(self.created_at)
 
 
 class SendcloudIntegration(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -70,7 +72,7 @@ class SendcloudIntegration(msgspec.Struct, kw_only=True, omit_defaults=True):
     webhook_url: str | None = None
 
 
-class CursorPage(msgspec.Struct, Generic[T], kw_only=True):
+class CursorPage(msgspec.Struct, Generic[T], kw_only=True, gc=False):
     """Wire shape of a Sendcloud cursor page: ``{"next", "previous", "results"}``."""
 
     results: list[T]
