@@ -26,8 +26,9 @@ import msgspec
 from yarl import URL
 
 from ._checkpoint import Position
+from ._constants import ELASTICPATH_OFFSET_CEILING
 from ._transport import AsyncTransport
-from .errors import PaginationError, UnsafeURLError
+from .errors import BadRequestError, OffsetCeilingError, PaginationError, UnsafeURLError
 from .models.elasticpath import ListPage
 from .models.sendcloud import CursorPage
 from .records import RecordCodec, record_id
@@ -261,7 +262,12 @@ class OffsetPager(Generic[T]):
         url = self.transport.resolve(self.path).update_query(
             {**self.params, "page[limit]": str(self._limit), "page[offset]": str(offset)}
         )
-        resp = await self.transport.get(URL(url), decode=decode)
+        try:
+            resp = await self.transport.get(URL(url), decode=decode)
+        except BadRequestError as exc:
+            if offset >= ELASTICPATH_OFFSET_CEILING and not isinstance(exc, OffsetCeilingError):
+                raise OffsetCeilingError.from_error(exc) from None
+            raise
         return _OffsetFetch(offset, resp.value, resp.url)
 
     def _is_last(self, got: _OffsetFetch[T]) -> bool:

@@ -98,6 +98,30 @@ class BadRequestError(APIError):
     hint = "Check the arguments (page size, offsets, ids) against the provider's documentation."
 
 
+class OffsetCeilingError(BadRequestError):
+    """An offset listing was refused past the provider's offset ceiling (Elastic Path documents
+    a soft limit of 10,000 records per listing)."""
+
+    hint = (
+        "The listing is longer than the provider lets one walk by offset. Read it in shorter "
+        "listings: ElasticPathClient.logs_by_job() (or logs_for_integrations()), or "
+        "`integration-logs harvest elasticpath --scope jobs`."
+    )
+
+    @classmethod
+    def from_error(cls, exc: APIError) -> OffsetCeilingError:
+        """The same answer, with this class's hint."""
+        return cls(
+            status=exc.status,
+            method=exc.method,
+            url=exc.url,
+            errors=exc.errors,
+            excerpt=exc.excerpt,
+            request_id=exc.request_id,
+            retry_after=exc.retry_after,
+        )
+
+
 class AuthenticationError(APIError):
     """401: credentials missing, wrong or expired (after one token refresh and replay)."""
 

@@ -20,6 +20,7 @@ from integration_logs_async import (
     ElasticPathIntegrationLog,
     ElasticPathJob,
     NotFoundError,
+    OffsetCeilingError,
 )
 from integration_logs_async.emulator import Emulator, FaultConfig
 from integration_logs_async.emulator._config import MetaStyle
@@ -253,6 +254,7 @@ async def test_offset_ceiling_stops_logs_but_not_logs_by_job(
     assert err.status == 400
     assert "page[offset]" in str(err) and f"must not exceed {ceiling}" in str(err)
     assert [e.status for e in err.errors] == [400]
+    assert isinstance(err, OffsetCeilingError) and "logs_by_job()" in str(err)  # says what to do
     # what came before the error is an exact prefix of the listing
     assert len(got) >= ceiling
     assert got == store_ids[: len(got)]
