@@ -110,7 +110,8 @@ class Store:
 
     @property
     def elasticpath_integration_ids(self) -> list[str]:
-        """Ids of the Elastic Path integrations, in listing order."""
+        """Ids of the Elastic Path integrations, oldest first (`GET /v2/integrations` lists them
+        newest first)."""
         return [integration.id for integration in self.elasticpath.integrations]
 
     def jobs(self, integration_id: str) -> list[str]:
