@@ -25,16 +25,15 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from ._client_checks import is_count as _is_count
 from ._constants import FANOUT_BUFFER
+from ._consume import ConsumeOnce
 from .errors import FanOutError
 from .records import RawRecord
 from .stream import AsyncStream, Page
@@ -142,7 +141,7 @@ class _Iterator(Generic[U]):
             self._cancel()
 
 
-class FanOutStream(Generic[T]):
+class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
     """Records of many child streams, merged; see the module documentation."""
 
     def __init__(
@@ -183,12 +182,6 @@ class FanOutStream(Generic[T]):
         # consumer-side progress: child label -> (page, records consumed from it)
         self._marks: dict[str, tuple[Page[Any], int]] = {}
         self._count = 0
-        self._started = False
-        # Weak, as in AsyncStream: dropping the iterator (break, an exception, a cancelled
-        # consumer) cancels every child at once (see _Iterator) and lets asyncio finalise the
-        # generator, instead of waiting for the cyclic GC.
-        self._iterator: weakref.ref[_Iterator[Any]] | None = None
-        self._finished: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None] | set[asyncio.Task[None]]] = []
         self.failures: dict[str, BaseException] = {}
@@ -199,8 +192,7 @@ class FanOutStream(Generic[T]):
 
     def raw(self) -> FanOutStream[RawRecord]:
         """The same fan-out yielding :class:`RawRecord` (checkpoints are interchangeable)."""
-        if self._started:
-            raise RuntimeError("raw() must be called before iterating")
+        self._claim(check_only=True)
         return FanOutStream(
             self._key,
             self._sources,
@@ -234,52 +226,10 @@ class FanOutStream(Generic[T]):
 
     # --- iteration -------------------------------------------------------------------------
 
-    def _claim(self) -> None:
-        if self._started:
-            raise RuntimeError(
-                "this fan-out was already iterated; create a new one (pass "
-                "resume_from=fanout.checkpoint to continue where it stopped)"
-            )
-        self._started = True
+    _noun = "fan-out"
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        self._claim()
-        it = _Iterator(self._records(), self._cancel_children)
-        self._iterator = weakref.ref(it)
-        return it
-
-    def pages(self) -> AsyncIterator[SourcedPage[T]]:
-        """Iterate page by page, each tagged with its :class:`Source`.
-
-        A page's records count as consumed when it is yielded.
-        """
-        self._claim()
-        it = _Iterator(self._pages(), self._cancel_children)
-        self._iterator = weakref.ref(it)
-        return it
-
-    async def collect(self) -> list[T]:
-        """All records as a list. Mind memory on large harvests."""
-        return [item async for item in self]
-
-    async def aclose(self) -> None:
-        """Stop: cancel every child and release connections. Idempotent."""
-        it = None if self._iterator is None else self._iterator()
-        if it is not None:
-            await it.aclose()
-        elif self._finished is not None:
-            await self._finished.wait()  # a dropped iterator is being finalised by asyncio
-
-    async def __aenter__(self) -> FanOutStream[T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+    def _wrap(self, gen: AsyncGenerator[Any, None]) -> AsyncIterator[Any]:
+        return _Iterator(gen, self._cancel_children)
 
     async def _records(self) -> AsyncGenerator[T, None]:
         pages = self._pages(mark_whole_page=False)
@@ -492,4 +442,3 @@ class FanOutStream(Generic[T]):
             total=page.total,
             _position_after=page._position_after,
         )
-

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from ._checkpoint import Position, decode_checkpoint, encode_checkpoint
 from ._client_checks import is_count as _is_count
+from ._consume import ConsumeOnce
 from ._pagination import FetchedPage, OffsetPager, Pager
 from .records import RawRecord, RecordCodec
 
@@ -58,7 +57,7 @@ class Page(Generic[T]):
         return iter(self.items)
 
 
-class AsyncStream(Generic[T]):
+class AsyncStream(ConsumeOnce[T, Page[T]]):
     """An async iterable of records across pages, resumable from :attr:`checkpoint`.
 
     A stream is consumed once. Breaking out of ``async for`` early is safe: no further
@@ -92,13 +91,6 @@ class AsyncStream(Generic[T]):
         self._current: FetchedPage[T] | None = None
         self._consumed_in_page = 0
         self._count = 0
-        self._started = False
-        # A weak reference: a stream must not keep its iterator alive (the iterator's frame
-        # refers back to the stream, a cycle only the cyclic GC breaks). Once the consumer
-        # drops the iterator, e.g. by breaking out of ``async for``, asyncio finalises it at
-        # once, which cancels prefetching before more requests go out.
-        self._iterator: weakref.ref[AsyncGenerator[Any, None]] | None = None
-        self._finished: asyncio.Event | None = None  # set when the iterator has cleaned up
 
     def __repr__(self) -> str:
         return f"<AsyncStream {self._provider} {self._key} consumed={self._count}>"
@@ -170,51 +162,6 @@ class AsyncStream(Generic[T]):
         )
 
     # --- iteration -----------------------------------------------------------------------
-
-    def _claim(self, *, check_only: bool = False) -> None:
-        if self._started:
-            raise RuntimeError(
-                "this stream was already iterated; create a new one (pass "
-                "resume_from=stream.checkpoint to continue where it stopped)"
-            )
-        if not check_only:
-            self._started = True
-
-    def __aiter__(self) -> AsyncIterator[T]:
-        self._claim()
-        gen = self._records()
-        self._iterator = weakref.ref(gen)
-        return gen
-
-    def pages(self) -> AsyncIterator[Page[T]]:
-        """Iterate page by page. Each page's records count as consumed when it is yielded."""
-        self._claim()
-        gen = self._pages()
-        self._iterator = weakref.ref(gen)
-        return gen
-
-    async def collect(self) -> list[T]:
-        """All (remaining) records as a list. Mind memory on large listings."""
-        return [item async for item in self]
-
-    async def aclose(self) -> None:
-        """Stop the stream: cancel prefetching and release connections. Idempotent."""
-        gen = None if self._iterator is None else self._iterator()
-        if gen is not None:
-            await gen.aclose()
-        elif self._finished is not None:
-            await self._finished.wait()  # a dropped iterator is being finalised by asyncio
-
-    async def __aenter__(self) -> AsyncStream[T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def _remaining(self) -> int | None:
         return None if self._max_items is None else self._max_items - self._count
