@@ -30,7 +30,7 @@ from .errors import (
     UnsafeURLError,
 )
 from .events import TransportEvent, TransportStats
-from .fanout import FanOutStream, Source, SourcedPage
+from .fanout import FanOutOptions, FanOutStream, Source, SourcedPage
 from .models import (
     ElasticPathIntegration,
     ElasticPathIntegrationLog,
@@ -62,6 +62,7 @@ __all__ = [
     "ElasticPathIntegrationLog",
     "ElasticPathJob",
     "FanOutError",
+    "FanOutOptions",
     "FanOutStream",
     "IntegrationLogsError",
     "LogRequest",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import msgspec
 
@@ -13,7 +13,7 @@ from ._client import BaseClient, check_page_size, path_id
 from ._pagination import OffsetPager
 from ._tokens import TokenEndpoint
 from .auth import Auth, ClientCredentials
-from .fanout import FanOutStream, OnError, Source, StopWhen, StreamFactory
+from .fanout import FanOutOptions, FanOutStream, Source, StreamFactory
 from .models.elasticpath import ElasticPathIntegration, ElasticPathIntegrationLog, ElasticPathJob
 from .records import RawRecord, RecordCodec, elasticpath_raw, plain_raw
 from .stream import AsyncStream
@@ -172,12 +172,8 @@ class ElasticPathClient(BaseClient):
         self,
         ids: Sequence[str] | None = None,
         *,
-        concurrency: int = C.FANOUT_CONCURRENCY,
         page_size: int | None = None,
-        on_error: OnError = "raise",
-        resume_from: str | None = None,
-        max_items: int | None = None,
-        stop_when: StopWhen | None = None,
+        **options: Unpack[FanOutOptions],
     ) -> FanOutStream[ElasticPathIntegrationLog]:
         """The logs of many integrations (all when ``ids`` is None), ``concurrency`` at once."""
         check_page_size(page_size, C.ELASTICPATH_MAX_PAGE_SIZE)
@@ -194,23 +190,15 @@ class ElasticPathClient(BaseClient):
         return FanOutStream(
             "elasticpath:logs_for_integrations",
             sources,
-            concurrency=concurrency,
-            on_error=on_error,
-            resume_from=resume_from,
-            max_items=max_items,
-            stop_when=stop_when,
+            **options,
         )
 
     def logs_by_job(
         self,
         integration_id: str | Sequence[str] | None = None,
         *,
-        concurrency: int = C.FANOUT_CONCURRENCY,
         page_size: int | None = None,
-        on_error: OnError = "raise",
-        resume_from: str | None = None,
-        max_items: int | None = None,
-        stop_when: StopWhen | None = None,
+        **options: Unpack[FanOutOptions],
     ) -> FanOutStream[ElasticPathIntegrationLog]:
         """Every job's logs: jobs are listed first, then each job's logs, ``concurrency`` at once.
 
@@ -241,9 +229,5 @@ class ElasticPathClient(BaseClient):
         return FanOutStream(
             "elasticpath:logs_by_job",
             sources,
-            concurrency=concurrency,
-            on_error=on_error,
-            resume_from=resume_from,
-            max_items=max_items,
-            stop_when=stop_when,
+            **options,
         )

@@ -27,12 +27,12 @@ import binascii
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 import msgspec
 
 from ._client_checks import is_count as _is_count
-from ._constants import FANOUT_BUFFER
+from ._constants import FANOUT_BUFFER, FANOUT_CONCURRENCY
 from ._consume import ConsumeOnce
 from .errors import FanOutError
 from .records import RawRecord
@@ -141,6 +141,23 @@ class _Iterator(Generic[U]):
             self._cancel()
 
 
+class FanOutOptions(TypedDict, total=False):
+    """Keyword options of the clients' fan-out methods (see :class:`FanOutStream`).
+
+    ``concurrency`` (default 8): requests in flight at most; ``on_error``: ``"raise"`` (default)
+    or ``"collect"``; ``resume_from``: a ``fanout.checkpoint``; ``max_items``: stop after that
+    many records; ``stop_when``: per-record predicate ending that child (incremental runs);
+    ``child_prefetch``: let each child prefetch pages as a lone stream would.
+    """
+
+    concurrency: int
+    on_error: OnError
+    resume_from: str | None
+    max_items: int | None
+    stop_when: StopWhen | None
+    child_prefetch: bool
+
+
 class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
     """Records of many child streams, merged; see the module documentation."""
 
@@ -149,7 +166,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         key: str,
         sources: SourceList,
         *,
-        concurrency: int,
+        concurrency: int = FANOUT_CONCURRENCY,
         buffer_pages: int | None = None,
         on_error: OnError = "raise",
         resume_from: str | None = None,

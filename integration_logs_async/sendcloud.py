@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import msgspec
 
@@ -12,7 +12,7 @@ from ._client import BaseClient, check_page_size, path_id
 from ._pagination import CursorPager
 from ._tokens import TokenEndpoint
 from .auth import Auth, ClientCredentials
-from .fanout import FanOutStream, OnError, Source, StopWhen, StreamFactory
+from .fanout import FanOutOptions, FanOutStream, Source, StreamFactory
 from .models.sendcloud import SendcloudIntegration, SendcloudIntegrationLog
 from .records import RawRecord, RecordCodec, sendcloud_raw
 from .stream import AsyncStream
@@ -108,12 +108,8 @@ class SendcloudClient(BaseClient):
         self,
         ids: Sequence[int | str] | None = None,
         *,
-        concurrency: int = C.FANOUT_CONCURRENCY,
         page_size: int | None = None,
-        on_error: OnError = "raise",
-        resume_from: str | None = None,
-        max_items: int | None = None,
-        stop_when: StopWhen | None = None,
+        **options: Unpack[FanOutOptions],
     ) -> FanOutStream[SendcloudIntegrationLog]:
         """The logs of many integrations (all when ``ids`` is None), ``concurrency`` at once.
 
@@ -136,9 +132,5 @@ class SendcloudClient(BaseClient):
         return FanOutStream(
             "sendcloud:logs_for_integrations",
             sources,
-            concurrency=concurrency,
-            on_error=on_error,
-            resume_from=resume_from,
-            max_items=max_items,
-            stop_when=stop_when,
+            **options,
         )
