@@ -1,0 +1,58 @@
+"""Fetch real response pages from an emulator process (exact wire bytes), with urllib."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from ._common import EmulatorProcess
+
+
+def _get(url: str, headers: dict[str, str]) -> bytes:
+    req = urllib.request.Request(url, headers={"Accept": "application/json", **headers})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        body: bytes = resp.read()
+    return body
+
+
+def elasticpath_token(emu: EmulatorProcess) -> str:
+    creds = emu.info["credentials"]
+    form = urllib.parse.urlencode(
+        {
+            "grant_type": "client_credentials",
+            "client_id": creds["epcc_client_id"],
+            "client_secret": creds["epcc_client_secret"],
+        }
+    ).encode()
+    req = urllib.request.Request(f"{emu.url}/oauth/access_token", data=form, method="POST")
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return str(json.loads(resp.read())["access_token"])
+
+
+def elasticpath_pages(emu: EmulatorProcess, count: int, limit: int = 100) -> list[bytes]:
+    """``count`` pages of ``GET /v2/integrations/logs`` spread over the whole store."""
+    headers = {"Authorization": f"Bearer {elasticpath_token(emu)}"}
+    step = max(limit, (emu.logs - limit) // max(1, count - 1))
+    pages = []
+    for k in range(count):
+        offset = min(k * step, max(0, emu.logs - limit))
+        url = f"{emu.url}/v2/integrations/logs?page[limit]={limit}&page[offset]={offset}"
+        pages.append(_get(url, headers))
+    return pages
+
+
+def sendcloud_pages(emu: EmulatorProcess, count: int, page_size: int = 100) -> list[bytes]:
+    """``count`` consecutive pages of ``GET /integrations/logs`` (following ``next``)."""
+    creds: dict[str, Any] = emu.info["credentials"]
+    pair = f"{creds['sendcloud_public_key']}:{creds['sendcloud_secret_key']}"
+    headers = {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+    url: str | None = f"{emu.info['sendcloud_url']}/integrations/logs?page_size={page_size}"
+    pages = []
+    while url and len(pages) < count:
+        body = _get(url, headers)
+        pages.append(body)
+        url = json.loads(body)["next"]
+    return pages

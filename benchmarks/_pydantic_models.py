@@ -1,0 +1,119 @@
+"""Pydantic v2 models equivalent to the library's msgspec structs (the "typical" baseline).
+
+Same fields, same types (aware datetimes, optional nested objects), unknown fields ignored,
+decoded with ``model_validate_json`` straight from the response bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+JSONValue = str | dict[str, Any] | list[Any] | None
+
+
+# --- Elastic Path ------------------------------------------------------------------------------
+
+
+class ResourceIdentifier(BaseModel):
+    id: str
+    type: str | None = None
+
+
+class Relationship(BaseModel):
+    data: ResourceIdentifier | None = None
+
+
+class LogRelationships(BaseModel):
+    integration: Relationship | None = None
+    job: Relationship | None = None
+
+
+class Timestamps(BaseModel):
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ResourceMeta(BaseModel):
+    timestamps: Timestamps | None = None
+
+
+class ElasticPathIntegrationLog(BaseModel):
+    id: str
+    type: str = "integration-log"
+    succeeded: bool | None = None
+    attempt: int | None = None
+    processing_time: float | None = None
+    body: str | None = None
+    status_code: int | None = None
+    error_detail: str | None = None
+    relationships: LogRelationships | None = None
+    meta: ResourceMeta | None = None
+
+
+class ElasticPathIntegration(BaseModel):
+    id: str
+    type: str = "integration"
+    name: str | None = None
+
+
+class ResultsTotal(BaseModel):
+    total: int | None = None
+
+
+class ListMeta(BaseModel):
+    limit: int | None = None
+    offset: int | None = None
+    current: int | None = None
+    total: int | None = None
+
+
+class ElasticPathLogPage(BaseModel):
+    data: list[ElasticPathIntegrationLog]
+    meta: ListMeta | None = None
+    results: ResultsTotal | None = None
+    links: dict[str, str | None] | None = None
+
+
+class ElasticPathIntegrationPage(BaseModel):
+    data: list[ElasticPathIntegration]
+    meta: ListMeta | None = None
+    results: ResultsTotal | None = None
+    links: dict[str, str | None] | None = None
+
+
+# --- Sendcloud ---------------------------------------------------------------------------------
+
+
+class LogResponse(BaseModel):
+    headers: dict[str, Any] | str | None = None
+    body: JSONValue = None
+
+
+class LogRequest(BaseModel):
+    headers: dict[str, Any] | str | None = None
+    payload: JSONValue = None
+
+
+class SendcloudIntegrationLog(BaseModel):
+    id: int
+    base_url: str
+    created_at: datetime
+    integration_id: int | None = None
+    user_id: int | None = None
+    full_url: str | None = None
+    method: str | None = None
+    response_code: int | None = None
+    response: LogResponse | None = None
+    request: LogRequest | None = None
+    exception_type: str | None = None
+    exception: str | None = None
+    protected: bool = False
+
+
+class SendcloudLogPage(BaseModel):
+    results: list[SendcloudIntegrationLog]
+    next: str | None = None
+    previous: str | None = None
