@@ -15,14 +15,17 @@ class AsyncRateLimiter:
     still apply).
     """
 
-    def __init__(self, rate: float | None, *, burst: int = 1) -> None:
+    def __init__(self, rate: float | None, *, burst: int = 1, headroom: float = 0.0) -> None:
         if rate is not None and rate <= 0:
             raise ValueError(f"rate_limit must be a positive number of requests/s, got {rate!r}")
         if burst < 1:
             raise ValueError(f"rate_limit_burst must be >= 1, got {burst!r}")
         self.rate = rate
         self.burst = burst
-        self._interval = 0.0 if rate is None else 1.0 / rate
+        if not 0.0 <= headroom < 1.0:
+            raise ValueError(f"headroom must be within [0, 1), got {headroom!r}")
+        # ``headroom``: requests spaced slightly wider than 1/rate (EXPLICIT_RATE_LIMIT_MARGIN).
+        self._interval = 0.0 if rate is None else 1.0 / (rate * (1.0 - headroom))
         self._tat = 0.0  # theoretical arrival time of the next request
         self._paused_until = 0.0
 

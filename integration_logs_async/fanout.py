@@ -34,6 +34,7 @@ import msgspec
 from ._client_checks import is_count as _is_count
 from ._constants import FANOUT_BUFFER, FANOUT_CONCURRENCY
 from ._consume import ConsumeOnce
+from ._pagination import OffsetPager
 from .errors import FanOutError
 from .records import RawRecord
 from .stream import AsyncStream, Page
@@ -205,6 +206,9 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         self.max_running = 0  # most children that ran at once
         self._live = 0
         self._running = 0
+        # Children held to one page at a time: label -> (pager, its configured prefetch).
+        self._throttled: dict[str, tuple[OffsetPager[Any], int]] = {}
+        self._listing_done = False
         self._started_labels: set[str] = set()
 
     def raw(self) -> FanOutStream[RawRecord]:
@@ -389,7 +393,11 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
                     if not self._child_prefetch:
                         # one page at a time: a fan-out's parallelism is its children, so at
                         # most ``concurrency`` requests are in flight
+                        configured = getattr(getattr(stream, "_pager", None), "prefetch", 0)
                         stream = stream.with_prefetch(0)
+                        pager = getattr(stream, "_pager", None)
+                        if isinstance(pager, OffsetPager) and configured > 1:
+                            self._throttled[source.label] = (pager, configured)
                 except Exception as exc:  # e.g. a child checkpoint it refuses: that child fails
                     slots.release()
                     await queue.put(_Item("error", source, error=exc))
@@ -402,7 +410,8 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
                 self._running += 1
                 self.max_running = max(self.max_running, self._running)
         except StopAsyncIteration:
-            pass
+            self._listing_done = True
+            self._rebalance()
         except Exception as exc:
             error = exc
         finally:
@@ -445,6 +454,23 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         finally:
             self._running -= 1
             slots.release()
+            if self._throttled.pop(source.label, None) is not None:
+                self._rebalance()
+
+    def _rebalance(self) -> None:
+        """Once every child has started, let the ones still running share the idle slots.
+
+        Children fetch one page at a time so that ``concurrency`` children make at most
+        ``concurrency`` requests. When fewer are left and no more will start, each may fetch
+        up to ``concurrency // running`` pages ahead (never more than its own
+        ``prefetch_pages``), so the last children, often the largest, do not crawl one
+        request at a time while the other slots sit idle.
+        """
+        if not self._listing_done or not self._throttled:
+            return
+        share = max(1, self._concurrency // len(self._throttled))
+        for pager, configured in self._throttled.values():
+            pager.prefetch = min(configured, share)
 
     @staticmethod
     def _cut(page: Page[Any], cut: int) -> Page[Any]:

@@ -261,7 +261,7 @@ async def test_store_growing_during_the_harvest(
     grower = asyncio.create_task(grow())
     out = tmp_path / "logs.jsonl"
     try:
-        result = await harvest(emulator, provider, out, scope=scope, concurrency=3, page_size=20)
+        result = await harvest(emulator, provider, out, scope=scope, concurrency=3, page_size=10)
     finally:
         stop.set()
         await grower
@@ -274,7 +274,7 @@ async def test_store_growing_during_the_harvest(
     for ident, line in zip(ids, lines, strict=True):
         assert split_source(line)[0] == final[ident]
     # what arrived during the run and was not seen comes with the next incremental run
-    again = await harvest(emulator, provider, out, scope=scope, concurrency=3, page_size=20)
+    again = await harvest(emulator, provider, out, scope=scope, concurrency=3, page_size=10)
     assert again.mode == "incremental" and again.records == len(final) - len(ids)
     assert_exactly_once(out, final)
 
