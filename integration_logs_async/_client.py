@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from types import TracebackType
 from typing import Any, ClassVar, Self, Unpack
 
@@ -37,7 +38,7 @@ def check_page_size(page_size: int | None, maximum: int) -> None:
         check_count("page_size", page_size, minimum=1, maximum=maximum)
 
 
-class BaseClient:
+class BaseClient(abc.ABC):
     """Common machinery; use :class:`SendcloudClient` or :class:`ElasticPathClient`."""
 
     provider: ClassVar[str]
@@ -72,8 +73,9 @@ class BaseClient:
             session=session,
         )
 
+    @abc.abstractmethod
     def _token_endpoint(self, auth: Auth) -> TokenEndpoint:
-        raise NotImplementedError
+        """Where and how this provider's client-credentials tokens are requested."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self._auth!r})"

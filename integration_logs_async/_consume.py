@@ -9,6 +9,7 @@ breaking out of ``async for``, asyncio finalises it at once and prefetching stop
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -19,7 +20,7 @@ T = TypeVar("T")
 P = TypeVar("P")
 
 
-class ConsumeOnce(Generic[T, P]):
+class ConsumeOnce(abc.ABC, Generic[T, P]):
     """Base of the stream types: records of type ``T``, pages of type ``P``."""
 
     _noun: ClassVar[str] = "stream"  # for messages: "this stream was already iterated"
@@ -28,11 +29,13 @@ class ConsumeOnce(Generic[T, P]):
     _iterator: weakref.ref[Any] | None = None
     _finished: asyncio.Event | None = None  # set by the generators once they cleaned up
 
+    @abc.abstractmethod
     def _records(self) -> AsyncGenerator[T, None]:
-        raise NotImplementedError
+        """The record generator behind ``async for``."""
 
+    @abc.abstractmethod
     def _pages(self) -> AsyncGenerator[P, None]:
-        raise NotImplementedError
+        """The page generator behind :meth:`pages`."""
 
     def _wrap(self, gen: AsyncGenerator[Any, None]) -> AsyncIterator[Any]:
         """The iterator handed to the consumer (a subclass may add behaviour on drop)."""

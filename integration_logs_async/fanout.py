@@ -34,7 +34,6 @@ import msgspec
 from ._client_checks import is_count as _is_count
 from ._constants import FANOUT_BUFFER, FANOUT_CONCURRENCY
 from ._consume import ConsumeOnce
-from ._pagination import OffsetPager
 from .errors import FanOutError
 from .records import RawRecord
 from .stream import AsyncStream, Page
@@ -206,8 +205,8 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         self.max_running = 0  # most children that ran at once
         self._live = 0
         self._running = 0
-        # Children held to one page at a time: label -> (pager, its configured prefetch).
-        self._throttled: dict[str, tuple[OffsetPager[Any], int]] = {}
+        # Children held to one page at a time: label -> (stream, its configured prefetch).
+        self._throttled: dict[str, tuple[AsyncStream[Any], int]] = {}
         self._listing_done = False
         self._started_labels: set[str] = set()
 
@@ -393,11 +392,10 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
                     if not self._child_prefetch:
                         # one page at a time: a fan-out's parallelism is its children, so at
                         # most ``concurrency`` requests are in flight
-                        configured = getattr(getattr(stream, "_pager", None), "prefetch", 0)
+                        configured = stream.prefetch_pages
                         stream = stream.with_prefetch(0)
-                        pager = getattr(stream, "_pager", None)
-                        if isinstance(pager, OffsetPager) and configured > 1:
-                            self._throttled[source.label] = (pager, configured)
+                        if configured > 1:
+                            self._throttled[source.label] = (stream, configured)
                 except Exception as exc:  # e.g. a child checkpoint it refuses: that child fails
                     slots.release()
                     await queue.put(_Item("error", source, error=exc))
@@ -469,8 +467,8 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         if not self._listing_done or not self._throttled:
             return
         share = max(1, self._concurrency // len(self._throttled))
-        for pager, configured in self._throttled.values():
-            pager.prefetch = min(configured, share)
+        for stream, configured in self._throttled.values():
+            stream.set_prefetch(min(configured, share))
 
     @staticmethod
     def _cut(page: Page[Any], cut: int) -> Page[Any]:

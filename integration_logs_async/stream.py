@@ -151,6 +151,20 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
             pager = dataclasses.replace(pager, prefetch=pages)
         return self._twin(pager)
 
+    @property
+    def prefetch_pages(self) -> int:
+        """Pages fetched ahead (offset pagination; 0 for cursor pagination)."""
+        pager = self._pager
+        return pager.prefetch if isinstance(pager, OffsetPager) else 0
+
+    def set_prefetch(self, pages: int) -> None:
+        """Change how many pages are fetched ahead, also while the stream is being consumed
+        (takes effect when the next pages are planned). No effect on cursor pagination."""
+        if isinstance(pages, bool) or not isinstance(pages, int) or pages < 0:
+            raise ValueError(f"pages must be an integer >= 0, got {pages!r}")
+        if isinstance(self._pager, OffsetPager):
+            self._pager.prefetch = pages
+
     def _twin(self, pager: Pager[Any]) -> AsyncStream[Any]:
         return AsyncStream(
             pager,
