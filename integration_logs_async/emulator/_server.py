@@ -10,6 +10,10 @@ from typing import Self, Unpack
 
 from aiohttp import web
 
+from ..auth import BasicAuth, ClientCredentials
+from ..config import ClientSettings
+from ..elasticpath import ElasticPathClient
+from ..sendcloud import SendcloudClient
 from . import _admin, _elasticpath, _sendcloud
 from ._auth import CredentialKind
 from ._config import EmulatorConfig, EmulatorOptions, Provider
@@ -179,6 +183,27 @@ class Emulator:
     def info(self) -> dict[str, object]:
         """URLs, credentials and environment, as ``emulate --json`` prints them."""
         return connection_info(self.url, self.config)
+
+    def sendcloud_client(
+        self, *, oauth: bool = False, **settings: Unpack[ClientSettings]
+    ) -> SendcloudClient:
+        """A :class:`SendcloudClient` for this emulator: HTTP Basic keys, or (``oauth=True``)
+        OAuth2 client credentials from its token endpoint. ``settings`` as for the client."""
+        auth: BasicAuth | ClientCredentials
+        if oauth:
+            auth = ClientCredentials(
+                self.sendcloud_client_id,
+                self.sendcloud_client_secret,
+                token_url=self.sendcloud_token_url,
+            )
+        else:
+            auth = BasicAuth(self.sendcloud_public_key, self.sendcloud_secret_key)
+        return SendcloudClient(auth, base_url=self.sendcloud_url, **settings)
+
+    def elasticpath_client(self, **settings: Unpack[ClientSettings]) -> ElasticPathClient:
+        """An :class:`ElasticPathClient` for this emulator (OAuth2 client credentials)."""
+        auth = ClientCredentials(self.epcc_client_id, self.epcc_client_secret)
+        return ElasticPathClient(auth, base_url=self.elasticpath_url, **settings)
 
     # -- data, faults, credentials and statistics -----------------------------------------
 

@@ -19,8 +19,6 @@ from typing import Any
 import msgspec
 
 from integration_logs_async import (
-    BasicAuth,
-    ClientCredentials,
     ElasticPathClient,
     FanOutError,
     IntegrationLogsError,
@@ -42,21 +40,13 @@ Client = SendcloudClient | ElasticPathClient
 
 
 def sendcloud(emu: Emulator, *, oauth: bool = False, **settings: Any) -> SendcloudClient:
-    """A Sendcloud client for ``emu``: HTTP Basic keys, or OAuth2 client credentials."""
-    auth: BasicAuth | ClientCredentials
-    if oauth:
-        auth = ClientCredentials(
-            emu.sendcloud_client_id, emu.sendcloud_client_secret, token_url=emu.sendcloud_token_url
-        )
-    else:
-        auth = BasicAuth(emu.sendcloud_public_key, emu.sendcloud_secret_key)
-    return SendcloudClient(auth, base_url=emu.sendcloud_url, **{**FAST, **settings})
+    """A Sendcloud client for ``emu`` with FAST settings (``settings`` override them)."""
+    return emu.sendcloud_client(oauth=oauth, **{**FAST, **settings})
 
 
 def elasticpath(emu: Emulator, **settings: Any) -> ElasticPathClient:
-    """An Elastic Path client for ``emu`` (OAuth2 client credentials)."""
-    auth = ClientCredentials(emu.epcc_client_id, emu.epcc_client_secret)
-    return ElasticPathClient(auth, base_url=emu.elasticpath_url, **{**FAST, **settings})
+    """An Elastic Path client for ``emu`` with FAST settings (``settings`` override them)."""
+    return emu.elasticpath_client(**{**FAST, **settings})
 
 
 def client_for(emu: Emulator, provider: Provider, **settings: Any) -> Client:
