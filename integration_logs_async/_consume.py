@@ -11,13 +11,38 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import operator
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 T = TypeVar("T")
 P = TypeVar("P")
+
+
+class PageProgress(Generic[T]):
+    """How many records of one page the consumer has taken, with no per-record bookkeeping.
+
+    The page's records are handed out from one list iterator. While the consumer holds a
+    record, the iterator has already moved past it, so ``taken`` is the page length minus
+    what the iterator still holds: exact at every suspension point of a generator that does
+    ``for item in progress: yield item``.
+    """
+
+    __slots__ = ("_iterator", "items")
+
+    def __init__(self, items: Sequence[T], *, all_taken: bool = False) -> None:
+        self.items = items if isinstance(items, list | tuple) else list(items)
+        self._iterator: Iterator[T] = iter(() if all_taken else self.items)
+
+    def __iter__(self) -> Iterator[T]:
+        return self._iterator
+
+    @property
+    def taken(self) -> int:
+        """Records of :attr:`items` handed out so far."""
+        return len(self.items) - operator.length_hint(self._iterator)
 
 
 class ConsumeOnce(abc.ABC, Generic[T, P]):
@@ -37,9 +62,10 @@ class ConsumeOnce(abc.ABC, Generic[T, P]):
     def _pages(self) -> AsyncGenerator[P, None]:
         """The page generator behind :meth:`pages`."""
 
-    def _wrap(self, gen: AsyncGenerator[Any, None]) -> AsyncIterator[Any]:
-        """The iterator handed to the consumer (a subclass may add behaviour on drop)."""
-        return gen
+    def _drop_callback(self) -> Callable[[weakref.ref[Any]], None] | None:
+        """Called (with the weakref) as soon as the consumer drops the iterator, before asyncio
+        finalises it; a subclass may stop background work there. None: nothing to do."""
+        return None
 
     def _claim(self, *, check_only: bool = False) -> None:
         if self._started:
@@ -53,9 +79,8 @@ class ConsumeOnce(abc.ABC, Generic[T, P]):
 
     def _begin(self, gen: AsyncGenerator[Any, None]) -> AsyncIterator[Any]:
         self._claim()
-        iterator = self._wrap(gen)
-        self._iterator = weakref.ref(iterator)
-        return iterator
+        self._iterator = weakref.ref(gen, self._drop_callback())
+        return gen
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._begin(self._records())

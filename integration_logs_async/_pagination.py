@@ -258,12 +258,16 @@ class OffsetPager(Generic[T]):
 
         return decode
 
+    @functools.cached_property
+    def _listing_url(self) -> URL:
+        return self.transport.resolve(self.path)
+
     async def _fetch(self, decode: Callable[[bytes], WirePage[T]], offset: int) -> _OffsetFetch[T]:
-        url = self.transport.resolve(self.path).update_query(
+        url = self._listing_url.update_query(
             {**self.params, "page[limit]": str(self._limit), "page[offset]": str(offset)}
         )
         try:
-            resp = await self.transport.get(URL(url), decode=decode)
+            resp = await self.transport.get(url, decode=decode)
         except BadRequestError as exc:
             if offset >= ELASTICPATH_OFFSET_CEILING and not isinstance(exc, OffsetCeilingError):
                 raise OffsetCeilingError.from_error(exc) from None
@@ -359,13 +363,18 @@ class OffsetPager(Generic[T]):
                     plan_from = next_start
                 # Plan with the page length the server applied (it may cap page[limit]).
                 step = max(1, min(self._limit, len(items)) - 1)
-                plan_from = self._plan(
-                    decode, planned, plan_from, total, limit_stop, step, prefetch=total is not None
-                )
-                if not planned:
-                    return
-                _, task = planned.popleft()
-                got = await task
+                if not planned and (self.prefetch <= 1 or total is None):
+                    got = await self._fetch(decode, plan_from - 1)  # one at a time: no task
+                    plan_from += step
+                else:
+                    prefetch = total is not None
+                    plan_from = self._plan(
+                        decode, planned, plan_from, total, limit_stop, step, prefetch=prefetch
+                    )
+                    if not planned:
+                        return
+                    _, task = planned.popleft()
+                    got = await task
                 found = _index_of(got.page.items, anchor)
                 if found is None:  # listing shifted under concurrent fetches: go sequential
                     await self._cancel_and_wait(planned)

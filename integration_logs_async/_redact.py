@@ -26,9 +26,23 @@ SENSITIVE_QUERY_KEYS = frozenset(
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 
+def _query_may_hold_secret(query: str) -> bool:
+    """Cheap, conservative pre-check on the decoded query string: False only when no
+    sensitive key can be in it (a match anywhere, even inside a value, takes the exact path)."""
+    lowered = query.lower()
+    return any(key in lowered for key in SENSITIVE_QUERY_KEYS)
+
+
 def redact_url(url: URL | str) -> str:
     """Return ``url`` as text without user info and with credential-like query values hidden."""
     parsed = url if isinstance(url, URL) else URL(url)
+    # Fast path (every request's URL is redacted for logs and errors): nothing to hide.
+    if (
+        parsed.raw_user is None
+        and parsed.raw_password is None
+        and not _query_may_hold_secret(parsed.query_string)
+    ):
+        return str(parsed)
     if parsed.user is not None or parsed.password is not None:
         parsed = parsed.with_user(None)
     if parsed.query and any(k.lower() in SENSITIVE_QUERY_KEYS for k in parsed.query):

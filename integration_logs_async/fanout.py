@@ -25,7 +25,8 @@ import asyncio
 import base64
 import binascii
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypedDict, TypeVar
 
@@ -33,7 +34,7 @@ import msgspec
 
 from ._client_checks import is_count as _is_count
 from ._constants import FANOUT_BUFFER, FANOUT_CONCURRENCY
-from ._consume import ConsumeOnce
+from ._consume import ConsumeOnce, PageProgress
 from .errors import FanOutError
 from .records import RawRecord
 from .stream import AsyncStream, Page
@@ -50,8 +51,6 @@ class Source:
     integration_id: str | None = None
     job_id: str | None = None
 
-
-U = TypeVar("U")
 
 StreamFactory = Callable[[str | None], AsyncStream[Any]]
 """Builds a child stream, resuming from the given child checkpoint (or from the start)."""
@@ -114,33 +113,6 @@ class _Item(Generic[T]):
         self.error = error
 
 
-class _Iterator(Generic[U]):
-    """A fan-out's iterator. Dropping it (a ``break``, an exception or a cancellation leaving
-    the ``async for``) cancels every child at once, so no request starts after that; asyncio
-    then finalises the generator, which waits for the children to finish unwinding.
-    """
-
-    __slots__ = ("__weakref__", "_cancel", "_gen")
-
-    def __init__(self, gen: AsyncGenerator[U, None], cancel: Callable[[], None]) -> None:
-        self._gen = gen
-        self._cancel = cancel
-
-    def __aiter__(self) -> _Iterator[U]:
-        return self
-
-    def __anext__(self) -> Awaitable[U]:
-        return self._gen.__anext__()
-
-    async def aclose(self) -> None:
-        """Stop: cancel every child and wait until they have finished."""
-        await self._gen.aclose()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # best effort: the generator's clean-up follows
-            self._cancel()
-
-
 class FanOutOptions(TypedDict, total=False):
     """Keyword options of the clients' fan-out methods (see :class:`FanOutStream`).
 
@@ -197,8 +169,9 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         self._raw = raw
         self._child_prefetch = child_prefetch
         # consumer-side progress: child label -> (page, records consumed from it)
-        self._marks: dict[str, tuple[Page[Any], int]] = {}
-        self._count = 0
+        self._marks: dict[str, tuple[Page[Any], PageProgress[Any]]] = {}
+        self._count = 0  # records consumed before the page in ``_progress``
+        self._progress: PageProgress[Any] = PageProgress(())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None] | set[asyncio.Task[None]]] = []
         self.failures: dict[str, BaseException] = {}
@@ -231,14 +204,14 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
     @property
     def consumed(self) -> int:
         """Records handed out so far."""
-        return self._count
+        return self._count_all()
 
     @property
     def checkpoint(self) -> str:
         """Composite resume token: finished children and each active child's position."""
         active = dict(self._state.active)
-        for label, (page, consumed) in self._marks.items():
-            active[label] = page.checkpoint_at(consumed)
+        for label, (page, progress) in self._marks.items():
+            active[label] = page.checkpoint_at(progress.taken)
         for label in self._done:
             active.pop(label, None)
         state = _State(key=self._key, done=sorted(self._done), active=active)
@@ -248,21 +221,29 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
 
     _noun = "fan-out"
 
-    def _wrap(self, gen: AsyncGenerator[Any, None]) -> AsyncIterator[Any]:
-        return _Iterator(gen, self._cancel_children)
+    def _drop_callback(self) -> Callable[[weakref.ref[Any]], None]:
+        # Dropping the iterator (a ``break``, an exception or a cancellation leaving the
+        # ``async for``) cancels every child at once, so no request starts after that; asyncio
+        # then finalises the generator, which waits for the children to finish unwinding.
+        # Weakly bound: the stream must not be kept alive by its own weakref's callback.
+        cancel_children = weakref.WeakMethod(self._cancel_children)
+
+        def dropped(_: weakref.ref[Any]) -> None:
+            cancel = cancel_children()
+            if cancel is not None:
+                cancel()
+
+        return dropped
 
     async def _records(self) -> AsyncGenerator[T, None]:
         pages = self._pages(mark_whole_page=False)
         try:
             async for sourced in pages:
-                label = sourced.source.label
-                page = sourced.page
-                for index, item in enumerate(page.items, 1):
-                    self._marks[label] = (page, index)
-                    self._count += 1
+                self._enter_page(sourced, all_taken=False)
+                for item in self._progress:  # the hot loop: nothing else per record
                     yield item
-                    if self._count == self._max_items:
-                        return
+                if self._max_items is not None and self._count_all() >= self._max_items:
+                    return
         finally:
             await pages.aclose()
 
@@ -298,13 +279,11 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
                     self._marks.pop(label, None)
                     continue
                 assert item.page is not None
-                page = item.page
+                sourced = SourcedPage(item.source, item.page)
                 if mark_whole_page:
-                    page = self._trim(page)
-                    self._marks[label] = (page, len(page.items))
-                    self._count += len(page.items)
-                yield SourcedPage(item.source, page)
-                if self._max_items is not None and self._count >= self._max_items:
+                    sourced = self._enter_page(sourced, all_taken=True)
+                yield sourced
+                if self._max_items is not None and self._count_all() >= self._max_items:
                     return
         finally:
             feeder.cancel()
@@ -315,6 +294,18 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
             finally:
                 self._tasks = []
                 finished.set()
+
+    def _count_all(self) -> int:
+        return self._count + self._progress.taken
+
+    def _enter_page(self, sourced: SourcedPage[T], *, all_taken: bool) -> SourcedPage[T]:
+        """Make ``sourced`` (trimmed to ``max_items``) the page being consumed."""
+        self._count += self._progress.taken
+        self._progress = PageProgress(())
+        page = self._trim(sourced.page)
+        self._progress = PageProgress(page.items, all_taken=all_taken)
+        self._marks[sourced.source.label] = (page, self._progress)
+        return sourced if page is sourced.page else SourcedPage(sourced.source, page)
 
     def _cancel_children(self) -> None:
         """Cancel the feeder and every child now (their clean-up runs when they next wake)."""

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from ._checkpoint import Position, decode_checkpoint, encode_checkpoint
 from ._client_checks import is_count as _is_count
-from ._consume import ConsumeOnce
+from ._consume import ConsumeOnce, PageProgress
 from ._pagination import FetchedPage, OffsetPager, Pager
 from .records import RawRecord, RecordCodec
 
@@ -89,11 +89,11 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
         )
         self._max_items = max_items
         self._current: FetchedPage[T] | None = None
-        self._consumed_in_page = 0
-        self._count = 0
+        self._progress: PageProgress[T] = PageProgress(())  # within ``_current``
+        self._before_page = 0  # records consumed before ``_current``
 
     def __repr__(self) -> str:
-        return f"<AsyncStream {self._provider} {self._key} consumed={self._count}>"
+        return f"<AsyncStream {self._provider} {self._key} consumed={self.consumed}>"
 
     # --- state ---------------------------------------------------------------------------
 
@@ -105,7 +105,7 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
     @property
     def consumed(self) -> int:
         """Records handed out so far."""
-        return self._count
+        return self._before_page + self._progress.taken
 
     @property
     def exhausted(self) -> bool:
@@ -115,7 +115,7 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
     def _position(self) -> Position:
         if self._current is None:
             return self._start
-        return self._current.position_after(self._consumed_in_page)
+        return self._current.position_after(self._progress.taken)
 
     @property
     def checkpoint(self) -> str:
@@ -178,7 +178,12 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
     # --- iteration -----------------------------------------------------------------------
 
     def _remaining(self) -> int | None:
-        return None if self._max_items is None else self._max_items - self._count
+        return None if self._max_items is None else self._max_items - self.consumed
+
+    def _enter_page(self, fetched: FetchedPage[T], items: Sequence[T], *, all_taken: bool) -> None:
+        self._before_page = self.consumed
+        self._current = fetched
+        self._progress = PageProgress(items, all_taken=all_taken)
 
     async def _records(self) -> AsyncGenerator[T, None]:
         if self._remaining() == 0:
@@ -187,14 +192,15 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
         finished = self._finished = asyncio.Event()
         try:
             async for fetched in source:
-                self._current = fetched
-                self._consumed_in_page = 0
-                for item in fetched.items:
-                    self._consumed_in_page += 1
-                    self._count += 1
+                remaining = self._remaining()
+                items = fetched.items
+                if remaining is not None and remaining < len(items):
+                    items = items[:remaining]
+                self._enter_page(fetched, items, all_taken=False)
+                for item in self._progress:  # the hot loop: nothing else per record
                     yield item
-                    if self._count == self._max_items:
-                        return
+                if self._remaining() == 0:
+                    return
         finally:
             try:
                 await source.aclose()
@@ -213,10 +219,8 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
                 remaining = self._remaining()
                 size = len(fetched.items)
                 take = size if remaining is None else min(remaining, size)
-                self._current = fetched
-                self._consumed_in_page = take
-                self._count += take
                 items = fetched.items if take == len(fetched.items) else fetched.items[:take]
+                self._enter_page(fetched, items, all_taken=True)
                 yield Page(
                     items=items,
                     number=number,
