@@ -133,13 +133,13 @@ class CursorPager(Generic[T]):
 
         return decode
 
-    def _on_origin(self, url: str) -> bool:
-        """Whether ``url`` may be followed (it is refused, with the error, when it is)."""
+    def _followable(self, url: str) -> URL | None:
+        """``url`` parsed when it may be followed; None when it would be refused (it is, with
+        the error, if the stream goes on to follow it)."""
         try:
-            self.transport.resolve(url)
+            return self.transport.resolve(url)
         except UnsafeURLError:
-            return False
-        return True
+            return None
 
     async def pages(
         self, start: Position, *, max_items: int | None
@@ -155,6 +155,7 @@ class CursorPager(Generic[T]):
         searching = False  # scanning forward for the anchor after the head page grew
         seen: set[str] = set()
         entry = start
+        next_target: URL | None = None  # ``url`` already parsed and checked
         while url is not None:
             if url in seen:
                 raise PaginationError(
@@ -162,12 +163,14 @@ class CursorPager(Generic[T]):
                     "stopping instead of looping. Report this to the provider."
                 )
             seen.add(url)
-            target = self.transport.resolve(url)  # raises UnsafeURLError off-origin
+            # raises UnsafeURLError off-origin
+            target = next_target if next_target is not None else self.transport.resolve(url)
             resp = await self.transport.get(target, decode=decode)
             page = resp.value
             if page.next_url is not None and not page.next_url.startswith(("http://", "https://")):
                 page = replace(page, next_url=str(self.transport.join_link(target, page.next_url)))
-            followable = page.next_url is None or self._on_origin(page.next_url)
+            next_target = None if page.next_url is None else self._followable(page.next_url)
+            followable = page.next_url is None or next_target is not None
             skip = 0
             if anchor is not None:
                 idx = _index_of(page.items, anchor)

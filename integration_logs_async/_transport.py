@@ -224,18 +224,19 @@ class AsyncTransport:
         credentials are ever sent (aiohttp would otherwise send those, or refuse to combine
         them with ours).
         """
-        expected = str(self.base_url.origin())
         try:
             origin = origin_of(url) if url.is_absolute() else None
         except ValueError as exc:  # e.g. a port out of range, noticed only when read
             shown = f"{url.scheme}://(invalid host or port)"
             raise self._invalid_url(shown, context, exc) from None
         if origin != self._origin:
-            raise UnsafeURLError(redact_url(url), expected_origin=expected, context=context)
-        if url.user is not None or url.password is not None:
+            raise UnsafeURLError(
+                redact_url(url), expected_origin=str(self.base_url.origin()), context=context
+            )
+        if url.raw_user is not None or url.raw_password is not None:
             raise UnsafeURLError(
                 redact_url(url),
-                expected_origin=expected,
+                expected_origin=str(self.base_url.origin()),
                 context=context,
                 reason="it carries credentials of its own (user:password@); only the "
                 "configured credentials are sent, to the configured origin.",

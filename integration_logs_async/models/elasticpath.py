@@ -82,8 +82,10 @@ class ElasticPathIntegrationLog(msgspec.Struct, kw_only=True, omit_defaults=True
     @property
     def created_at(self) -> datetime | None:
         """``meta.timestamps.created_at``."""
-        meta = self.meta
-        return meta.timestamps.created_at if meta and meta.timestamps else None
+        try:  # read for every record by consumers: the common case first
+            return self.meta.timestamps.created_at  # type: ignore[union-attr]
+        except AttributeError:  # no meta or no timestamps
+            return None
 
 
 class ElasticPathIntegration(msgspec.Struct, kw_only=True, omit_defaults=True):
