@@ -245,15 +245,26 @@ class _Run:
                     run_started=now,
                     pending_watermarks={},
                 )
-        self.seen = IdSet()
-        if self.mode != "fresh":
-            for ident in existing_ids(options.out, self.state.out_bytes):
-                self.seen.add(ident)
-        # Opened last: nothing above can leave it open, or truncated, when it fails.
-        self.writer = JsonlWriter(
-            options.out, keep_bytes=None if self.mode == "fresh" else self.state.out_bytes
-        )
+        self.seen = IdSet()  # holds a temporary file until closed
+        try:
+            if self.mode != "fresh":
+                for ident in existing_ids(options.out, self.state.out_bytes):
+                    self.seen.add(ident)
+            # Opened last: nothing above can leave it open, or truncated, when it fails.
+            self.writer = JsonlWriter(
+                options.out, keep_bytes=None if self.mode == "fresh" else self.state.out_bytes
+            )
+        except BaseException:
+            self.seen.close()
+            raise
         self.pending = dict(self.state.pending_watermarks)
+
+    def close(self) -> None:
+        """Close the output and release the id set's temporary file."""
+        try:
+            self.writer.close()
+        finally:
+            self.seen.close()
 
     def save(self, checkpoint: str | None, *, done: bool, run_records: int) -> None:
         """Make the output durable, then record it and ``checkpoint`` in the state file."""
@@ -277,8 +288,8 @@ class _Run:
 async def _setup(options: HarvestOptions) -> _Run:
     """Build the :class:`_Run` (blocking file work) in a thread.
 
-    Cancelled meanwhile, the thread still finishes it, output file open: close that file
-    once it is done instead of leaving it to the garbage collector.
+    Cancelled meanwhile, the thread still finishes it, output file open: close that file (and
+    the id set's) once it is done instead of leaving them to the garbage collector.
     """
     # A plain executor future, not a task: nothing is left in asyncio.all_tasks() meanwhile.
     building = asyncio.get_running_loop().run_in_executor(None, _Run, options)
@@ -288,7 +299,7 @@ async def _setup(options: HarvestOptions) -> _Run:
 
         def close(done: asyncio.Future[_Run]) -> None:
             if not done.cancelled() and done.exception() is None:
-                done.result().writer.close()
+                done.result().close()
 
         building.add_done_callback(close)
         raise
@@ -314,7 +325,7 @@ async def run_harvest(
             client, options, run.state.checkpoint, _stop_rule(run.state.watermarks, options.since)
         )
     except BaseException:
-        run.writer.close()
+        run.close()
         raise
     counters = HarvestCounters()
     provider, fmt, seen, pending, writer = (
@@ -394,9 +405,9 @@ async def run_harvest(
             if not mid_page and (saved or counters.records or run.mode != "fresh"):
                 run.save(stream.checkpoint, done=False, run_records=counters.records)
         finally:
-            writer.close()
+            run.close()
         raise
-    writer.close()
+    run.close()
     return HarvestResult(
         provider=provider,
         out=options.out,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from array import array
 from pathlib import Path
@@ -15,9 +17,14 @@ from typing import Any
 
 import pytest
 
+from integration_logs_async.emulator import Emulator, FaultConfig
+from integration_logs_async.harvest import HarvestOptions, run_harvest
+from integration_logs_async.harvest import _job as job
 from integration_logs_async.harvest._bloom import BloomFilter
 from integration_logs_async.harvest._idset import IdSet
 from integration_logs_async.harvest._spill import SpillStore
+
+from ._helpers import client_for, ep_client, sc_client
 
 SPELLINGS = [
     *["0", "1", "9" * 19, str(2**64 - 1), str(2**64), "1" * 25, "007", "7", "-7", "+7"],
@@ -269,3 +276,101 @@ def test_kill_9_leaves_no_file(tmp_path: Path):
     process.wait(timeout=60)
     process.stdout.close()
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the harvest closes its id set, however it ends ------------------------------------------
+
+
+@pytest.fixture
+def id_sets(monkeypatch: pytest.MonkeyPatch) -> list[IdSet]:
+    """Every id set the harvest job makes from now on."""
+    made: list[IdSet] = []
+
+    class Tracked(IdSet):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(job, "IdSet", Tracked)
+    return made
+
+
+def options(out: Path, **settings: Any) -> HarvestOptions:
+    return HarvestOptions(provider="elasticpath", out=str(out), page_size=10, **settings)
+
+
+@pytest.mark.emulator(integrations=2, logs=120)
+async def test_harvest_closes_its_id_set(emulator: Emulator, tmp_path: Path, id_sets: list[IdSet]):
+    out = tmp_path / "logs.jsonl"
+    async with ep_client(emulator) as client:
+        await run_harvest(client, options(out, max_items=30), progress=False)  # completes
+        with pytest.raises(ValueError, match="needs an Elastic Path client"):  # build_stream
+            async with sc_client(emulator) as wrong:
+                await run_harvest(wrong, options(tmp_path / "b", scope="jobs"), progress=False)
+        assert [ids._closed for ids in id_sets] == [True, True]
+        out.write_bytes(b"x" * out.stat().st_size)  # resuming fails while reading the ids
+        with pytest.raises(ValueError, match="not a harvested record"):
+            await run_harvest(client, options(out), progress=False)
+    assert len(id_sets) == 3 and all(ids._closed for ids in id_sets)
+
+
+@pytest.mark.emulator(
+    integrations=2,
+    logs=400,
+    faults=FaultConfig(seed=1, rates={"latency": 1.0}, latency_seconds=0.02),
+)
+async def test_a_cancelled_harvest_closes_its_id_set(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    made: list[IdSet] = []
+    harvesting = asyncio.Event()
+
+    class Tracked(IdSet):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+        def add(self, ident: str) -> bool:
+            harvesting.set()
+            return super().add(ident)
+
+    monkeypatch.setattr(job, "IdSet", Tracked)
+    async with client_for(emulator, "elasticpath") as client:
+        task = asyncio.create_task(run_harvest(client, options(tmp_path / "o"), progress=False))
+        await asyncio.wait_for(harvesting.wait(), 30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    [ids] = made
+    assert ids._closed and len(ids) > 0
+
+
+async def test_cancelled_while_setting_up_closes_the_id_set_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The run is still built in its thread after the cancellation; then closed."""
+    loop = asyncio.get_running_loop()
+    made: list[IdSet] = []
+    built, closed, release = asyncio.Event(), asyncio.Event(), threading.Event()
+
+    class Slow(IdSet):
+        def __init__(self) -> None:  # runs in the executor thread
+            super().__init__()
+            made.append(self)
+            loop.call_soon_threadsafe(built.set)
+            release.wait(10)
+
+        def close(self) -> None:
+            super().close()
+            closed.set()
+
+    monkeypatch.setattr(job, "IdSet", Slow)
+    task = asyncio.create_task(job._setup(options(tmp_path / "logs.jsonl")))
+    await asyncio.wait_for(built.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not closed.is_set()
+    release.set()
+    await asyncio.wait_for(closed.wait(), 10)
+    assert made[0]._closed
