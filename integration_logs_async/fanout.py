@@ -169,7 +169,9 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         self._raw = raw
         self._child_prefetch = child_prefetch
         # consumer-side progress: child label -> (page, records consumed from it)
-        self._marks: dict[str, tuple[Page[Any], PageProgress[Any]]] = {}
+        # (a page fully consumed is kept as its checkpoint only, so it is freed at once)
+        self._marks: dict[str, str | tuple[Page[Any], PageProgress[Any]]] = {}
+        self._current_label: str | None = None
         self._count = 0  # records consumed before the page in ``_progress``
         self._progress: PageProgress[Any] = PageProgress(())
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -210,8 +212,8 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
     def checkpoint(self) -> str:
         """Composite resume token: finished children and each active child's position."""
         active = dict(self._state.active)
-        for label, (page, progress) in self._marks.items():
-            active[label] = page.checkpoint_at(progress.taken)
+        for label, mark in self._marks.items():
+            active[label] = mark if isinstance(mark, str) else mark[0].checkpoint_at(mark[1].taken)
         for label in self._done:
             active.pop(label, None)
         state = _State(key=self._key, done=sorted(self._done), active=active)
@@ -302,9 +304,15 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         """Make ``sourced`` (trimmed to ``max_items``) the page being consumed."""
         self._count += self._progress.taken
         self._progress = PageProgress(())
+        label = self._current_label
+        previous = None if label is None else self._marks.get(label)
+        if isinstance(previous, tuple) and previous[1].taken == len(previous[0].items):
+            # Fully consumed: keep its checkpoint, free its records now (while still in cache).
+            self._marks[label] = previous[0].checkpoint  # type: ignore[index]
         page = self._trim(sourced.page)
         self._progress = PageProgress(page.items, all_taken=all_taken)
-        self._marks[sourced.source.label] = (page, self._progress)
+        self._current_label = sourced.source.label
+        self._marks[self._current_label] = (page, self._progress)
         return sourced if page is sourced.page else SourcedPage(sourced.source, page)
 
     def _cancel_children(self) -> None:
