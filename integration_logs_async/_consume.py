@@ -45,6 +45,10 @@ class PageProgress(Generic[T]):
         return len(self.items) - operator.length_hint(self._iterator)
 
 
+NO_PAGE: PageProgress[Any] = PageProgress(())
+"""Progress when no page is being consumed record by record (nothing taken)."""
+
+
 class ConsumeOnce(abc.ABC, Generic[T, P]):
     """Base of the stream types: records of type ``T``, pages of type ``P``."""
 

@@ -208,7 +208,9 @@ class CursorPager(Generic[T]):
                     if fetched.items
                     else Position(url=page.next_url, anchor=entry.anchor)
                 )
+                del fetched
             url = page.next_url
+            del page, resp  # hold no record while the next page is fetched
 
 
 # --- offset ------------------------------------------------------------------------------------
@@ -366,6 +368,8 @@ class OffsetPager(Generic[T]):
                     plan_from = next_start
                 # Plan with the page length the server applied (it may cap page[limit]).
                 step = max(1, min(self._limit, len(items)) - 1)
+                # Hold no record while the next page is fetched: the consumer frees them.
+                del fetched, items, got
                 if not planned and (self.prefetch <= 1 or total is None):
                     got = await self._fetch(decode, plan_from - 1)  # one at a time: no task
                     plan_from += step

@@ -34,7 +34,7 @@ import msgspec
 
 from ._client_checks import is_count as _is_count
 from ._constants import FANOUT_BUFFER, FANOUT_CONCURRENCY
-from ._consume import ConsumeOnce, PageProgress
+from ._consume import NO_PAGE, ConsumeOnce, PageProgress
 from .errors import FanOutError
 from .records import RawRecord
 from .stream import AsyncStream, Page
@@ -173,7 +173,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         self._marks: dict[str, str | tuple[Page[Any], PageProgress[Any]]] = {}
         self._current_label: str | None = None
         self._count = 0  # records consumed before the page in ``_progress``
-        self._progress: PageProgress[Any] = PageProgress(())
+        self._progress: PageProgress[Any] = NO_PAGE
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None] | set[asyncio.Task[None]]] = []
         self.failures: dict[str, BaseException] = {}
@@ -301,18 +301,28 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         return self._count + self._progress.taken
 
     def _enter_page(self, sourced: SourcedPage[T], *, all_taken: bool) -> SourcedPage[T]:
-        """Make ``sourced`` (trimmed to ``max_items``) the page being consumed."""
+        """Make ``sourced`` (trimmed to ``max_items``) the page being consumed.
+
+        A page consumed whole is kept only as its checkpoint, so its records are freed as soon
+        as the consumer drops them (while still in cache), not when its child's next page
+        arrives.
+        """
         self._count += self._progress.taken
-        self._progress = PageProgress(())
-        label = self._current_label
+        self._progress = NO_PAGE
+        label, self._current_label = self._current_label, None
         previous = None if label is None else self._marks.get(label)
-        if isinstance(previous, tuple) and previous[1].taken == len(previous[0].items):
-            # Fully consumed: keep its checkpoint, free its records now (while still in cache).
-            self._marks[label] = previous[0].checkpoint  # type: ignore[index]
+        if label is not None and isinstance(previous, tuple):
+            page, progress = previous
+            if progress.taken == len(page.items):
+                self._marks[label] = page.checkpoint
         page = self._trim(sourced.page)
-        self._progress = PageProgress(page.items, all_taken=all_taken)
-        self._current_label = sourced.source.label
-        self._marks[self._current_label] = (page, self._progress)
+        if all_taken:
+            self._count += len(page.items)
+            self._marks[sourced.source.label] = page.checkpoint
+        else:
+            self._progress = PageProgress(page.items)
+            self._current_label = sourced.source.label
+            self._marks[self._current_label] = (page, self._progress)
         return sourced if page is sourced.page else SourcedPage(sourced.source, page)
 
     def _cancel_children(self) -> None:
@@ -443,6 +453,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
                             break
                     if page.items:
                         await queue.put(_Item("page", source, page))
+                    del page  # the consumer is its only holder: it frees the records
             await queue.put(_Item("end", source))
         except asyncio.CancelledError:
             raise

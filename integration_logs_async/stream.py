@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from ._checkpoint import Position, decode_checkpoint, encode_checkpoint
 from ._client_checks import is_count as _is_count
-from ._consume import ConsumeOnce, PageProgress
+from ._consume import NO_PAGE, ConsumeOnce, PageProgress
 from ._pagination import FetchedPage, OffsetPager, Pager
 from .records import RawRecord, RecordCodec
 
@@ -88,9 +88,13 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
             else Position()
         )
         self._max_items = max_items
-        self._current: FetchedPage[T] | None = None
-        self._progress: PageProgress[T] = PageProgress(())  # within ``_current``
-        self._before_page = 0  # records consumed before ``_current``
+        # Consumer-side state. Pages fully consumed are kept only as the position after them,
+        # so their records are freed as soon as the consumer is done with them (while still
+        # in cache, and before the next page is decoded into the memory they held).
+        self._settled = self._start  # position after the pages fully consumed
+        self._before_page = 0  # records in those pages
+        self._current: FetchedPage[T] | None = None  # the page being consumed record by record
+        self._progress: PageProgress[T] = NO_PAGE  # within ``_current``
 
     def __repr__(self) -> str:
         return f"<AsyncStream {self._provider} {self._key} consumed={self.consumed}>"
@@ -114,7 +118,7 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
 
     def _position(self) -> Position:
         if self._current is None:
-            return self._start
+            return self._settled
         return self._current.position_after(self._progress.taken)
 
     @property
@@ -180,10 +184,11 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
     def _remaining(self) -> int | None:
         return None if self._max_items is None else self._max_items - self.consumed
 
-    def _enter_page(self, fetched: FetchedPage[T], items: Sequence[T], *, all_taken: bool) -> None:
-        self._before_page = self.consumed
-        self._current = fetched
-        self._progress = PageProgress(items, all_taken=all_taken)
+    def _settle(self, fetched: FetchedPage[T], taken: int) -> None:
+        """``taken`` records of ``fetched`` are consumed, and no more will be."""
+        self._settled = fetched.position_after(taken)
+        self._before_page += taken
+        self._current, self._progress = None, NO_PAGE
 
     async def _records(self) -> AsyncGenerator[T, None]:
         if self._remaining() == 0:
@@ -196,9 +201,11 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
                 items = fetched.items
                 if remaining is not None and remaining < len(items):
                     items = items[:remaining]
-                self._enter_page(fetched, items, all_taken=False)
+                self._current, self._progress = fetched, PageProgress(items)
                 for item in self._progress:  # the hot loop: nothing else per record
                     yield item
+                self._settle(fetched, len(items))
+                del fetched, items  # the page is freed here, not when the next one arrives
                 if self._remaining() == 0:
                     return
         finally:
@@ -220,8 +227,8 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
                 size = len(fetched.items)
                 take = size if remaining is None else min(remaining, size)
                 items = fetched.items if take == len(fetched.items) else fetched.items[:take]
-                self._enter_page(fetched, items, all_taken=True)
-                yield Page(
+                self._settle(fetched, take)
+                page = Page(
                     items=items,
                     number=number,
                     url=fetched.url,
@@ -232,6 +239,9 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
                     total=fetched.total,
                     _position_after=self._encoder(fetched),
                 )
+                del fetched, items  # the consumer's page is the only holder of its records
+                yield page
+                del page
                 if self._remaining() == 0:
                     return
         finally:

@@ -384,6 +384,7 @@ async def run_harvest(
                     writer.write(encode_line(record, source, provider, fmt))
                     counters.records += 1
                 mid_page = False
+                del sourced  # not held while the next page is awaited: its records are freed
                 if (
                     counters.records - last_save_records >= options.save_every_records
                     or time.monotonic() - last_save_time >= options.save_every_seconds
