@@ -313,13 +313,24 @@ class AsyncTransport:
             async with asyncio.timeout(self.config.request_deadline):
                 return await work
         except TimeoutError:
-            raise TransportError(
-                f"{method} {redact_url(url)}: no success within request_deadline="
-                f"{self.config.request_deadline:g} s (retries included). The provider is slow "
-                "or unreachable; raise request_deadline or try later.",
-                method=method,
-                url=redact_url(url),
-            ) from None
+            raise self._deadline_error(method, url) from None
+
+    def _deadline_error(self, method: str, url: URL) -> TransportError:
+        return TransportError(
+            f"{method} {redact_url(url)}: no success within request_deadline="
+            f"{self.config.request_deadline:g} s (retries included). The provider is slow "
+            "or unreachable; raise request_deadline or try later.",
+            method=method,
+            url=redact_url(url),
+        )
+
+    def _retryable(self, exc: BaseException) -> bool:
+        cfg = self.config
+        if getattr(exc, _RETRIES_SPENT, False):
+            return False
+        if isinstance(exc, APIError) and (exc.retry_after or 0) > cfg.retry_after_cap:
+            return False  # the provider asks for a longer wait than we are willing to do
+        return is_retryable_error(exc, cfg.retryable_statuses, cfg.retry_decode_errors)
 
     async def _with_retries(
         self,
@@ -331,48 +342,57 @@ class AsyncTransport:
         *,
         authenticated: bool,
     ) -> Response[T]:
-        cfg = self.config
-
-        def retryable(exc: BaseException) -> bool:
-            if getattr(exc, _RETRIES_SPENT, False):
-                return False
-            if isinstance(exc, APIError) and (exc.retry_after or 0) > cfg.retry_after_cap:
-                return False  # the provider asks for a longer wait than we are willing to do
-            return is_retryable_error(exc, cfg.retryable_statuses, cfg.retry_decode_errors)
-
-        async def attempts() -> Response[T]:
-            # Fast path: most requests succeed at once, and building and driving tenacity
-            # costs ~60 us of CPU, about a third of decoding a 100-record page. Only after a
-            # failure worth retrying does tenacity take over, replaying that failure as its
-            # first attempt so waits, logging, events and counts are unchanged.
-            try:
-                return await self._attempt(
-                    method, url, data, headers, decode, authenticated=authenticated
+        try:
+            async with asyncio.timeout(self.config.request_deadline):
+                # Fast path: most requests succeed at once, and building and driving tenacity
+                # costs ~60 us of CPU, about a third of decoding a 100-record page. Only after
+                # a failure worth retrying does tenacity take over, replaying that failure as
+                # its first attempt so waits, logging, events and counts are unchanged.
+                try:
+                    return await self._attempt(
+                        method, url, data, headers, decode, authenticated=authenticated
+                    )
+                except Exception as exc:
+                    if self.config.max_attempts <= 1 or not self._retryable(exc):
+                        raise
+                    failure = exc
+                return await self._retry(
+                    failure, method, url, data, headers, decode, authenticated=authenticated
                 )
-            except Exception as exc:
-                if cfg.max_attempts <= 1 or not retryable(exc):
-                    raise
-                replay: list[BaseException] = [exc]
+        except TimeoutError:
+            raise self._deadline_error(method, url) from None
 
-            async def attempt_again(*args: Any, **kwargs: Any) -> Response[T]:
-                if replay:
-                    raise replay.pop()
-                return await self._attempt(*args, **kwargs)
+    async def _retry(
+        self,
+        failure: Exception,
+        method: str,
+        url: URL,
+        data: Any,
+        headers: dict[str, str],
+        decode: Callable[[bytes], T],
+        *,
+        authenticated: bool,
+    ) -> Response[T]:
+        """Attempts after the first, driven by tenacity, which sees ``failure`` as its first."""
+        cfg = self.config
+        replay: list[BaseException] = [failure]
 
-            retrying = tenacity.AsyncRetrying(
-                stop=tenacity.stop_after_attempt(cfg.max_attempts)
-                | tenacity.stop_before_delay(cfg.request_deadline),
-                wait=RetryWait(cfg.backoff_initial, cfg.backoff_max),
-                retry=tenacity.retry_if_exception(retryable),
-                before_sleep=self._before_retry_sleep(method, url),
-                reraise=True,
-            )
-            again: Response[T] = await retrying(
-                attempt_again, method, url, data, headers, decode, authenticated=authenticated
-            )
-            return again
+        async def attempt_again(*args: Any, **kwargs: Any) -> Response[T]:
+            if replay:
+                raise replay.pop()
+            return await self._attempt(*args, **kwargs)
 
-        result: Response[T] = await self._deadline(method, url, attempts())
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(cfg.max_attempts)
+            | tenacity.stop_before_delay(cfg.request_deadline),
+            wait=RetryWait(cfg.backoff_initial, cfg.backoff_max),
+            retry=tenacity.retry_if_exception(self._retryable),
+            before_sleep=self._before_retry_sleep(method, url),
+            reraise=True,
+        )
+        result: Response[T] = await retrying(
+            attempt_again, method, url, data, headers, decode, authenticated=authenticated
+        )
         return result
 
     def _before_retry_sleep(
