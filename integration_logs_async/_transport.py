@@ -175,8 +175,11 @@ class AsyncTransport:
         self._session = session
         self._owns_session = session is None
         self._closed = False
+        # ``sock_connect``, not ``connect``: the latter also bounds the wait for a free pooled
+        # connection (not a network problem; the request deadline bounds it) and arms a timer
+        # for every request, even one that reuses a connection.
         self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=config.connect_timeout, sock_read=config.read_timeout
+            total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
         )
         self._ssl: bool = config.verify_ssl
 

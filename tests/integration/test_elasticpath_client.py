@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -354,3 +355,23 @@ async def test_short_lived_tokens_are_refreshed_before_expiry(
         assert client.stats.token_requests >= 2
     assert_exactly(got, ids(emu.store.elasticpath_logs.ids()))
     assert not any(r.status == 401 for r in emu.requests)
+
+
+async def test_waiting_for_a_pooled_connection_is_not_a_connect_timeout(
+    emulator_factory: EmulatorFactory,
+) -> None:
+    """connect_timeout bounds opening a connection, not queueing for one: with a single
+    connection and answers slower than connect_timeout, concurrent requests all succeed."""
+    emu = await emulator_factory(
+        seed=3,
+        integrations=4,
+        logs=400,
+        faults=FaultConfig(rates={"latency": 1.0}, latency_seconds=0.3),
+    )
+    async with emu.elasticpath_client(max_connections=1, connect_timeout=0.1) as client:
+        integrations = await client.integrations().collect()
+        streams = [client.integration_logs(str(i.id), max_items=5) for i in integrations]
+        results = await asyncio.gather(*(s.collect() for s in streams))
+        assert client.stats.retries == 0
+    assert len(results) == 4 and all(len(r) == 5 for r in results)
+    assert emu.max_in_flight == 1
