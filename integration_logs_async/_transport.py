@@ -25,6 +25,7 @@ from yarl import URL
 from ._constants import ERROR_EXCERPT_CHARS, EXPLICIT_RATE_LIMIT_MARGIN, LOGGER_NAME
 from ._ratelimit import AsyncRateLimiter
 from ._redact import REDACTED, redact_text, redact_url
+from ._socket_reads import cap_socket_reads
 from ._retry import RetryWait, is_retryable_error, parse_retry_after
 from ._tokens import Authenticator, TokenEndpoint, make_authenticator, parse_token_response
 from .auth import Auth
@@ -464,6 +465,8 @@ class AsyncTransport:
             ) as resp:
                 status = resp.status
                 resp_headers = resp.headers
+                if (connection := resp.connection) is not None:
+                    cap_socket_reads(connection.transport)
                 body = await self._read_body(resp, method, shown)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             elapsed = time.monotonic() - started

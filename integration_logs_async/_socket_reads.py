@@ -1,0 +1,33 @@
+"""Cap the size of asyncio's per-read buffer on the connections the library reads from.
+
+asyncio's selector transport reads with ``sock.recv(max_size)`` and its TLS layer with
+``SSLObject.read(max_size)``: each read allocates a fresh ``max_size`` bytes object (256 KiB)
+and shrinks it to what arrived. 256 KiB is above glibc's default mmap threshold (128 KiB), so
+depending on the process's heap history every read can become mmap + mremap + munmap on
+cold pages (CPython gh-85451). Which regime a process lands in varies from run to run: on the
+e2e benchmark, client CPU per record was 5.1 us in some processes and 8.4 us in others, the
+difference spent in asyncio's read path and aiohttp's parser. Reading at most
+:data:`~._constants.SOCKET_READ_BYTES` keeps the buffer on the heap, whatever the regime.
+
+``max_size`` is an undocumented but public-named attribute of CPython's transports (a class
+attribute; we set it per instance, on connections our requests use). Transports without it
+(uvloop, other event loops) are left alone, and a smaller value set by someone else is kept.
+"""
+
+from __future__ import annotations
+
+from ._constants import SOCKET_READ_BYTES
+
+
+def cap_socket_reads(transport: object, limit: int = SOCKET_READ_BYTES) -> None:
+    """Make ``transport`` (and its TLS layer, if any) read at most ``limit`` bytes at once."""
+    _cap(transport, limit)
+    # A TLS connection: the app-facing transport wraps an SSLProtocol that reads decrypted
+    # data with its own ``max_size``.
+    _cap(getattr(transport, "_ssl_protocol", None), limit)
+
+
+def _cap(holder: object, limit: int) -> None:
+    current = getattr(holder, "max_size", None)
+    if type(current) is int and current > limit:
+        holder.max_size = limit  # type: ignore[attr-defined]
