@@ -1,4 +1,4 @@
-"""Cap the size of asyncio's per-read buffer on the connections the library reads from.
+"""Cap the size of asyncio's per-read buffer on the connections the library opens.
 
 asyncio's selector transport reads with ``sock.recv(max_size)`` and its TLS layer with
 ``SSLObject.read(max_size)``: each read allocates a fresh ``max_size`` bytes object (256 KiB)
@@ -10,13 +10,33 @@ difference spent in asyncio's read path and aiohttp's parser. Reading at most
 :data:`~._constants.SOCKET_READ_BYTES` keeps the buffer on the heap, whatever the regime.
 
 ``max_size`` is an undocumented but public-named attribute of CPython's transports (a class
-attribute; we set it per instance, on connections our requests use). Transports without it
-(uvloop, other event loops) are left alone, and a smaller value set by someone else is kept.
+attribute; we set it per instance, on connections of the library's own session only).
+Transports without it (uvloop, other event loops) are left alone, and so is a smaller value.
 """
 
 from __future__ import annotations
 
+import aiohttp
+from aiohttp.client_reqrep import ClientRequest
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
+
 from ._constants import SOCKET_READ_BYTES
+
+
+class CappedReadsConnector(aiohttp.TCPConnector):
+    """A ``TCPConnector`` whose connections read at most ``SOCKET_READ_BYTES`` at once."""
+
+    async def connect(
+        self,
+        req: ClientRequest,
+        traces: list[Trace],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 (aiohttp's signature)
+    ) -> Connection:
+        """A pooled or new connection, its reads capped (once per connection in effect)."""
+        connection = await super().connect(req, traces, timeout)
+        cap_socket_reads(connection.transport)
+        return connection
 
 
 def cap_socket_reads(transport: object, limit: int = SOCKET_READ_BYTES) -> None:

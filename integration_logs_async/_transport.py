@@ -25,8 +25,8 @@ from yarl import URL
 from ._constants import ERROR_EXCERPT_CHARS, EXPLICIT_RATE_LIMIT_MARGIN, LOGGER_NAME
 from ._ratelimit import AsyncRateLimiter
 from ._redact import REDACTED, redact_text, redact_url
-from ._socket_reads import cap_socket_reads
 from ._retry import RetryWait, is_retryable_error, parse_retry_after
+from ._socket_reads import CappedReadsConnector
 from ._tokens import Authenticator, TokenEndpoint, make_authenticator, parse_token_response
 from .auth import Auth
 from .config import ClientConfig
@@ -190,7 +190,7 @@ class AsyncTransport:
         if self._closed:
             raise RuntimeError("this client is closed; create a new one")
         if self._session is None:
-            connector = aiohttp.TCPConnector(
+            connector = CappedReadsConnector(
                 limit=self.config.max_connections, ttl_dns_cache=300, ssl=self._ssl
             )
             self._session = aiohttp.ClientSession(
@@ -465,8 +465,6 @@ class AsyncTransport:
             ) as resp:
                 status = resp.status
                 resp_headers = resp.headers
-                if (connection := resp.connection) is not None:
-                    cap_socket_reads(connection.transport)
                 body = await self._read_body(resp, method, shown)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             elapsed = time.monotonic() - started

@@ -22,7 +22,9 @@ from integration_logs_async import (
     ElasticPathJob,
     NotFoundError,
     OffsetCeilingError,
+    _socket_reads,
 )
+from integration_logs_async._constants import SOCKET_READ_BYTES
 from integration_logs_async.emulator import Emulator, FaultConfig
 from integration_logs_async.emulator._config import MetaStyle
 from integration_logs_async.testing import EmulatorFactory
@@ -375,3 +377,26 @@ async def test_waiting_for_a_pooled_connection_is_not_a_connect_timeout(
         assert client.stats.retries == 0
     assert len(results) == 4 and all(len(r) == 5 for r in results)
     assert emu.max_in_flight == 1
+
+
+async def test_connections_of_the_clients_session_read_at_most_the_socket_read_cap(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every connection the client's own session hands out reads at most SOCKET_READ_BYTES at
+    once (asyncio's 256 KiB default falls into glibc's mmap-per-read regime in some
+    processes); the transport class, shared by every other connection, is not changed."""
+    seen: dict[int, Any] = {}
+    original = _socket_reads.cap_socket_reads
+
+    def spy(transport: Any, limit: int = SOCKET_READ_BYTES) -> None:
+        seen[id(transport)] = transport
+        original(transport, limit)
+
+    monkeypatch.setattr(_socket_reads, "cap_socket_reads", spy)
+    async with elasticpath(emulator, prefetch_pages=3) as client:
+        got = await client.logs(page_size=50).collect()
+        assert_exactly(ids(got), ids(emulator.store.elasticpath_logs.ids()))
+        transports = list(seen.values())
+        assert len(transports) >= 2  # prefetching used several connections
+        assert {t.max_size for t in transports} == {SOCKET_READ_BYTES}
+        assert all(type(t).max_size > SOCKET_READ_BYTES for t in transports)
