@@ -132,4 +132,3 @@ class EmulatorOptions(TypedDict, total=False):
     sendcloud_client_secret: str
     epcc_client_id: str
     epcc_client_secret: str
-

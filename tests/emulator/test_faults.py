@@ -277,9 +277,7 @@ async def test_foreign_redirect(emulator: Emulator, http: aiohttp.ClientSession)
     assert record.credential == emulator.sendcloud_public_key
     assert (await get(http, url, basic(emulator)))[0] == 200  # request 2: no fault
     # Token endpoints are never redirected, even when they are faultable.
-    emulator.set_faults(
-        FaultConfig(schedule={1: "foreign_redirect"}, include_token_endpoints=True)
-    )
+    emulator.set_faults(FaultConfig(schedule={1: "foreign_redirect"}, include_token_endpoints=True))
     assert (await ep_headers(http, emulator))["Authorization"].startswith("Bearer ")
 
 
