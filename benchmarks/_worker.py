@@ -19,6 +19,7 @@ Only the modules a variant needs are imported, so peak RSS is that variant's own
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import json
 import resource
@@ -163,8 +164,9 @@ async def _aiohttp_naive(
     count = requests = 0
     async with aiohttp.ClientSession() as session:
         if spec["provider"] == "sendcloud":
-            auth = aiohttp.BasicAuth(creds["sendcloud_public_key"], creds["sendcloud_secret_key"])
-            headers = {"Authorization": auth.encode()}
+            # aiohttp.BasicAuth is deprecated since aiohttp 3.14: build the header directly.
+            pair = f"{creds['sendcloud_public_key']}:{creds['sendcloud_secret_key']}".encode()
+            headers = {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
             url: str | None = conn["sendcloud_url"] + "/integrations/logs"
             items_key, next_of = "results", lambda body: body["next"]
         else:
