@@ -50,12 +50,8 @@ READ_TIMEOUT: Final = 30.0
 REQUEST_DEADLINE: Final = 300.0  # one logical request, all retries and waits included
 MAX_CONNECTIONS: Final = 16
 MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
-# Largest single socket read on the library's connections. asyncio reads into a fresh
-# 256 KiB bytes object per read (plain TCP: ``recv(max_size)``; TLS: ``SSLObject.read``);
-# that is above glibc's 128 KiB mmap threshold, so depending on heap history every read can
-# cost mmap + mremap + munmap and cold pages (CPython gh-85451). Measured on the e2e benchmark:
-# 5.0-5.4 us/record of client CPU instead of a 5.1-8.4 us lottery between processes.
-# Below the threshold, the buffer comes from the heap; a larger body just takes one more read.
+# Largest single socket read on connections of the client's own session: below glibc's
+# 128 KiB mmap threshold, where asyncio's 256 KiB default is not (why: ``_socket_reads.py``).
 SOCKET_READ_BYTES: Final = 127 * 1024
 
 # --- retries -----------------------------------------------------------------------------------
