@@ -53,6 +53,8 @@ MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 # Largest single socket read on connections of the client's own session: below glibc's
 # 128 KiB mmap threshold, where asyncio's 256 KiB default is not (why: ``_socket_reads.py``).
 SOCKET_READ_BYTES: Final = 127 * 1024
+# Receive buffers larger than this are not kept for reuse (why reuse: ``_body_buffers.py``).
+BODY_BUFFER_MAX_BYTES: Final = 1024 * 1024
 
 # --- retries -----------------------------------------------------------------------------------
 MAX_ATTEMPTS: Final = 6

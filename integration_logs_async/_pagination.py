@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 from yarl import URL
 
+from ._body_buffers import Body
 from ._checkpoint import Position
 from ._constants import ELASTICPATH_OFFSET_CEILING
 from ._transport import AsyncTransport
@@ -122,12 +123,12 @@ class CursorPager(Generic[T]):
         url = self.transport.resolve(self.path)
         return str(url.update_query(self.params) if self.params else url)
 
-    def _decode(self) -> Callable[[bytes], WirePage[T]]:
+    def _decode(self) -> Callable[[Body], WirePage[T]]:
         wire: Any = CursorPage
         decoder = _decoder(wire[self.codec.item_type])
         convert = _converter(self.codec)
 
-        def decode(body: bytes) -> WirePage[T]:
+        def decode(body: Body) -> WirePage[T]:
             page = decoder.decode(body)
             return WirePage(convert(page.results), next_url=page.next)
 
@@ -245,12 +246,12 @@ class OffsetPager(Generic[T]):
         # Pages overlap by one record, so a page must hold at least two to make progress.
         return max(2, self.page_size)
 
-    def _decode(self) -> Callable[[bytes], WirePage[T]]:
+    def _decode(self) -> Callable[[Body], WirePage[T]]:
         wire: Any = ListPage
         decoder = _decoder(wire[self.codec.item_type])
         convert = _converter(self.codec)
 
-        def decode(body: bytes) -> WirePage[T]:
+        def decode(body: Body) -> WirePage[T]:
             page = decoder.decode(body)
             meta = page.meta
             total = page.results.total if page.results else None
@@ -267,7 +268,7 @@ class OffsetPager(Generic[T]):
     def _listing_url(self) -> URL:
         return self.transport.resolve(self.path)
 
-    async def _fetch(self, decode: Callable[[bytes], WirePage[T]], offset: int) -> _OffsetFetch[T]:
+    async def _fetch(self, decode: Callable[[Body], WirePage[T]], offset: int) -> _OffsetFetch[T]:
         url = self._listing_url.update_query(
             {**self.params, "page[limit]": str(self._limit), "page[offset]": str(offset)}
         )
@@ -290,7 +291,7 @@ class OffsetPager(Generic[T]):
 
     async def _locate(
         self,
-        decode: Callable[[bytes], WirePage[T]],
+        decode: Callable[[Body], WirePage[T]],
         got: _OffsetFetch[T],
         anchor: str,
         known_total: int | None,
@@ -392,7 +393,7 @@ class OffsetPager(Generic[T]):
 
     def _plan(
         self,
-        decode: Callable[[bytes], WirePage[T]],
+        decode: Callable[[Body], WirePage[T]],
         planned: deque[tuple[int, asyncio.Task[_OffsetFetch[T]]]],
         plan_from: int,
         total: int | None,

@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from ._body_buffers import Body
 from .auth import Auth, BasicAuth, BearerToken, ClientCredentials
 
 TokenFetcher = Callable[[str, dict[str, str], dict[str, str]], Awaitable[tuple[str, float]]]
@@ -39,7 +40,7 @@ class _TokenBody(msgspec.Struct):
     data: _TokenBody | None = None
 
 
-def parse_token_response(body: bytes, *, now: float | None = None) -> tuple[str, float]:
+def parse_token_response(body: Body, *, now: float | None = None) -> tuple[str, float]:
     """``(access_token, lifetime_seconds)`` from a token response.
 
     Accepts the token object at the top level or under ``data``; the lifetime comes from

@@ -22,7 +22,13 @@ import tenacity
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._constants import ERROR_EXCERPT_CHARS, EXPLICIT_RATE_LIMIT_MARGIN, LOGGER_NAME
+from ._body_buffers import Body, BodyBuffers
+from ._constants import (
+    BODY_BUFFER_MAX_BYTES,
+    ERROR_EXCERPT_CHARS,
+    EXPLICIT_RATE_LIMIT_MARGIN,
+    LOGGER_NAME,
+)
 from ._ratelimit import AsyncRateLimiter
 from ._redact import REDACTED, redact_text, redact_url
 from ._retry import RetryWait, is_retryable_error, parse_retry_after
@@ -183,6 +189,9 @@ class AsyncTransport:
             total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
         )
         self._ssl: bool = config.verify_ssl
+        # Receive buffers for bodies of known length, one per connection at most (why:
+        # ``_body_buffers.py``).
+        self._bodies = BodyBuffers(keep=config.max_connections, max_bytes=BODY_BUFFER_MAX_BYTES)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -283,7 +292,7 @@ class AsyncTransport:
         self,
         path_or_url: str | URL,
         *,
-        decode: Callable[[bytes], T],
+        decode: Callable[[Body], T],
         params: Mapping[str, str | int] | None = None,
     ) -> Response[T]:
         """GET with auth, pacing, retries and the overall deadline; decode the 2xx body."""
@@ -299,7 +308,7 @@ class AsyncTransport:
         path: str,
         *,
         json: Any,
-        decode: Callable[[bytes], T],
+        decode: Callable[[Body], T],
     ) -> Response[T]:
         """A non-GET request: authenticated, paced, never retried automatically."""
         url = self.resolve(path)
@@ -342,7 +351,7 @@ class AsyncTransport:
         url: URL,
         data: Any,
         headers: dict[str, str],
-        decode: Callable[[bytes], T],
+        decode: Callable[[Body], T],
         *,
         authenticated: bool,
     ) -> Response[T]:
@@ -373,7 +382,7 @@ class AsyncTransport:
         url: URL,
         data: Any,
         headers: dict[str, str],
-        decode: Callable[[bytes], T],
+        decode: Callable[[Body], T],
         *,
         authenticated: bool,
     ) -> Response[T]:
@@ -439,7 +448,7 @@ class AsyncTransport:
         url: URL,
         data: Any,
         headers: dict[str, str],
-        decode: Callable[[bytes], T],
+        decode: Callable[[Body], T],
         *,
         authenticated: bool,
         replayed: bool = False,
@@ -478,14 +487,13 @@ class AsyncTransport:
                 url=shown,
             ) from None
         elapsed = time.monotonic() - started
-        self.stats.bytes_received += len(body)
+        size = len(body)
+        self.stats.bytes_received += size
         self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
-        logger.debug("%s %s -> %d (%d bytes, %.3f s)", method, shown, status, len(body), elapsed)
+        logger.debug("%s %s -> %d (%d bytes, %.3f s)", method, shown, status, size, elapsed)
         if self.config.on_event is not None:
             self._emit(
-                TransportEvent(
-                    "request", method, shown, status=status, elapsed=elapsed, bytes=len(body)
-                )
+                TransportEvent("request", method, shown, status=status, elapsed=elapsed, bytes=size)
             )
 
         if 200 <= status < 300:
@@ -495,7 +503,7 @@ class AsyncTransport:
                 # (ASCII, the usual case, is valid UTF-8 and far cheaper to confirm.)
                 if not body.isascii():
                     body.decode("utf-8")
-                value = decode(body)
+                value = self._bodies.decode(body, decode)
             except _DECODE_FAILURES as exc:
                 reason = self._redact(str(exc))
                 raise DecodeError(
@@ -505,7 +513,11 @@ class AsyncTransport:
                     reason=reason,
                     body=self._safe_excerpt_body(body, token_response=not authenticated),
                 ) from None
-            return Response(status, shown, resp_headers, value, len(body))
+            return Response(status, shown, resp_headers, value, size)
+
+        if isinstance(body, bytearray):  # a pooled buffer: errors keep a copy of their own
+            pooled, body = body, bytes(body)
+            self._bodies.recycle(pooled)
 
         if status in (301, 302, 303, 307, 308) and "Location" in resp_headers:
             location = resp_headers["Location"]
@@ -547,14 +559,16 @@ class AsyncTransport:
             )
         raise self._api_error(status, method, shown, body, resp_headers)
 
-    async def _read_body(self, resp: aiohttp.ClientResponse, method: str, shown: str) -> bytes:
+    async def _read_body(
+        self, resp: aiohttp.ClientResponse, method: str, shown: str
+    ) -> bytes | bytearray:
         limit = self.config.max_response_bytes
         length = resp.content_length
         if length is not None and length > limit:
             raise ResponseTooLargeError(method=method, url=shown, status=resp.status, limit=limit)
         encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
         if length is not None and encoding == "identity":
-            return await resp.read()  # exactly ``length`` bytes, within the limit
+            return await self._bodies.read(resp.content, length)  # within the limit
         # Count what is read even when Content-Length is small: it is the size on the wire,
         # and a compressed body (Content-Encoding: gzip) can inflate far beyond it.
         chunks: list[bytes] = []
@@ -638,9 +652,9 @@ class AsyncTransport:
     def _redact(self, text: str) -> str:
         return redact_text(text, self._secrets)
 
-    def _safe_excerpt_body(self, body: bytes, *, token_response: bool) -> bytes:
+    def _safe_excerpt_body(self, body: bytes | bytearray, *, token_response: bool) -> bytes:
         """The start of ``body`` with secrets (and, in token responses, tokens) masked."""
-        head = body[: ERROR_EXCERPT_CHARS * 8]
+        head = bytes(body[: ERROR_EXCERPT_CHARS * 8])
         if token_response:
             head = _TOKEN_VALUE.sub(rb"\g<1>" + REDACTED.encode(), head)
         return self._redact(head.decode("utf-8", errors="replace")).encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import pytest
@@ -16,7 +17,9 @@ from integration_logs_async import (
     SendcloudClient,
     SendcloudIntegration,
     SendcloudIntegrationLog,
+    _body_buffers,
 )
+from integration_logs_async._constants import SOCKET_READ_BYTES
 from integration_logs_async.emulator import Emulator
 from integration_logs_async.testing import EmulatorFactory
 
@@ -88,6 +91,34 @@ async def test_raw_records_are_the_servers_bytes(emulator: Emulator) -> None:
     first = json.loads(raw[0].raw)
     assert raw[0].integration_id == str(first["integration_id"])
     assert raw[0].created_at == datetime.fromisoformat(first["created_at"])
+
+
+async def test_pages_larger_than_a_socket_read_share_one_receive_buffer(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page arriving in several socket reads is assembled in a pooled buffer that the next
+    page reuses; typed and raw records still come out exactly as stored."""
+    buffers: list[object] = []
+    read = _body_buffers.BodyBuffers.read
+
+    async def spy(self: _body_buffers.BodyBuffers, content: Any, length: int) -> Any:
+        body = await read(self, content, length)
+        buffers.append(body)
+        return body
+
+    monkeypatch.setattr(_body_buffers.BodyBuffers, "read", spy)
+    store = emulator.store.sendcloud_logs
+    async with sendcloud(emulator, prefetch_pages=0) as client:
+        raw = await client.logs(page_size=150).raw().collect()
+        typed = await client.logs(page_size=150).collect()
+        pages = client.stats.requests
+        assert client.stats.bytes_received / pages > SOCKET_READ_BYTES  # several reads each
+    assert [r.raw for r in raw] == list(store)
+    decoder = msgspec.json.Decoder(SendcloudIntegrationLog)
+    assert typed == [decoder.decode(r) for r in store]
+    assert len(buffers) == pages >= 6
+    assert all(isinstance(b, bytearray) for b in buffers)
+    assert len({id(b) for b in buffers}) == 1  # one buffer, reused by every page
 
 
 @pytest.mark.parametrize("oauth", [False, True], ids=["basic", "oauth2"])
