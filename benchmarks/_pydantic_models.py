@@ -1,17 +1,26 @@
 """Pydantic v2 models equivalent to the library's msgspec structs (the "typical" baseline).
 
-Same fields, same types (aware datetimes, optional nested objects), unknown fields ignored,
-decoded with ``model_validate_json`` straight from the response bytes.
+Same fields, same types (optional nested objects; datetimes made aware, UTC assumed when the
+provider sent no offset, as the library's models do), unknown fields ignored, decoded with
+``model_validate_json`` straight from the response bytes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 JSONValue = str | dict[str, Any] | list[Any] | None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+"""A datetime, UTC assumed when naive: what the library's ``aware()`` guarantees."""
 
 
 # --- Elastic Path ------------------------------------------------------------------------------
@@ -32,8 +41,8 @@ class LogRelationships(BaseModel):
 
 
 class Timestamps(BaseModel):
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
 
 
 class ResourceMeta(BaseModel):
@@ -100,7 +109,7 @@ class LogRequest(BaseModel):
 class SendcloudIntegrationLog(BaseModel):
     id: int
     base_url: str
-    created_at: datetime
+    created_at: AwareDatetime
     integration_id: int | None = None
     user_id: int | None = None
     full_url: str | None = None

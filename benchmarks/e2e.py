@@ -235,5 +235,15 @@ def run(ctx: Context) -> Section:
             "<=",
             0.5,
         ),
+        Target(
+            NAME,
+            "SC CPU/rec (b) fan-out / (c) naive",
+            ratio(
+                sc_sum["lib_fanout"]["cpu_us_per_record"],
+                sc_sum["aiohttp_naive"]["cpu_us_per_record"],
+            ),
+            "<=",
+            0.5,
+        ),
     ]
     return section
