@@ -5,16 +5,19 @@ freed again once the page is decoded. List pages are 50-200 KB: around glibc's m
 heap-trim thresholds (128 KiB by default, raised dynamically), so depending on the process's
 heap history each page is copied into freshly mapped pages (a page fault every 4 KiB) that
 are handed back to the kernel (``brk``/``munmap``) when freed. On the Sendcloud e2e benchmark
-the same client measured 6.2 us of CPU per record in one process and 6.5-7.4 in others; py-spy
-put the difference in the join's ``memcpy`` and in ``free`` -> ``sbrk``.
+the same client measured 6.2 us of CPU per record in some processes and 7.3-7.7 in others;
+py-spy put the difference in the join's ``memcpy`` and in ``free`` -> ``sbrk``.
 
 A body with a known ``Content-Length`` and no content coding that arrives in several chunks is
 copied chunk by chunk into a buffer from a small pool kept by the transport (the same amount
 of copying as the join), and the decoder reads it through a ``memoryview``; a body that
-arrives in one chunk is used as it is, as ``read()`` would. Releasing the view after decoding
-is the safety check: a decoded value that still references the buffer (``msgspec.Raw`` does)
-keeps the view exported, ``release()`` raises ``BufferError``, and the buffer leaves the pool
-instead of being overwritten by the next response.
+arrives in one chunk is used as it is, as ``read()`` would. Releasing the view after
+decoding is the safety check: a decoded value that still references the buffer
+(``msgspec.Raw`` does) keeps the view exported, ``release()`` raises ``BufferError``, and the
+buffer leaves the pool instead of being overwritten by the next response.
+
+Only the session the client creates reads this way; a session the caller passes is read with
+``read()``, which also feeds its tracing hooks.
 """
 
 from __future__ import annotations

@@ -189,8 +189,8 @@ class AsyncTransport:
             total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
         )
         self._ssl: bool = config.verify_ssl
-        # Receive buffers for bodies of known length, one per connection at most (why:
-        # ``_body_buffers.py``).
+        # Receive buffers for bodies of known length, one per connection at most, for the
+        # session the client creates (why: ``_body_buffers.py``).
         self._bodies = BodyBuffers(keep=config.max_connections, max_bytes=BODY_BUFFER_MAX_BYTES)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -567,8 +567,11 @@ class AsyncTransport:
         if length is not None and length > limit:
             raise ResponseTooLargeError(method=method, url=shown, status=resp.status, limit=limit)
         encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
-        if length is not None and encoding == "identity":
-            return await self._bodies.read(resp.content, length)  # within the limit
+        if length is not None and encoding == "identity":  # within the limit
+            if self._owns_session:
+                return await self._bodies.read(resp.content, length)
+            # A session you pass is used as configured: ``read()`` also feeds its tracing.
+            return await resp.read()
         # Count what is read even when Content-Length is small: it is the size on the wire,
         # and a compressed body (Content-Encoding: gzip) can inflate far beyond it.
         chunks: list[bytes] = []

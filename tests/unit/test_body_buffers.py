@@ -7,6 +7,9 @@ chunk and what arrives in several is exact (no network timing involved).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -140,6 +143,24 @@ def test_the_pool_keeps_a_bounded_number_of_bounded_buffers() -> None:
 # --- through the client: bodies larger than one socket read -------------------------------
 
 
+@contextlib.asynccontextmanager
+async def serving(handler: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """An aiohttp server on 127.0.0.1 answering every path with ``handler``; yields the
+    Sendcloud base URL pointing at it."""
+    app = web.Application()
+    app.router.add_get("/api/v2/integrations/{name}/logs", handler)
+    app.router.add_get("/api/v2/integrations/logs", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/api/v2"
+    finally:
+        await runner.cleanup()
+
+
 async def test_large_error_and_undecodable_bodies_are_reported_exactly() -> None:
     """A 503 page, an undecodable 200 and a valid page, each ~400 KB (several socket reads):
     both errors carry the start of their own body, and the next page still decodes exactly."""
@@ -154,31 +175,46 @@ async def test_large_error_and_undecodable_bodies_are_reported_exactly() -> None
         status, body = bodies[request.match_info["name"]]
         return web.Response(status=status, body=body, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_get("/api/v2/integrations/{name}/logs", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        async with SendcloudClient(
-            BasicAuth("pub", "secret"),
-            base_url=f"http://127.0.0.1:{port}/api/v2",
-            rate_limit=0,
-            max_attempts=1,
-        ) as client:
-            with pytest.raises(ServerError, match="upstream is down") as down:
-                await client.integration_logs("down").collect()
-            assert down.value.status == 503
-            pool = client._transport._bodies
-            assert len(pool) == 1  # the error kept a copy; the buffer went back
-            with pytest.raises(DecodeError) as undecodable:
-                await client.integration_logs("broken").collect()
-            assert undecodable.value.excerpt.startswith('{"next": null, "results": [{"id": 1},')
-            assert len(pool) == 0  # a failed decode keeps its body out of the pool
-            (log,) = await client.integration_logs("good").collect()
-            assert log.id == 7 and log.exception == "x" * 400_000
-            assert len(pool) == 1
-    finally:
-        await runner.cleanup()
+    async with (
+        serving(handler) as base_url,
+        SendcloudClient(
+            BasicAuth("pub", "secret"), base_url=base_url, rate_limit=0, max_attempts=1
+        ) as client,
+    ):
+        with pytest.raises(ServerError, match="upstream is down") as down:
+            await client.integration_logs("down").collect()
+        assert down.value.status == 503
+        pool = client._transport._bodies
+        assert len(pool) == 1  # the error kept a copy; the buffer went back
+        with pytest.raises(DecodeError) as undecodable:
+            await client.integration_logs("broken").collect()
+        assert undecodable.value.excerpt.startswith('{"next": null, "results": [{"id": 1},')
+        assert len(pool) == 0  # a failed decode keeps its body out of the pool
+        (log,) = await client.integration_logs("good").collect()
+        assert log.id == 7 and log.exception == "x" * 400_000
+        assert len(pool) == 1
+
+
+async def test_a_session_you_pass_reads_bodies_as_configured() -> None:
+    """No pooled buffers on a caller's session: ``read()`` feeds its trace hooks."""
+    page = msgspec.json.encode({"next": None, "results": [], "pad": "y" * 400_000})
+    chunks: list[int] = []
+
+    async def on_chunk(_: Any, __: Any, params: aiohttp.TraceResponseChunkReceivedParams) -> None:
+        chunks.append(len(params.chunk))
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=page, content_type="application/json")
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_response_chunk_received.append(on_chunk)
+    async with (
+        serving(handler) as base_url,
+        aiohttp.ClientSession(trace_configs=[tracing]) as session,
+        SendcloudClient(
+            BasicAuth("pub", "secret"), base_url=base_url, rate_limit=0, session=session
+        ) as client,
+    ):
+        assert await client.logs().collect() == []
+        assert len(client._transport._bodies) == 0
+    assert sum(chunks) == len(page)
