@@ -108,15 +108,15 @@ class LogRequest(BaseModel):
 
 class SendcloudIntegrationLog(BaseModel):
     id: int
-    base_url: str
-    created_at: AwareDatetime
     integration_id: int | None = None
     user_id: int | None = None
+    base_url: str
     full_url: str | None = None
     method: str | None = None
     response_code: int | None = None
     response: LogResponse | None = None
     request: LogRequest | None = None
+    created_at: AwareDatetime
     exception_type: str | None = None
     exception: str | None = None
     protected: bool = False

@@ -30,10 +30,10 @@ class RawRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     job_id: str | None = None
 
 
-class _SendcloudKeys(msgspec.Struct, gc=False):
+class _SendcloudKeys(msgspec.Struct, gc=False):  # fields in the documented key order
     id: int | str
-    created_at: datetime | None = None
     integration_id: int | str | None = None
+    created_at: datetime | None = None
 
 
 class _ElasticPathKeys(msgspec.Struct, gc=False):

@@ -320,25 +320,26 @@ def build_template(
     base = sentinel("base")
     order_path = system.order_path.format(order=sentinel("order"))
     full_url = base + order_path if scenario.has_url else None
-    # Fields with slots first, static ones last: the static tail is shared (see _template).
+    # The documented key order (spec and examples). ``response`` and ``request``, the big
+    # static part, are shared by every record of the template (see _template).
     record: dict[str, Any] = {
         "id": sentinel("id"),
         "integration_id": sentinel("integration"),
         "user_id": user_id,
         "base_url": base,
         "full_url": full_url,
-        "created_at": sentinel("created"),
-        "exception": (scenario.exception or "").replace("{url}", full_url or "") or None,
         "method": scenario.method,
         "response_code": scenario.response_code,
-        "exception_type": scenario.exception_type,
-        "protected": protected,
         "response": _response(scenario, protected),
         "request": _request(system, scenario, protected),
+        "created_at": sentinel("created"),
+        "exception_type": scenario.exception_type,
+        "exception": (scenario.exception or "").replace("{url}", full_url or "") or None,
+        "protected": protected,
     }
     if scenario.exception_type is _MISSING:
         del record["exception_type"]
-    return compile_template(record, SLOTS)
+    return compile_template(record, SLOTS, shared_from="response")
 
 
 def build_templates(user_id: int) -> list[Template]:

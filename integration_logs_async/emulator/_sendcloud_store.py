@@ -1,11 +1,12 @@
 """Sendcloud log store: records encoded once, big static parts shared.
 
-Each record is its own encoded *head* (id, shop URL, timestamp, exception...)
-followed by the *tail* of its template (response and request, e.g. a 2 KB
-HTML page), shared by every record of that template; see :mod:`._template`.
-Ids ascend with creation time, so the newest record is the last one and every
-listing reads backwards.  A log created through the API is a head with an
-empty tail.
+Each record is served in the provider's documented key order as its own encoded
+*head* (id, shop URL...), the *tail* of its template (response and request, e.g. a
+2 KB HTML page) shared by every record of that template, and its own *after*
+(timestamp, exception...); see :mod:`._template`.  A record's own bytes are kept
+as one object, ``head + after``, split where the tail goes.  Ids ascend with
+creation time, so the newest record is the last one and every listing reads
+backwards.  A log created through the API is all head, with an empty tail.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ class SendcloudStore:
         self.ids = array("q")
         self.created = array("q")
         self._template = array("H")
-        self._heads: list[bytes] = []
+        self._own: list[bytes] = []  # head + after of each record
+        self._cut = array("I")  # where the shared tail goes in ``_own``
         self.scopes: list[array[int]] = [array("I") for _ in self.integrations]
         self._growth = random.Random(f"sendcloud:{seed}:growth")
         self._growth_start = end
@@ -147,27 +149,28 @@ class SendcloudStore:
         self.ids.extend(islice(accumulate(gaps, initial=_ID_BASE), 1, None))
         self.created.extend(start + int(span * (i + random_()) / count) for i in range(count))
         orders = rng.choices(range(1001, 99_999), k=count)
-        self._heads.extend(
-            self._head(index, k, order)
-            for index, (k, order) in enumerate(zip(owners, orders, strict=True))
-        )
+        for index, (k, order) in enumerate(zip(owners, orders, strict=True)):
+            self._add_own(index, k, order)
         for index, k in enumerate(owners):
             self.scopes[k].append(index)
 
-    def _head(self, index: int, owner: int, order: int) -> bytes:
+    def _add_own(self, index: int, owner: int, order: int) -> None:
+        """Encode the record's own parts (head and after) from its template."""
         integration = self.integrations[owner]
         local = self.created[index] + integration.tz_offset
-        return self._formats[self._template[index]].head_of(
-            (
-                self.ids[index],
-                integration.id,
-                integration.base,
-                order,
-                minute_prefix(local // 60),
-                local % 60,
-                integration.suffix,
-            )
+        values = (
+            self.ids[index],
+            integration.id,
+            integration.base,
+            order,
+            minute_prefix(local // 60),
+            local % 60,
+            integration.suffix,
         )
+        template = self._formats[self._template[index]]
+        head = template.head_of(values)
+        self._own.append(head + template.after_of(values))
+        self._cut.append(len(head))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -178,14 +181,16 @@ class SendcloudStore:
 
     def render(self, index: int) -> bytes:
         """Exact JSON bytes of the record at ``index`` (0 = oldest)."""
-        return self._heads[index] + self._tails[self._template[index]]
+        own, cut = self._own[index], self._cut[index]
+        return own[:cut] + self._tails[self._template[index]] + own[cut:]
 
     def join(self, positions: Iterable[int]) -> bytes:
         """The records at ``positions``, comma-separated (the inside of a JSON array)."""
-        heads, tails, template = self._heads, self._tails, self._template
+        owns, cuts, tails, template = self._own, self._cut, self._tails, self._template
         pieces: list[bytes] = []
         for index in positions:
-            pieces += (heads[index], tails[template[index]], b",")
+            own, cut = owns[index], cuts[index]
+            pieces += (own[:cut], tails[template[index]], own[cut:], b",")
         return b"".join(pieces[:-1])
 
     def index_of(self, log_id: int) -> int | None:
@@ -213,7 +218,7 @@ class SendcloudStore:
             protected = rng.random() < self._protected_ratio
             template = data.template_index(self.integrations[owner].system, scenario, protected)
             index = self._append(owner, template)
-            self._heads.append(self._head(index, owner, rng.randrange(1001, 99_999)))
+            self._add_own(index, owner, rng.randrange(1001, 99_999))
         return list(self.ids[first:])
 
     def _append(self, owner: int, template: int) -> int:
@@ -235,21 +240,22 @@ class SendcloudStore:
         created = fields.get("created_at") or (
             sendcloud_timestamp(self.created[index], owner.tz_offset).decode()
         )
-        record = {
+        record = {  # the documented key order
             "id": self.ids[index],
             "integration_id": owner.id,
             "user_id": self.user_id,
             "base_url": fields["base_url"],
             "full_url": fields.get("full_url"),
-            "created_at": created,
-            "exception": fields.get("exception"),
             "method": fields.get("method") or "GET",
             "response_code": fields.get("response_code"),
-            "exception_type": fields.get("exception_type"),
-            "protected": False,
             "response": fields.get("response"),
             "request": fields.get("request"),
+            "created_at": created,
+            "exception_type": fields.get("exception_type"),
+            "exception": fields.get("exception"),
+            "protected": False,
         }
         encoded = msgspec.json.encode(record)
-        self._heads.append(encoded)
+        self._own.append(encoded)
+        self._cut.append(len(encoded))
         return encoded

@@ -36,16 +36,17 @@ class SendcloudIntegrationLog(msgspec.Struct, kw_only=True, omit_defaults=True, 
     obfuscated by Sendcloud.
     """
 
+    # The documented key order: msgspec matches keys fastest when fields come in wire order.
     id: int
-    base_url: str
-    created_at: datetime
     integration_id: int | None = None
     user_id: int | None = None
+    base_url: str
     full_url: str | None = None
     method: str | None = None
     response_code: int | None = None
     response: LogResponse | None = None
     request: LogRequest | None = None
+    created_at: datetime
     exception_type: str | None = None
     exception: str | None = None
     protected: bool = False

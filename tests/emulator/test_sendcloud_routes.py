@@ -303,6 +303,29 @@ async def test_record_shapes_and_mix(
     assert all(log["created_at"][-6] in "+-" for log in logs)
 
 
+async def test_records_keep_the_documented_key_order(
+    emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
+):
+    """Generated and posted logs list their keys as the spec and its examples do."""
+    documents = schemas._documents()
+    documented = list(
+        documents["urn:sendcloud"]["components"]["schemas"]["IntegrationLog"]["properties"]
+    )
+    assert documented[7:10] == ["response", "request", "created_at"]  # the big part mid-record
+    emu = await emulator_factory(logs=300, protected_ratio=0.2)
+    integration_id = emu.store.sendcloud_integration_ids[0]
+    url = f"{emu.sendcloud_url}/integrations/{integration_id}/logs"
+    posted = {"base_url": "https://example.com", "exception": "x", "response": {}, "method": "GET"}
+    async with http.post(url, json=posted, headers=basic(emu)) as response:
+        assert response.status == 201
+    logs = await walk_sendcloud(
+        http, emu.sendcloud_url + "/integrations/logs?page_size=500", basic(emu)
+    )
+    assert len(logs) == 301
+    for log in logs:
+        assert list(log) == [key for key in documented if key in log]
+
+
 async def test_custom_prefix(emulator_factory: EmulatorFactory, http: aiohttp.ClientSession):
     emu = await emulator_factory(sendcloud_prefix="/sc/api/v2", logs=10)
     assert emu.sendcloud_url.endswith("/sc/api/v2")

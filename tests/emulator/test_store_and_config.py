@@ -166,6 +166,34 @@ def test_template_keeps_percent_signs_and_tail():
     assert template.tail == b',"css":"width: 100%","body":"<p>50% off</p>"}'
 
 
+def test_template_shares_a_static_run_in_the_middle():
+    record = {
+        "id": sentinel("id"),
+        "response": {"body": "<p>50% off</p>"},
+        "request": None,
+        "created_at": sentinel("when"),
+        "exception": f"failed for order {sentinel('id')}: 5% retried",
+        "protected": False,
+    }
+    slots = {"id": Slot(b"%d", number=True), "when": Slot(b"%s")}
+    template = compile_template(record, slots, shared_from="response")
+    assert template.tail == b',"response":{"body":"<p>50% off</p>"},"request":null'
+    assert template.head == b'{"id":%d'
+    rendered = template.render((7, b"today"))
+    expected = {
+        **record,
+        "id": 7,
+        "created_at": "today",
+        "exception": "failed for order 7: 5% retried",
+    }
+    assert json.loads(rendered) == expected
+    assert list(json.loads(rendered)) == list(record)
+    assert (
+        template.head_of((7, b"today")) + template.tail + template.after_of((7, b"today"))
+        == rendered
+    )
+
+
 def test_options_mirror_config_fields():
     assert set(get_type_hints(EmulatorOptions)) == {f.name for f in fields(EmulatorConfig)}
 
