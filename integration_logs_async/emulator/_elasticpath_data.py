@@ -58,23 +58,25 @@ OUTCOMES: tuple[Outcome, ...] = (
 
 
 def build_template(outcome: Outcome) -> Template:
-    """Compile the log template of one outcome (static fields last: see :mod:`._template`)."""
+    """Compile the log template of one outcome, in the documented key order (the docs'
+    example responses); ``body``, ``status_code`` and ``error_detail``, the big static part,
+    are shared by every log of the outcome (see :mod:`._template`)."""
     record = {
         "id": sentinel("id"),
         "type": "integration-log",
+        "succeeded": outcome.succeeded,
         "attempt": sentinel("attempt"),
         "processing_time": sentinel("ptime"),
+        "body": outcome.body,
+        "status_code": outcome.status_code,
+        "error_detail": outcome.error_detail,
         "relationships": {
             "integration": {"data": {"type": "integration", "id": sentinel("integration")}},
             "job": {"data": {"type": "integration-job", "id": sentinel("job")}},
         },
         "meta": {"timestamps": {"created_at": sentinel("created")}},
-        "succeeded": outcome.succeeded,
-        "status_code": outcome.status_code,
-        "error_detail": outcome.error_detail,
-        "body": outcome.body,
     }
-    return compile_template(record, SLOTS)
+    return compile_template(record, SLOTS, shared_from="body")
 
 
 def make_uuid(rng: random.Random) -> str:

@@ -1,9 +1,10 @@
 """Elastic Path log store: integrations, jobs, and logs encoded once.
 
-Each log is its own encoded *head* (UUID, attempt, relationships, timestamp)
-followed by the *tail* of its outcome (error detail and body), shared by every
-log with that outcome; see :mod:`._template`.  Records are kept oldest first,
-listings read them backwards.
+Each log is served in the documented key order as its own encoded *head* (UUID,
+attempt, processing time), the *tail* of its outcome (body, status code, error
+detail) shared by every log with that outcome, and its own *after*
+(relationships, timestamp); see :mod:`._template`.  Records are kept oldest
+first, listings read them backwards.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _elasticpath_data as data
+from ._template import RecordParts
 from ._timefmt import NANOS, minute_prefix, utc_seconds_timestamp
 
 _ID_START = len(b'{"id":"')
@@ -69,7 +71,7 @@ class ElasticPathStore:
         self._by_id = {integration.id: k for k, integration in enumerate(self.integrations)}
         self._job_by_id = {job_id: j for j, job_id in enumerate(self.job_ids)}
         self._weights = [rng.paretovariate(1.3) for _ in self.integrations]
-        self._heads: list[bytes] = []
+        self._records = RecordParts()
         self._outcome = array("B")
         self.created = array("q")
         self.integration_scopes: list[array[int]] = [array("I") for _ in self.integrations]
@@ -91,32 +93,33 @@ class ElasticPathStore:
         self.created.extend(start + int(span * (i + random_()) / count) for i in range(count))
         self._outcome.extend(outcomes)
         for index in range(count):
-            self._heads.append(self._head(rng, index, jobs[index], attempts[index]))
+            self._add(rng, index, jobs[index], attempts[index])
             self.integration_scopes[owners[index]].append(index)
             self.job_scopes[jobs[index]].append(index)
 
-    def _head(self, rng: random.Random, index: int, job: int, attempt: int) -> bytes:
+    def _add(self, rng: random.Random, index: int, job: int, attempt: int) -> None:
+        """Encode the log's own parts (head and after) from its outcome's template."""
         outcome = self._outcome[index]
         low, high = (100_000, 300_000) if data.OUTCOMES[outcome].slow else (50, 30_000)
         ptime = low + int(rng.random() * (high - low))  # units of 0.1 ms
         created = self.created[index]
         seconds = created // NANOS
-        return self._formats[outcome].head_of(
-            (
-                data.make_uuid(rng).encode(),
-                attempt,
-                ptime // 10_000,
-                ptime % 10_000,
-                self._integration_bytes[self._job_integration[job]],
-                self._job_bytes[job],
-                minute_prefix(seconds // 60),
-                seconds % 60,
-                created % NANOS,
-            )
+        values = (
+            data.make_uuid(rng).encode(),
+            attempt,
+            ptime // 10_000,
+            ptime % 10_000,
+            self._integration_bytes[self._job_integration[job]],
+            self._job_bytes[job],
+            minute_prefix(seconds // 60),
+            seconds % 60,
+            created % NANOS,
         )
+        template = self._formats[outcome]
+        self._records.append(template.head_of(values), template.after_of(values))
 
     def __len__(self) -> int:
-        return len(self._heads)
+        return len(self._records)
 
     def integration_index(self, integration_id: str) -> int | None:
         """Position of an integration, or None when it does not exist."""
@@ -129,24 +132,20 @@ class ElasticPathStore:
 
     def log_id(self, index: int) -> str:
         """UUID of the record at ``index``."""
-        return self._heads[index][_ID_START:_ID_END].decode()
+        return self._records.head(index)[_ID_START:_ID_END].decode()
 
     def render(self, index: int) -> bytes:
         """Exact JSON bytes of the record at ``index`` (0 = oldest)."""
-        return self._heads[index] + self._tails[self._outcome[index]]
+        return self._records.render(index, self._tails[self._outcome[index]])
 
     def join(self, positions: Iterable[int]) -> bytes:
         """The records at ``positions``, comma-separated (the inside of a JSON array)."""
-        heads, tails, outcome = self._heads, self._tails, self._outcome
-        pieces: list[bytes] = []
-        for index in positions:
-            pieces += (heads[index], tails[outcome[index]], b",")
-        return b"".join(pieces[:-1])
+        tails, outcome = self._tails, self._outcome
+        return self._records.join(positions, lambda index: tails[outcome[index]])
 
     def index_of(self, log_id: str) -> int | None:
         """Position of the record with UUID ``log_id``, or None (a linear scan, for tests)."""
-        prefix = b'{"id":"' + log_id.encode() + b'"'
-        return next((i for i, head in enumerate(self._heads) if head.startswith(prefix)), None)
+        return next((i for i in range(len(self._records)) if self.log_id(i) == log_id), None)
 
     def scope(self, integration: int | None = None, job: int | None = None) -> Sequence[int]:
         """Ascending record positions of a job, of an integration, or of all records."""
@@ -154,22 +153,22 @@ class ElasticPathStore:
             return self.job_scopes[job]
         if integration is not None:
             return self.integration_scopes[integration]
-        return range(len(self._heads))
+        return range(len(self._records))
 
     def add_logs(self, count: int, integration: int | None = None) -> list[str]:
         """Append ``count`` newer logs (to one integration, or spread) and return their ids."""
         rng = self._growth
-        first = len(self._heads)
+        first = len(self._records)
         for _ in range(count):
             owner = integration
             if owner is None:
                 owner = rng.choices(range(len(self.integrations)), self._weights)[0]
             job = rng.choice(self.integrations[owner].jobs)
-            index = len(self._heads)
+            index = len(self._records)
             last = self.created[-1] if self.created else self._growth_start
             self.created.append(last + rng.randrange(NANOS, 90 * NANOS))
             self._outcome.append(rng.choices(range(len(data.OUTCOMES)), self._outcome_weights)[0])
-            self._heads.append(self._head(rng, index, job, rng.choice(_ATTEMPTS)))
+            self._add(rng, index, job, rng.choice(_ATTEMPTS))
             self.integration_scopes[owner].append(index)
             self.job_scopes[job].append(index)
-        return [self.log_id(i) for i in range(first, len(self._heads))]
+        return [self.log_id(i) for i in range(first, len(self._records))]

@@ -3,8 +3,7 @@
 Each record is served in the provider's documented key order as its own encoded
 *head* (id, shop URL...), the *tail* of its template (response and request, e.g. a
 2 KB HTML page) shared by every record of that template, and its own *after*
-(timestamp, exception...); see :mod:`._template`.  A record's own bytes are kept
-as one object, ``head + after``, split where the tail goes.  Ids ascend with
+(timestamp, exception...); see :mod:`._template`.  Ids ascend with
 creation time, so the newest record is the last one and every listing reads
 backwards.  A log created through the API is all head, with an empty tail.
 """
@@ -22,6 +21,7 @@ from typing import Any
 import msgspec
 
 from . import _sendcloud_data as data
+from ._template import RecordParts
 from ._timefmt import minute_prefix, offset_suffix, sendcloud_timestamp
 
 _ID_BASE = 1_000_000
@@ -90,8 +90,7 @@ class SendcloudStore:
         self.ids = array("q")
         self.created = array("q")
         self._template = array("H")
-        self._own: list[bytes] = []  # head + after of each record
-        self._cut = array("I")  # where the shared tail goes in ``_own``
+        self._records = RecordParts()
         self.scopes: list[array[int]] = [array("I") for _ in self.integrations]
         self._growth = random.Random(f"sendcloud:{seed}:growth")
         self._growth_start = end
@@ -168,9 +167,7 @@ class SendcloudStore:
             integration.suffix,
         )
         template = self._formats[self._template[index]]
-        head = template.head_of(values)
-        self._own.append(head + template.after_of(values))
-        self._cut.append(len(head))
+        self._records.append(template.head_of(values), template.after_of(values))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -181,17 +178,12 @@ class SendcloudStore:
 
     def render(self, index: int) -> bytes:
         """Exact JSON bytes of the record at ``index`` (0 = oldest)."""
-        own, cut = self._own[index], self._cut[index]
-        return own[:cut] + self._tails[self._template[index]] + own[cut:]
+        return self._records.render(index, self._tails[self._template[index]])
 
     def join(self, positions: Iterable[int]) -> bytes:
         """The records at ``positions``, comma-separated (the inside of a JSON array)."""
-        owns, cuts, tails, template = self._own, self._cut, self._tails, self._template
-        pieces: list[bytes] = []
-        for index in positions:
-            own, cut = owns[index], cuts[index]
-            pieces += (own[:cut], tails[template[index]], own[cut:], b",")
-        return b"".join(pieces[:-1])
+        tails, template = self._tails, self._template
+        return self._records.join(positions, lambda index: tails[template[index]])
 
     def index_of(self, log_id: int) -> int | None:
         """Position of the record with ``log_id``, or None."""
@@ -256,6 +248,5 @@ class SendcloudStore:
             "protected": False,
         }
         encoded = msgspec.json.encode(record)
-        self._own.append(encoded)
-        self._cut.append(len(encoded))
+        self._records.append(encoded)
         return encoded

@@ -12,7 +12,8 @@ encode each record's own parts once and serve ``head + tail + after``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -135,3 +136,43 @@ def _format(
         order.extend(range(starts[name], starts[name] + slot.arity))
         cursor = match.end() - offset
     return out + part[cursor:].replace(b"%", b"%%"), order
+
+
+class RecordParts:
+    """Each record's own bytes, ``head + after``, and where its template's shared tail goes.
+
+    One bytes object and one offset per record (rather than two objects) keeps a
+    million-record store small; serving a record slices it around the shared tail.
+    """
+
+    __slots__ = ("_cut", "_own")
+
+    def __init__(self) -> None:
+        self._own: list[bytes] = []
+        self._cut = array("I")
+
+    def __len__(self) -> int:
+        return len(self._own)
+
+    def append(self, head: bytes, after: bytes = b"") -> None:
+        """Add a record: its own parts before and after the shared tail."""
+        self._own.append(head + after)
+        self._cut.append(len(head))
+
+    def head(self, index: int) -> bytes:
+        """The record's bytes before its shared tail."""
+        return self._own[index][: self._cut[index]]
+
+    def render(self, index: int, tail: bytes) -> bytes:
+        """The whole record at ``index`` around ``tail`` (its template's shared part)."""
+        own, cut = self._own[index], self._cut[index]
+        return own[:cut] + tail + own[cut:]
+
+    def join(self, positions: Iterable[int], tail_of: Callable[[int], bytes]) -> bytes:
+        """The records at ``positions``, comma-separated (the inside of a JSON array)."""
+        owns, cuts = self._own, self._cut
+        pieces: list[bytes] = []
+        for index in positions:
+            own, cut = owns[index], cuts[index]
+            pieces += (own[:cut], tail_of(index), own[cut:], b",")
+        return b"".join(pieces[:-1])

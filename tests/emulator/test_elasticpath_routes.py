@@ -113,6 +113,25 @@ async def test_logs_default_page(emulator: Emulator, http: aiohttp.ClientSession
         assert log["relationships"]["job"]["data"]["type"] == "integration-job"
 
 
+def _documented_log_keys() -> list[str]:
+    """Keys of the integration log in the docs' example response (reference seed 002)."""
+    seed = next((schemas.REFERENCE / "seeds").glob("002_*.txt")).read_text()
+    example = json.loads(seed.split("```json", 1)[1].split("```", 1)[0])
+    return list(example["data"][0])
+
+
+async def test_logs_keep_the_documented_key_order(emulator: Emulator, http: aiohttp.ClientSession):
+    documented = _documented_log_keys()
+    assert documented[-2:] == ["relationships", "meta"]
+    headers = await ep_headers(http, emulator)
+    emulator.add_logs("elasticpath", 3)  # grown logs too
+    url = emulator.elasticpath_url + "/v2/integrations/logs?page[limit]=100"
+    logs = await walk_elasticpath(http, url, headers)
+    assert len(logs) == 123
+    for log in logs:
+        assert list(log) == [key for key in documented if key in log]
+
+
 @pytest.mark.parametrize("encoded", [False, True], ids=["brackets", "percent-encoded"])
 async def test_offset_walk_visits_every_record_once(
     emulator: Emulator, http: aiohttp.ClientSession, encoded: bool
