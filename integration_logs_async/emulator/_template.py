@@ -88,8 +88,8 @@ def compile_template(
 
     The values given to :meth:`Template.render` are laid out in the order of
     ``slots``, each slot taking ``arity`` consecutive values.  The shared tail is
-    what follows the last slot, or, with ``shared_from``, the static run from that
-    top-level key up to the next slot.
+    what follows the last slot, or, with ``shared_from``, the static run from the
+    first occurrence of that key up to the next slot.
     """
     starts: dict[str, int] = {}
     position = 0
