@@ -80,16 +80,16 @@ class _Hot(Protocol[K_contra]):
         ...
 
 
-class _Hot64:
-    """An insertion-ordered set of 64-bit keys, of fixed capacity.
+class _HotWords:
+    """An insertion-ordered set of integer keys stored as 64-bit words, of fixed capacity.
 
     The keys are appended to a compact ``array('Q')``, which a flush writes to disk as one
     blob, and indexed by open addressing with linear probing: slots of 32-bit positions
-    (1-based; 0 marks a free slot), never more than half full.
+    (1-based; 0 marks a free slot), never more than half full. Subclasses lay keys out in
+    words (one or two per key) and compare them.
     """
 
     __slots__ = ("_capacity", "_hashes", "_index", "_keys", "_mask", "_shift")
-    kind: ClassVar[Kind] = Kind.INT
 
     def __init__(self, capacity: int) -> None:
         bits = (2 * capacity - 1).bit_length()
@@ -100,6 +100,20 @@ class _Hot64:
 
     def __len__(self) -> int:
         return len(self._hashes)
+
+    def _drained(self, blob: bytes) -> tuple[bytes, array[int]]:
+        """``blob`` (the keys) and the hashes; the table is empty afterwards."""
+        drained = blob, self._hashes
+        self._index = array("I", bytes(len(self._index) * self._index.itemsize))
+        self._keys, self._hashes = array("Q"), array("Q")
+        return drained
+
+
+class _Hot64(_HotWords):
+    """64-bit keys, one word each."""
+
+    __slots__ = ()
+    kind: ClassVar[Kind] = Kind.INT
 
     def find(self, key: int, h: int) -> int:
         """The free slot for ``key`` (hash ``h``), or -1 if it is here."""
@@ -126,27 +140,14 @@ class _Hot64:
 
         Sorted: successive integer ids then append to the end of the on-disk B-tree.
         """
-        drained = _big_endian(array("Q", sorted(self._keys))), self._hashes
-        self._index = array("I", bytes(len(self._index) * self._index.itemsize))
-        self._keys, self._hashes = array("Q"), array("Q")
-        return drained
+        return self._drained(_big_endian(array("Q", sorted(self._keys))))
 
 
-class _Hot128:
-    """As :class:`_Hot64` for 128-bit keys, each two words of the array: high, then low."""
+class _Hot128(_HotWords):
+    """128-bit keys, each two words of the array: high, then low."""
 
-    __slots__ = ("_capacity", "_hashes", "_index", "_keys", "_mask", "_shift")
+    __slots__ = ()
     kind: ClassVar[Kind] = Kind.UUID
-
-    def __init__(self, capacity: int) -> None:
-        bits = (2 * capacity - 1).bit_length()
-        self._capacity, self._mask, self._shift = capacity, (1 << bits) - 1, 64 - bits
-        self._index = array("I", bytes(4 << bits))
-        self._keys = array("Q")
-        self._hashes = array("Q")
-
-    def __len__(self) -> int:
-        return len(self._hashes)
 
     def find(self, key: int, h: int) -> int:
         """The free slot for ``key`` (hash ``h``), or -1 if it is here."""
@@ -175,10 +176,7 @@ class _Hot128:
 
         Not sorted: random UUIDs would gain nothing from it.
         """
-        drained = _big_endian(self._keys), self._hashes
-        self._index = array("I", bytes(len(self._index) * self._index.itemsize))
-        self._keys, self._hashes = array("Q"), array("Q")
-        return drained
+        return self._drained(_big_endian(self._keys))
 
 
 class _HotText:
