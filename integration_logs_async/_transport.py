@@ -498,11 +498,9 @@ class AsyncTransport:
 
         if 200 <= status < 300:
             try:
-                # JSON is UTF-8 (RFC 8259), but msgspec skips unknown fields and raw records
-                # without checking: a stray byte would reach the harvester's output as is.
-                # (ASCII, the usual case, is valid UTF-8 and far cheaper to confirm.)
-                if not body.isascii():
-                    body.decode("utf-8")
+                # No UTF-8 pass over the body here: msgspec validates every string it decodes,
+                # and raw records check their own bytes (``records.py``); what is left
+                # unchecked is skipped, never handed out.
                 value = self._bodies.decode(body, decode)
             except _DECODE_FAILURES as exc:
                 reason = self._redact(str(exc))

@@ -51,9 +51,22 @@ _elasticpath_keys = msgspec.json.Decoder(_ElasticPathKeys)
 _plain_keys = msgspec.json.Decoder(_PlainKeys)
 
 
+def _utf8_bytes(raw: msgspec.Raw) -> bytes:
+    """A copy of one record's bytes, checked to be UTF-8.
+
+    JSON is UTF-8 (RFC 8259). msgspec validates every string it decodes, but it hands out a
+    ``Raw`` value's bytes unchecked, and these are what a harvest writes out. (ASCII, the
+    usual case, is valid UTF-8 and far cheaper to confirm than a full decode.)
+    """
+    data = bytes(raw)
+    if not data.isascii():
+        data.decode("utf-8")  # UnicodeDecodeError: the page fails to decode
+    return data
+
+
 def sendcloud_raw(raw: msgspec.Raw) -> RawRecord:
     """A :class:`RawRecord` from one Sendcloud log's bytes."""
-    data = bytes(raw)
+    data = _utf8_bytes(raw)
     k = _sendcloud_keys.decode(data)
     return RawRecord(
         raw=data,
@@ -65,7 +78,7 @@ def sendcloud_raw(raw: msgspec.Raw) -> RawRecord:
 
 def elasticpath_raw(raw: msgspec.Raw) -> RawRecord:
     """A :class:`RawRecord` from one Elastic Path log's bytes."""
-    data = bytes(raw)
+    data = _utf8_bytes(raw)
     k = _elasticpath_keys.decode(data)
     rel = k.relationships
     created = k.meta.timestamps.created_at if k.meta and k.meta.timestamps else None
@@ -82,7 +95,7 @@ def elasticpath_raw(raw: msgspec.Raw) -> RawRecord:
 
 def plain_raw(raw: msgspec.Raw) -> RawRecord:
     """A :class:`RawRecord` of any object with an ``id``."""
-    data = bytes(raw)
+    data = _utf8_bytes(raw)
     return RawRecord(raw=data, id=str(_plain_keys.decode(data).id))
 
 

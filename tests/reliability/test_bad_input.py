@@ -265,7 +265,8 @@ def test_provider_error_status_in_unusual_digits() -> None:
 
 def _oracle_count(body: bytes, key: str | None) -> int:
     """How many records an independent parser sees in a body the library accepted."""
-    doc = json.loads(body)
+    # Bytes that are not UTF-8 may sit in what typed decoding skips (never handed out).
+    doc = json.loads(body.decode("utf-8", "replace"))
     return len(doc if key is None else doc[key])
 
 
@@ -353,7 +354,6 @@ async def test_a_page_that_fails_to_decode_yields_nothing(body: bytes) -> None:
     """Page 1 is fine, page 2 is mutated: its records come out all together or not at all."""
     first = {"next": SC_PAGE_2, "previous": None, "results": SC_RECORDS}
     try:
-        body.decode("utf-8")  # JSON is UTF-8; the transport checks it first
         page_2 = msgspec.json.decode(body, type=CursorPage[SendcloudIntegrationLog])
         expected_2: list[str] | None = _sc_ids(page_2.results)
     except (msgspec.MsgspecError, ValueError, RecursionError):

@@ -11,6 +11,7 @@ from aioresponses import aioresponses
 
 from integration_logs_async import (
     BasicAuth,
+    DecodeError,
     Page,
     PaginationError,
     SendcloudClient,
@@ -272,6 +273,38 @@ async def test_raw_records_keep_server_bytes(mock: aioresponses) -> None:
     assert raw.id == "5"
     assert raw.created_at == datetime(2024, 2, 3, 4, 5, 6, tzinfo=UTC)
     assert raw.integration_id is None
+
+
+def _page_with(record: bytes) -> bytes:
+    return b'{"next": null, "results": [' + record + b"]}"
+
+
+GOOD_UTF8 = b'{"id": 5, "base_url": "https://s.example/\xc3\xa9", "created_at": "2024-02-03T04:05:06Z"'
+
+
+async def test_non_utf8_in_a_string_handed_out_is_a_decode_error(mock: aioresponses) -> None:
+    bad = GOOD_UTF8.replace(b"\xc3\xa9", b"\xc3(") + b"}"
+    mock.get(SC_LOGS, body=_page_with(bad), repeat=True)
+    async with client(max_attempts=1) as c:
+        with pytest.raises(DecodeError, match="utf-8"):
+            await c.logs().collect()
+        with pytest.raises(DecodeError, match="utf-8"):
+            await c.logs().raw().collect()
+
+
+async def test_raw_records_are_checked_in_full_typed_records_skip_unknown_fields(
+    mock: aioresponses,
+) -> None:
+    # A stray byte in a field the typed model does not have is skipped with the field; a raw
+    # record would write it out, so there it is an error. (Valid non-ASCII raw records:
+    # test_raw_records_keep_server_bytes.)
+    record = GOOD_UTF8 + b', "extra": "\xff"}'
+    mock.get(SC_LOGS, body=_page_with(record), repeat=True)
+    async with client(max_attempts=1) as c:
+        [log] = await c.logs().collect()
+        assert log.base_url == "https://s.example/é"
+        with pytest.raises(DecodeError, match="utf-8"):
+            await c.logs().raw().collect()
 
 
 async def test_integrations_listing(mock: aioresponses) -> None:
