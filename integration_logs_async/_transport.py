@@ -7,7 +7,6 @@ everything that decides (retry or not, how long to wait) lives in pure functions
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import re
@@ -29,6 +28,7 @@ from ._constants import (
     EXPLICIT_RATE_LIMIT_MARGIN,
     LOGGER_NAME,
 )
+from ._deadlines import DeadlineClock
 from ._ratelimit import AsyncRateLimiter
 from ._redact import REDACTED, redact_text, redact_url
 from ._retry import RetryWait, is_retryable_error, parse_retry_after
@@ -192,6 +192,8 @@ class AsyncTransport:
         # Receive buffers for bodies of known length, one per connection at most, for the
         # session the client creates (why: ``_body_buffers.py``).
         self._bodies = BodyBuffers(keep=config.max_connections, max_bytes=BODY_BUFFER_MAX_BYTES)
+        # Every request's deadline (retries included), on one shared timer (``_deadlines.py``).
+        self._deadlines = DeadlineClock()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -215,6 +217,7 @@ class AsyncTransport:
     async def aclose(self) -> None:
         """Close the session if this transport created it. Idempotent."""
         self._closed = True
+        self._deadlines.close()
         await self._auth.aclose()  # a token request in flight would outlive the client
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
@@ -323,7 +326,7 @@ class AsyncTransport:
 
     async def _deadline(self, method: str, url: URL, work: Any) -> Any:
         try:
-            async with asyncio.timeout(self.config.request_deadline):
+            with self._deadlines.scope(self.config.request_deadline):
                 return await work
         except TimeoutError:
             raise self._deadline_error(method, url) from None
@@ -356,7 +359,7 @@ class AsyncTransport:
         authenticated: bool,
     ) -> Response[T]:
         try:
-            async with asyncio.timeout(self.config.request_deadline):
+            with self._deadlines.scope(self.config.request_deadline):
                 # Fast path: most requests succeed at once, and building and driving tenacity
                 # costs ~60 us of CPU, about a third of decoding a 100-record page. Only after
                 # a failure worth retrying does tenacity take over, replaying that failure as

@@ -279,7 +279,9 @@ def _page_with(record: bytes) -> bytes:
     return b'{"next": null, "results": [' + record + b"]}"
 
 
-GOOD_UTF8 = b'{"id": 5, "base_url": "https://s.example/\xc3\xa9", "created_at": "2024-02-03T04:05:06Z"'
+GOOD_UTF8 = (
+    b'{"id": 5, "base_url": "https://s.example/\xc3\xa9", "created_at": "2024-02-03T04:05:06Z"'
+)
 
 
 async def test_non_utf8_in_a_string_handed_out_is_a_decode_error(mock: aioresponses) -> None:

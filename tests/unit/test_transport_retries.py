@@ -274,6 +274,44 @@ async def test_request_deadline_raises_transport_error(mock: aioresponses) -> No
     assert f"GET {URL_}: no success within request_deadline=0.05 s" in str(info.value)
 
 
+async def test_after_an_expired_deadline_the_task_and_client_go_on(mock: aioresponses) -> None:
+    answered: list[int] = []
+
+    async def hang_once(url: URL, **kwargs: Any) -> CallbackResult:
+        if not answered:
+            answered.append(0)
+            await asyncio.sleep(5)
+        return CallbackResult(body='[{"id": 1}]')
+
+    mock.get(URL_, callback=hang_once, repeat=True)
+    task = asyncio.current_task()
+    assert task is not None
+    async with client(request_deadline=0.05) as c:
+        with pytest.raises(TransportError, match="no success within request_deadline"):
+            await c.integrations()
+        assert task.cancelling() == 0  # the deadline's cancellation was taken back
+        assert [i.id for i in await c.integrations()] == [1]
+        await asyncio.sleep(0.1)  # the shared timer fires again: nothing left to cancel
+    assert task.cancelling() == 0
+
+
+async def test_cancelling_a_request_is_not_turned_into_a_timeout(mock: aioresponses) -> None:
+    started = asyncio.Event()
+
+    async def hang(url: URL, **kwargs: Any) -> CallbackResult:
+        started.set()
+        await asyncio.sleep(5)
+        return CallbackResult(body="[]")
+
+    mock.get(URL_, callback=hang)
+    async with client(request_deadline=60) as c:
+        request = asyncio.create_task(c.integrations())
+        await started.wait()
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+
+
 async def test_request_deadline_covers_retries(mock: aioresponses) -> None:
     async def slow_failure(url: URL, **kwargs: Any) -> CallbackResult:
         await asyncio.sleep(0.03)
