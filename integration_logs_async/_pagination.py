@@ -28,6 +28,7 @@ from yarl import URL
 from ._body_buffers import Body
 from ._checkpoint import Position
 from ._constants import ELASTICPATH_OFFSET_CEILING
+from ._redact import redact_url
 from ._transport import AsyncTransport
 from .errors import BadRequestError, OffsetCeilingError, PaginationError, UnsafeURLError
 from .models.elasticpath import ListPage
@@ -55,7 +56,7 @@ class FetchedPage(Generic[T]):
     """A page as the stream sees it: the records to yield and how to express positions."""
 
     items: Sequence[T]  # the records to yield (already-consumed ones skipped)
-    url: str
+    request_url: URL  # what was requested (``url`` is its redacted text)
     entry: Position  # position before the first record of ``items``
     last: bool  # no page follows
     next_url: str | None = None  # cursor only
@@ -64,6 +65,11 @@ class FetchedPage(Generic[T]):
     cursor_skip: int = 0  # cursor only: records of the page skipped before ``items``
     page_url: str | None = None  # cursor only: the URL that re-fetches this page
     next_followable: bool = True  # cursor only: ``next_url`` is on the configured origin
+
+    @property
+    def url(self) -> str:
+        """The page's URL as shown in messages (redacted; built only when asked)."""
+        return redact_url(self.request_url)
 
     def position_after(self, consumed: int) -> Position:
         """The position once ``consumed`` records of ``items`` have been taken."""
@@ -195,7 +201,7 @@ class CursorPager(Generic[T]):
             if not searching:
                 fetched = FetchedPage(
                     items=page.items[skip:] if skip else page.items,
-                    url=resp.url,
+                    request_url=resp.request_url,
                     entry=entry,
                     last=page.next_url is None,
                     next_url=page.next_url,
@@ -221,7 +227,11 @@ class CursorPager(Generic[T]):
 class _OffsetFetch(Generic[T]):
     offset: int
     page: WirePage[T]
-    url: str
+    request_url: URL
+
+    @property
+    def url(self) -> str:
+        return redact_url(self.request_url)
 
 
 @dataclass
@@ -278,7 +288,7 @@ class OffsetPager(Generic[T]):
             if offset >= ELASTICPATH_OFFSET_CEILING and not isinstance(exc, OffsetCeilingError):
                 raise OffsetCeilingError.from_error(exc) from None
             raise
-        return _OffsetFetch(offset, resp.value, resp.url)
+        return _OffsetFetch(offset, resp.value, resp.request_url)
 
     def _is_last(self, got: _OffsetFetch[T]) -> bool:
         page = got.page
@@ -345,7 +355,7 @@ class OffsetPager(Generic[T]):
                 last = self._is_last(got)
                 fetched = FetchedPage(
                     items=items[skip:] if skip else items,
-                    url=got.url,
+                    request_url=got.request_url,
                     entry=entry,
                     last=last,
                     start=got.offset + skip,

@@ -12,7 +12,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import aiohttp
@@ -63,15 +62,29 @@ _TOKEN_VALUE = re.compile(rb'("(?:access|refresh|id)_token"\s*:\s*")[^"]*')
 _TOKENS_REMEMBERED = 2  # obtained tokens redacted from messages (current and previous)
 
 
-@dataclass(frozen=True, slots=True)
 class Response(Generic[T]):
     """A decoded 2xx answer."""
 
-    status: int
-    url: str  # redacted
-    headers: CIMultiDictProxy[str]
-    value: T
-    nbytes: int
+    __slots__ = ("headers", "nbytes", "request_url", "status", "value")
+
+    def __init__(
+        self,
+        status: int,
+        request_url: URL,
+        headers: CIMultiDictProxy[str],
+        value: T,
+        nbytes: int,
+    ) -> None:
+        self.status = status
+        self.request_url = request_url
+        self.headers = headers
+        self.value = value
+        self.nbytes = nbytes
+
+    @property
+    def url(self) -> str:
+        """The request's URL, redacted (built when asked: most responses never need it)."""
+        return redact_url(self.request_url)
 
 
 def is_loopback(host: str | None) -> bool:
@@ -462,7 +475,6 @@ class AsyncTransport:
         generation: int | None = None
         if authenticated:
             send_headers["Authorization"], generation = await self._auth.authorization()
-        shown = redact_url(url)
         started = time.monotonic()
         self.stats.requests += 1
         try:
@@ -477,9 +489,10 @@ class AsyncTransport:
             ) as resp:
                 status = resp.status
                 resp_headers = resp.headers
-                body = await self._read_body(resp, method, shown)
+                body = await self._read_body(resp, method, url)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             elapsed = time.monotonic() - started
+            shown = redact_url(url)
             reason = self._redact(self._describe_transport_error(exc))
             logger.debug("%s %s failed after %.3f s: %s", method, shown, elapsed, reason)
             self._emit(TransportEvent("request", method, shown, elapsed=elapsed, error=reason))
@@ -493,8 +506,13 @@ class AsyncTransport:
         size = len(body)
         self.stats.bytes_received += size
         self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
-        logger.debug("%s %s -> %d (%d bytes, %.3f s)", method, shown, status, size, elapsed)
+        # The redacted URL is built only when something shows it: most responses never need it.
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d (%d bytes, %.3f s)", method, redact_url(url), status, size, elapsed
+            )
         if self.config.on_event is not None:
+            shown = redact_url(url)
             self._emit(
                 TransportEvent("request", method, shown, status=status, elapsed=elapsed, bytes=size)
             )
@@ -509,13 +527,14 @@ class AsyncTransport:
                 reason = self._redact(str(exc))
                 raise DecodeError(
                     method=method,
-                    url=shown,
+                    url=redact_url(url),
                     status=status,
                     reason=reason,
                     body=self._safe_excerpt_body(body, token_response=not authenticated),
                 ) from None
-            return Response(status, shown, resp_headers, value, size)
+            return Response(status, url, resp_headers, value, size)
 
+        shown = redact_url(url)
         if isinstance(body, bytearray):  # a pooled buffer: errors keep a copy of their own
             pooled, body = body, bytes(body)
             self._bodies.recycle(pooled)
@@ -561,12 +580,14 @@ class AsyncTransport:
         raise self._api_error(status, method, shown, body, resp_headers)
 
     async def _read_body(
-        self, resp: aiohttp.ClientResponse, method: str, shown: str
+        self, resp: aiohttp.ClientResponse, method: str, url: URL
     ) -> bytes | bytearray:
         limit = self.config.max_response_bytes
         length = resp.content_length
         if length is not None and length > limit:
-            raise ResponseTooLargeError(method=method, url=shown, status=resp.status, limit=limit)
+            raise ResponseTooLargeError(
+                method=method, url=redact_url(url), status=resp.status, limit=limit
+            )
         encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
         if length is not None and encoding == "identity":  # within the limit
             if self._owns_session:
@@ -581,7 +602,7 @@ class AsyncTransport:
             size += len(chunk)
             if size > limit:
                 raise ResponseTooLargeError(
-                    method=method, url=shown, status=resp.status, limit=limit
+                    method=method, url=redact_url(url), status=resp.status, limit=limit
                 )
             chunks.append(chunk)
         return b"".join(chunks)
