@@ -32,6 +32,7 @@ from .errors import (
 from .events import TransportEvent, TransportStats
 from .fanout import FanOutOptions, FanOutStream, Source, SourcedPage
 from .models import (
+    AwareDecoder,
     ElasticPathIntegration,
     ElasticPathIntegrationLog,
     ElasticPathJob,
@@ -50,6 +51,7 @@ __all__ = [
     "APIError",
     "AsyncStream",
     "AuthenticationError",
+    "AwareDecoder",
     "BadRequestError",
     "BasicAuth",
     "BearerToken",

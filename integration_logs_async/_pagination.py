@@ -22,7 +22,6 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-import msgspec
 from yarl import URL
 
 from ._body_buffers import Body
@@ -31,6 +30,7 @@ from ._constants import ELASTICPATH_OFFSET_CEILING
 from ._redact import redact_url
 from ._transport import AsyncTransport
 from .errors import BadRequestError, OffsetCeilingError, PaginationError, UnsafeURLError
+from .models._time import AwareDecoder
 from .models.elasticpath import ListPage
 from .models.sendcloud import CursorPage
 from .records import RecordCodec, record_id
@@ -90,8 +90,8 @@ class FetchedPage(Generic[T]):
 
 
 @functools.cache
-def _decoder(wire_type: Any) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(wire_type)
+def _decoder(wire_type: Any) -> AwareDecoder[Any]:
+    return AwareDecoder(wire_type)
 
 
 def _converter(codec: RecordCodec[T]) -> Callable[[list[Any]], list[T]]:

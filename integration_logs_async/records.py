@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from .models._time import aware
+from .models._time import AwareDecoder, aware
 from .models.elasticpath import LogRelationships, ResourceMeta
 
 T = TypeVar("T")
@@ -47,7 +47,7 @@ class _PlainKeys(msgspec.Struct, gc=False):
 
 
 _sendcloud_keys = msgspec.json.Decoder(_SendcloudKeys)
-_elasticpath_keys = msgspec.json.Decoder(_ElasticPathKeys)
+_elasticpath_keys = AwareDecoder[_ElasticPathKeys](_ElasticPathKeys)
 _plain_keys = msgspec.json.Decoder(_PlainKeys)
 
 

@@ -13,6 +13,7 @@ from ._pagination import CursorPager
 from ._tokens import TokenEndpoint
 from .auth import Auth, ClientCredentials
 from .fanout import FanOutOptions, FanOutStream, Source, StreamFactory
+from .models._time import AwareDecoder
 from .models.sendcloud import SendcloudIntegration, SendcloudIntegrationLog
 from .records import RawRecord, RecordCodec, sendcloud_raw
 from .stream import AsyncStream
@@ -20,7 +21,7 @@ from .stream import AsyncStream
 _LOG_CODEC: RecordCodec[SendcloudIntegrationLog] = RecordCodec(SendcloudIntegrationLog)
 _RAW_LOG_CODEC: RecordCodec[RawRecord] = RecordCodec(msgspec.Raw, sendcloud_raw)
 _integrations_decoder = msgspec.json.Decoder(list[SendcloudIntegration])
-_log_decoder = msgspec.json.Decoder(SendcloudIntegrationLog)
+_log_decoder = AwareDecoder[SendcloudIntegrationLog](SendcloudIntegrationLog)
 
 
 class SendcloudClient(BaseClient):

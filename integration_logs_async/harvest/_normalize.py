@@ -7,6 +7,7 @@ from datetime import datetime
 import msgspec
 
 from ..fanout import Source
+from ..models._time import AwareDecoder
 from ..models.elasticpath import ElasticPathIntegrationLog
 from ..models.sendcloud import SendcloudIntegrationLog
 from ..records import RawRecord
@@ -28,8 +29,8 @@ class NormalizedLog(msgspec.Struct, kw_only=True):
     attempt: int | None
 
 
-_sendcloud = msgspec.json.Decoder(SendcloudIntegrationLog)
-_elasticpath = msgspec.json.Decoder(ElasticPathIntegrationLog)
+_sendcloud = AwareDecoder[SendcloudIntegrationLog](SendcloudIntegrationLog)
+_elasticpath = AwareDecoder[ElasticPathIntegrationLog](ElasticPathIntegrationLog)
 
 
 def normalize(provider: str, record: RawRecord, source: Source) -> NormalizedLog:

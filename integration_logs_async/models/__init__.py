@@ -9,6 +9,7 @@ collector the work it would otherwise do on every page (about a quarter of decod
 Do not build cycles through them (e.g. store a record inside its own ``body`` dict).
 """
 
+from ._time import AwareDatetime, AwareDecoder
 from .elasticpath import (
     ElasticPathIntegration,
     ElasticPathIntegrationLog,
@@ -22,6 +23,8 @@ from .elasticpath import (
 from .sendcloud import LogRequest, LogResponse, SendcloudIntegration, SendcloudIntegrationLog
 
 __all__ = [
+    "AwareDatetime",
+    "AwareDecoder",
     "ElasticPathIntegration",
     "ElasticPathIntegrationLog",
     "ElasticPathJob",

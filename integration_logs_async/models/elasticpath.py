@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from ._time import aware
+from ._time import AwareDatetime
 
 T = TypeVar("T")
 
@@ -33,18 +33,11 @@ class LogRelationships(msgspec.Struct, kw_only=True, omit_defaults=True, gc=Fals
 
 
 class Timestamps(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
-    """``meta.timestamps``: aware datetimes (Elastic Path sends nanosecond fractions)."""
+    """``meta.timestamps``: aware datetimes (Elastic Path sends nanosecond fractions; the
+    client assumes UTC for a timestamp sent without an offset)."""
 
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-    def __post_init__(self) -> None:
-        # Called for every decoded record: inlined, and no attribute write when already aware.
-        created, updated = self.created_at, self.updated_at
-        if created is not None and created.tzinfo is None:
-            self.created_at = aware(created)
-        if updated is not None and updated.tzinfo is None:
-            self.updated_at = aware(updated)
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
 
 
 class ResourceMeta(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):

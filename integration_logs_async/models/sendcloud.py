@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 
 import msgspec
 
-from ._time import aware
+from ._time import AwareDatetime
 
 T = TypeVar("T")
 
@@ -32,7 +32,8 @@ class LogRequest(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 class SendcloudIntegrationLog(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """An integration exception log: one failed request from Sendcloud to a shop system.
 
-    ``created_at`` is always timezone-aware. ``protected`` means request/response are
+    ``created_at`` is timezone-aware: the type requires an offset, and the client assumes UTC
+    for one sent without (``AwareDecoder``). ``protected`` means request/response are
     obfuscated by Sendcloud.
     """
 
@@ -46,15 +47,10 @@ class SendcloudIntegrationLog(msgspec.Struct, kw_only=True, omit_defaults=True, 
     response_code: int | None = None
     response: LogResponse | None = None
     request: LogRequest | None = None
-    created_at: datetime
+    created_at: AwareDatetime
     exception_type: str | None = None
     exception: str | None = None
     protected: bool = False
-
-    def __post_init__(self) -> None:
-        # Called for every decoded record: no attribute write when already aware.
-        if self.created_at.tzinfo is None:
-            self.created_at = aware(self.created_at)
 
 
 class SendcloudIntegration(msgspec.Struct, kw_only=True, omit_defaults=True):
