@@ -47,16 +47,24 @@ class BodyBuffers:
         """Buffers waiting in the pool."""
         return len(self._free)
 
-    async def read(self, content: aiohttp.StreamReader, length: int) -> bytes | bytearray:
+    async def read(
+        self,
+        content: aiohttp.StreamReader,
+        length: int,
+        progress: Callable[[], None] = lambda: None,
+    ) -> bytes | bytearray:
         """The whole body, exactly ``length`` bytes (its ``Content-Length``).
 
         A body that arrives as one chunk is returned as that chunk (no copy at all); a longer
         one is assembled in a pooled ``bytearray``: hand it back with :meth:`decode` (after a
         2xx) or :meth:`recycle`. Raises ``aiohttp.ClientPayloadError`` when the body ends
-        early (as aiohttp itself does) or runs past ``length``.
+        early (as aiohttp itself does) or runs past ``length``. ``progress`` is called before
+        each wait for a chunk (the read timeout starts over).
         """
+        progress()
         chunk = await _next_chunk(content)
         if len(chunk) == length:
+            progress()
             if await _next_chunk(content):
                 raise _too_long(length)
             return chunk
@@ -74,6 +82,7 @@ class BodyBuffers:
                     raise _too_long(length)
                 view[filled:end] = chunk
                 filled = end
+                progress()
                 chunk = await _next_chunk(content)
         finally:
             view.release()

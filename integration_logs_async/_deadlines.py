@@ -59,7 +59,23 @@ class DeadlineScope:
         ):
             # No cancellation other than ours is pending: this one is ours to turn into a
             # timeout (as asyncio.timeout() does).
-            raise TimeoutError from exc
+            raise self._timeout_error() from exc
+
+    def restart(self, seconds: float) -> None:
+        """Move the deadline to ``seconds`` from now, earlier or later than it was.
+
+        Later costs an attribute store: the shared timer, firing at the old time, finds the
+        scope not yet due and re-arms for it.
+        """
+        clock = self._clock
+        loop = clock._loop
+        self.when = when = (loop.time() if loop is not None else clock.now()) + seconds
+        if when < clock._timer_when:
+            clock._arm(when)
+
+    def _timeout_error(self) -> TimeoutError:
+        """What an expired scope raises on exit."""
+        return TimeoutError()
 
     def _expire(self) -> None:
         self.expired = True
@@ -79,11 +95,15 @@ class DeadlineClock:
 
     def scope(self, seconds: float) -> DeadlineScope:
         """A scope ending ``seconds`` from now (on the running loop's clock)."""
+        return DeadlineScope(self, self.now() + seconds)
+
+    def now(self) -> float:
+        """The running loop's time; binds the clock to that loop."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # first use, or a client reused on another loop
             self.close()
             self._loop = loop
-        return DeadlineScope(self, loop.time() + seconds)
+        return loop.time()
 
     def __len__(self) -> int:
         """Scopes in flight."""

@@ -22,10 +22,12 @@ from aiohttp.connector import Connection
 from aiohttp.tracing import Trace
 
 from ._constants import SOCKET_READ_BYTES
+from ._read_timeout import connection_acquired
 
 
 class CappedReadsConnector(aiohttp.TCPConnector):
-    """A ``TCPConnector`` whose connections read at most ``SOCKET_READ_BYTES`` at once."""
+    """A ``TCPConnector`` whose connections read at most ``SOCKET_READ_BYTES`` at once, and
+    which starts the request's read timeout once it has handed over a connection."""
 
     async def connect(
         self,
@@ -36,6 +38,7 @@ class CappedReadsConnector(aiohttp.TCPConnector):
         """A pooled or new connection, its reads capped (once per connection in effect)."""
         connection = await super().connect(req, traces, timeout)
         cap_socket_reads(connection.transport)
+        connection_acquired()  # ``read_timeout`` counts from here (``_read_timeout.py``)
         return connection
 
 

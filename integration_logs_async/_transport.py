@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from typing import Any, Generic, TypeVar
 
 import aiohttp
@@ -29,6 +30,7 @@ from ._constants import (
 )
 from ._deadlines import DeadlineClock
 from ._ratelimit import AsyncRateLimiter
+from ._read_timeout import ReadTimeout, ReadWatch
 from ._redact import REDACTED, redact_text, redact_url
 from ._retry import RetryWait, is_retryable_error, parse_retry_after
 from ._socket_reads import CappedReadsConnector
@@ -198,8 +200,13 @@ class AsyncTransport:
         # ``sock_connect``, not ``connect``: the latter also bounds the wait for a free pooled
         # connection (not a network problem; the request deadline bounds it) and arms a timer
         # for every request, even one that reuses a connection.
+        # ``read_timeout``: on the session the client creates, enforced on the shared deadline
+        # clock (``_read_timeout.py``), not by aiohttp's per-read timer; a session you pass
+        # keeps aiohttp's ``sock_read``.
         self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
+            total=None,
+            sock_connect=config.connect_timeout,
+            sock_read=None if self._owns_session else config.read_timeout,
         )
         self._ssl: bool = config.verify_ssl
         # Receive buffers for bodies of known length, one per connection at most, for the
@@ -477,19 +484,21 @@ class AsyncTransport:
             send_headers["Authorization"], generation = await self._auth.authorization()
         started = time.monotonic()
         self.stats.requests += 1
+        watch = ReadWatch(self._deadlines, self.config.read_timeout) if self._owns_session else None
         try:
-            async with self._get_session().request(
-                method,
-                url,
-                data=data,
-                headers=send_headers,
-                allow_redirects=False,
-                timeout=self._timeout,
-                ssl=self._ssl,
-            ) as resp:
-                status = resp.status
-                resp_headers = resp.headers
-                body = await self._read_body(resp, method, url)
+            with watch or nullcontext():
+                async with self._get_session().request(
+                    method,
+                    url,
+                    data=data,
+                    headers=send_headers,
+                    allow_redirects=False,
+                    timeout=self._timeout,
+                    ssl=self._ssl,
+                ) as resp:
+                    status = resp.status
+                    resp_headers = resp.headers
+                    body = await self._read_body(resp, method, url, watch)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             elapsed = time.monotonic() - started
             shown = redact_url(url)
@@ -580,8 +589,10 @@ class AsyncTransport:
         raise self._api_error(status, method, shown, body, resp_headers)
 
     async def _read_body(
-        self, resp: aiohttp.ClientResponse, method: str, url: URL
+        self, resp: aiohttp.ClientResponse, method: str, url: URL, watch: ReadWatch | None
     ) -> bytes | bytearray:
+        """The body, within ``max_response_bytes``; ``watch`` (the read timeout, on the
+        session the client creates) is told of every chunk."""
         limit = self.config.max_response_bytes
         length = resp.content_length
         if length is not None and length > limit:
@@ -590,8 +601,8 @@ class AsyncTransport:
             )
         encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
         if length is not None and encoding == "identity":  # within the limit
-            if self._owns_session:
-                return await self._bodies.read(resp.content, length)
+            if watch is not None:
+                return await self._bodies.read(resp.content, length, watch.progress)
             # A session you pass is used as configured: ``read()`` also feeds its tracing.
             return await resp.read()
         # Count what is read even when Content-Length is small: it is the size on the wire,
@@ -599,6 +610,8 @@ class AsyncTransport:
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_any():
+            if watch is not None:
+                watch.progress()
             size += len(chunk)
             if size > limit:
                 raise ResponseTooLargeError(
@@ -686,6 +699,8 @@ class AsyncTransport:
 
     @staticmethod
     def _describe_transport_error(exc: BaseException) -> str:
+        if isinstance(exc, ReadTimeout):
+            return str(exc)
         if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
             return "timed out waiting for the server (connect_timeout/read_timeout)"
         if isinstance(exc, aiohttp.ClientPayloadError):

@@ -101,8 +101,8 @@ async def test_pages_larger_than_a_socket_read_share_one_receive_buffer(
     buffers: list[object] = []
     read = _body_buffers.BodyBuffers.read
 
-    async def spy(self: _body_buffers.BodyBuffers, content: Any, length: int) -> Any:
-        body = await read(self, content, length)
+    async def spy(self: _body_buffers.BodyBuffers, content: Any, length: int, *more: Any) -> Any:
+        body = await read(self, content, length, *more)
         buffers.append(body)
         return body
 
