@@ -50,6 +50,22 @@ class AsyncRateLimiter:
         self._tat = tat + self._interval
         return slot - now
 
+    def try_acquire(self) -> bool:
+        """Take the next slot if it is free now; False (nothing taken): await :meth:`acquire`.
+
+        The common path of an unpaced or idle limiter, without a coroutine per request.
+        """
+        now = time.monotonic()
+        if self._paused_until > now:
+            return False
+        if self.rate is None:
+            return True
+        tat = max(self._tat, now)
+        if tat - (self.burst - 1) * self._interval > now:
+            return False
+        self._tat = tat + self._interval
+        return True
+
     async def acquire(self) -> None:
         """Wait until this caller may send one request."""
         while True:

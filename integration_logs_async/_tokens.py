@@ -85,6 +85,11 @@ class Authenticator(Protocol):
         """Header value and the generation of the credential it carries."""
         ...
 
+    def cached(self) -> tuple[str, int] | None:
+        """What :meth:`authorization` would return without waiting, or None when it must
+        wait (e.g. for a token). Saves a coroutine per request on the common path."""
+        ...
+
     def invalidate(self, generation: int) -> bool:
         """A request sent with ``generation`` got a 401; True if replaying may help."""
         ...
@@ -101,6 +106,9 @@ class StaticAuthenticator:
         self._header = header
 
     async def authorization(self) -> tuple[str, int]:
+        return self._header, 0
+
+    def cached(self) -> tuple[str, int]:
         return self._header, 0
 
     def invalidate(self, generation: int) -> bool:
@@ -138,6 +146,11 @@ class TokenAuthenticator:
 
     def _valid(self) -> bool:
         return self._token is not None and time.monotonic() < self._refresh_at
+
+    def cached(self) -> tuple[str, int] | None:
+        if self._token is not None and time.monotonic() < self._refresh_at:
+            return "Bearer " + self._token, self._generation
+        return None
 
     async def authorization(self) -> tuple[str, int]:
         if not self._valid():

@@ -180,6 +180,9 @@ class AsyncTransport:
         self.config = config
         self.base_url = check_base_url(base_url, allow_insecure_http=config.allow_insecure_http)
         self._origin = origin_of(self.base_url)
+        # An absolute URL starting with this is on the configured origin, with no userinfo:
+        # the authority ends at the first "/" (``resolve()``'s fast path for next links).
+        self._origin_prefix = str(self.base_url.origin()) + "/"
         check_base_url(
             token_endpoint.url, allow_insecure_http=config.allow_insecure_http, what="token_url"
         )
@@ -246,6 +249,8 @@ class AsyncTransport:
 
     def resolve(self, path_or_url: str) -> URL:
         """An absolute URL for a path under ``base_url``, or a checked absolute URL."""
+        if path_or_url.startswith(self._origin_prefix):
+            return URL(path_or_url, encoded=True)
         if path_or_url.startswith(("http://", "https://")):
             url = self._parse_url(path_or_url, context="URL")
             self.check_origin(url, context="URL")
@@ -317,10 +322,19 @@ class AsyncTransport:
         *,
         decode: Callable[[Body], T],
         params: Mapping[str, str | int] | None = None,
+        resolved: bool = False,
     ) -> Response[T]:
-        """GET with auth, pacing, retries and the overall deadline; decode the 2xx body."""
-        url = path_or_url if isinstance(path_or_url, URL) else self.resolve(path_or_url)
-        self.check_origin(url, context="URL")
+        """GET with auth, pacing, retries and the overall deadline; decode the 2xx body.
+
+        ``resolved``: ``path_or_url`` is a URL that :meth:`resolve` returned (or built from
+        one without changing its origin), so its origin is not checked again.
+        """
+        if isinstance(path_or_url, URL):
+            url = path_or_url
+            if not resolved:
+                self.check_origin(url, context="URL")
+        else:
+            url = self.resolve(path_or_url)
         if params:
             url = url.update_query({k: str(v) for k, v in params.items()})
         return await self._with_retries("GET", url, None, {}, decode, authenticated=True)
@@ -477,11 +491,13 @@ class AsyncTransport:
         replayed: bool = False,
         redirects: int = 0,
     ) -> Response[T]:
-        await self.limiter.acquire()
+        if not self.limiter.try_acquire():
+            await self.limiter.acquire()
         send_headers = {"Accept": "application/json", **headers}
         generation: int | None = None
         if authenticated:
-            send_headers["Authorization"], generation = await self._auth.authorization()
+            credential = self._auth.cached() or await self._auth.authorization()
+            send_headers["Authorization"], generation = credential
         started = time.monotonic()
         self.stats.requests += 1
         watch = ReadWatch(self._deadlines, self.config.read_timeout) if self._owns_session else None

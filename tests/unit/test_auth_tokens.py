@@ -178,6 +178,21 @@ async def test_token_authenticator_fetches_once_and_caches() -> None:
     ]
 
 
+async def test_the_cached_header_is_offered_only_while_the_token_is_fresh(
+    monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock
+) -> None:
+    monkeypatch.setattr(_tokens, "time", fake_clock)
+    auth = authenticator(Fetcher(lifetime=1000.0), margin=60.0)
+    assert auth.cached() is None  # no token yet: the caller must await authorization()
+    assert await auth.authorization() == ("Bearer tok1", 1)
+    assert auth.cached() == ("Bearer tok1", 1)
+    fake_clock.advance(940.0)  # within the refresh margin
+    assert auth.cached() is None
+    assert await auth.authorization() == ("Bearer tok2", 2)
+    assert auth.invalidate(2) and auth.cached() is None  # a 401 drops it too
+    assert StaticAuthenticator("Basic x").cached() == ("Basic x", 0)
+
+
 async def test_token_authenticator_is_single_flight() -> None:
     fetch = Fetcher(delay=0.01)
     auth = authenticator(fetch)

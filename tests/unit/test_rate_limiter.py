@@ -37,6 +37,20 @@ def test_reserve_spaces_requests_by_the_interval(clock: FakeClock) -> None:
     assert [limiter.reserve() for _ in range(4)] == pytest.approx([0.0, 0.1, 0.2, 0.3])
 
 
+def test_try_acquire_takes_only_a_slot_that_is_free_now(clock: FakeClock) -> None:
+    limiter = AsyncRateLimiter(10.0, burst=2)
+    assert [limiter.try_acquire() for _ in range(3)] == [True, True, False]
+    assert limiter.reserve() == pytest.approx(0.1)  # the refused try took nothing
+    clock.advance(0.2)
+    assert limiter.try_acquire()
+    unpaced = AsyncRateLimiter(None)
+    assert all(unpaced.try_acquire() for _ in range(100))
+    unpaced.pause(1.0)
+    assert not unpaced.try_acquire()  # paused: the caller awaits acquire()
+    clock.advance(1.0)
+    assert unpaced.try_acquire()
+
+
 def test_reserve_with_burst(clock: FakeClock) -> None:
     limiter = AsyncRateLimiter(100.0, burst=3)
     waits = [limiter.reserve() for _ in range(5)]
