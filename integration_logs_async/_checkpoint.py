@@ -46,6 +46,21 @@ def encode_checkpoint(provider: str, stream: str, pos: Position) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+class PendingCheckpoint:
+    """A position of one stream, encoded into its checkpoint string only when asked."""
+
+    __slots__ = ("_pos", "_provider", "_stream")
+
+    def __init__(self, provider: str, stream: str, pos: Position) -> None:
+        self._provider = provider
+        self._stream = stream
+        self._pos = pos
+
+    def encode(self) -> str:
+        """The checkpoint string."""
+        return encode_checkpoint(self._provider, self._stream, self._pos)
+
+
 def decode_checkpoint(token: str, *, provider: str, stream: str) -> Position:
     """The position in ``token``; ``ValueError`` when malformed or from another stream."""
     if not isinstance(token, str) or not token:

@@ -25,6 +25,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import dataclasses
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 import msgspec
 
+from ._checkpoint import PendingCheckpoint
 from ._client_checks import is_count as _is_count
 from ._constants import FANOUT_BUFFER, FANOUT_CONCURRENCY
 from ._consume import NO_PAGE, ConsumeOnce, PageProgress
@@ -169,8 +171,9 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         self._raw = raw
         self._child_prefetch = child_prefetch
         # consumer-side progress: child label -> (page, records consumed from it)
-        # (a page fully consumed is kept as its checkpoint only, so it is freed at once)
-        self._marks: dict[str, str | tuple[Page[Any], PageProgress[Any]]] = {}
+        # (a page fully consumed is kept as its position only, so it is freed at once; the
+        # position is encoded when a checkpoint is asked for, not for every page)
+        self._marks: dict[str, PendingCheckpoint | tuple[Page[Any], PageProgress[Any]]] = {}
         self._current_label: str | None = None
         self._count = 0  # records consumed before the page in ``_progress``
         self._progress: PageProgress[Any] = NO_PAGE
@@ -213,7 +216,10 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         """Composite resume token: finished children and each active child's position."""
         active = dict(self._state.active)
         for label, mark in self._marks.items():
-            active[label] = mark if isinstance(mark, str) else mark[0].checkpoint_at(mark[1].taken)
+            if isinstance(mark, PendingCheckpoint):
+                active[label] = mark.encode()
+            else:
+                active[label] = mark[0].checkpoint_at(mark[1].taken)
         for label in self._done:
             active.pop(label, None)
         state = _State(key=self._key, done=sorted(self._done), active=active)
@@ -314,11 +320,11 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         if label is not None and isinstance(previous, tuple):
             page, progress = previous
             if progress.taken == len(page.items):
-                self._marks[label] = page.checkpoint
+                self._marks[label] = page._source.pending(len(page.items))
         page = self._trim(sourced.page)
         if all_taken:
             self._count += len(page.items)
-            self._marks[sourced.source.label] = page.checkpoint
+            self._marks[sourced.source.label] = page._source.pending(len(page.items))
         else:
             self._progress = PageProgress(page.items)
             self._current_label = sourced.source.label
@@ -352,17 +358,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         room = self._max_items - self._count
         if room >= len(page.items):
             return page
-        return Page(
-            items=page.items[:room],
-            number=page.number,
-            url=page.url,
-            checkpoint=page.checkpoint_at(room),
-            last=False,
-            next_url=page.next_url,
-            offset=page.offset,
-            total=page.total,
-            _position_after=page._position_after,
-        )
+        return dataclasses.replace(page, items=page.items[:room], last=False)
 
     def _fail(self, source: Source, error: BaseException) -> None:
         self.failures[source.label] = error
@@ -482,14 +478,4 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
 
     @staticmethod
     def _cut(page: Page[Any], cut: int) -> Page[Any]:
-        return Page(
-            items=page.items[:cut],
-            number=page.number,
-            url=page.url,
-            checkpoint=page.checkpoint_at(cut),
-            last=True,
-            next_url=None,
-            offset=page.offset,
-            total=page.total,
-            _position_after=page._position_after,
-        )
+        return dataclasses.replace(page, items=page.items[:cut], last=True, next_url=None)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from ._checkpoint import Position, decode_checkpoint, encode_checkpoint
+from ._checkpoint import PendingCheckpoint, Position, decode_checkpoint, encode_checkpoint
 from ._client_checks import is_count as _is_count
 from ._consume import NO_PAGE, ConsumeOnce, PageProgress
 from ._pagination import FetchedPage, OffsetPager, Pager
@@ -23,32 +23,64 @@ from .records import RawRecord, RecordCodec
 T = TypeVar("T")
 
 
+class PageSource:
+    """Where a page came from: its URL and checkpoints, built only when asked for."""
+
+    __slots__ = ("_fetched", "_key", "_provider")
+
+    def __init__(self, provider: str, key: str, fetched: FetchedPage[Any]) -> None:
+        self._provider = provider
+        self._key = key
+        self._fetched = fetched
+
+    @property
+    def url(self) -> str:
+        """The page's URL, redacted."""
+        return self._fetched.url
+
+    def pending(self, consumed: int) -> PendingCheckpoint:
+        """The position once ``consumed`` records of the fetched page are consumed, to be
+        encoded later (it holds no record)."""
+        return PendingCheckpoint(self._provider, self._key, self._fetched.position_after(consumed))
+
+    def checkpoint(self, consumed: int) -> str:
+        """The resume token once ``consumed`` records of the fetched page are consumed."""
+        return self.pending(consumed).encode()
+
+
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a stream: its records and metadata.
 
     ``total`` is the collection size the provider reported (offset pagination), ``next_url``
     the provider's link to the following page (cursor pagination), ``checkpoint`` the resume
-    token once every record of this page has been consumed.
+    token once every record of this page has been consumed. ``url`` (redacted) and the
+    checkpoints are computed when read, not for every page.
     """
 
     items: Sequence[T]
     number: int
-    url: str
-    checkpoint: str
     last: bool
+    _source: PageSource = field(repr=False, compare=False)
     next_url: str | None = None
     offset: int | None = None
     total: int | None = None
-    _position_after: Callable[[int], str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def url(self) -> str:
+        """The URL this page was fetched from (credentials redacted)."""
+        return self._source.url
+
+    @property
+    def checkpoint(self) -> str:
+        """The resume token once every record of this page has been consumed."""
+        return self._source.checkpoint(len(self.items))
 
     def checkpoint_at(self, consumed: int) -> str:
         """The resume token once the first ``consumed`` records of this page are consumed."""
         if not 0 <= consumed <= len(self.items):
             raise ValueError(f"consumed must be within 0..{len(self.items)}, got {consumed}")
-        if consumed == len(self.items) or self._position_after is None:
-            return self.checkpoint
-        return self._position_after(consumed)
+        return self._source.checkpoint(consumed)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -125,14 +157,6 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
     def checkpoint(self) -> str:
         """Opaque token for the position after the last consumed record."""
         return encode_checkpoint(self._provider, self._key, self._position())
-
-    def _encoder(self, fetched: FetchedPage[T]) -> Callable[[int], str]:
-        provider, key = self._provider, self._key
-
-        def position_after(consumed: int) -> str:
-            return encode_checkpoint(provider, key, fetched.position_after(consumed))
-
-        return position_after
 
     # --- variants --------------------------------------------------------------------------
 
@@ -231,13 +255,11 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
                 page = Page(
                     items=items,
                     number=number,
-                    url=fetched.url,
-                    checkpoint=self.checkpoint,
                     last=fetched.last and take == len(fetched.items),
+                    _source=PageSource(self._provider, self._key, fetched),
                     next_url=fetched.next_url,
                     offset=None if fetched.page_url is not None else fetched.start,
                     total=fetched.total,
-                    _position_after=self._encoder(fetched),
                 )
                 del fetched, items  # the consumer's page is the only holder of its records
                 yield page
