@@ -25,7 +25,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import dataclasses
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from dataclasses import dataclass
@@ -64,9 +63,8 @@ StopWhen = Callable[[Source, Any], bool]
 """Called per record; True ends that child before the record (e.g. an incremental watermark)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SourcedPage(Generic[T]):
-    """A page of one child, as yielded by :meth:`FanOutStream.pages`."""
+class SourcedPage(msgspec.Struct, Generic[T], frozen=True):
+    """A page of one child, as yielded by :meth:`FanOutStream.pages` (immutable)."""
 
     source: Source
     page: Page[T]
@@ -358,7 +356,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         room = self._max_items - self._count
         if room >= len(page.items):
             return page
-        return dataclasses.replace(page, items=page.items[:room], last=False)
+        return msgspec.structs.replace(page, items=page.items[:room], last=False)
 
     def _fail(self, source: Source, error: BaseException) -> None:
         self.failures[source.label] = error
@@ -478,4 +476,4 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
 
     @staticmethod
     def _cut(page: Page[Any], cut: int) -> Page[Any]:
-        return dataclasses.replace(page, items=page.items[:cut], last=True, next_url=None)
+        return msgspec.structs.replace(page, items=page.items[:cut], last=True, next_url=None)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+import msgspec
 
 from ._checkpoint import PendingCheckpoint, Position, decode_checkpoint, encode_checkpoint
 from ._client_checks import is_count as _is_count
@@ -33,6 +34,9 @@ class PageSource:
         self._key = key
         self._fetched = fetched
 
+    def __repr__(self) -> str:
+        return f"<PageSource {self._provider} {self._key} {self.url}>"
+
     @property
     def url(self) -> str:
         """The page's URL, redacted."""
@@ -48,20 +52,20 @@ class PageSource:
         return self.pending(consumed).encode()
 
 
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """One page of a stream: its records and metadata.
+class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
+    """One page of a stream: its records and metadata (immutable).
 
     ``total`` is the collection size the provider reported (offset pagination), ``next_url``
     the provider's link to the following page (cursor pagination), ``checkpoint`` the resume
     token once every record of this page has been consumed. ``url`` (redacted) and the
-    checkpoints are computed when read, not for every page.
+    checkpoints are computed when read, not for every page. (A msgspec struct, not a
+    dataclass: built in C, a tenth of a frozen dataclass's cost, once per page.)
     """
 
     items: Sequence[T]
     number: int
     last: bool
-    _source: PageSource = field(repr=False, compare=False)
+    _source: PageSource
     next_url: str | None = None
     offset: int | None = None
     total: int | None = None
