@@ -64,9 +64,12 @@ class BodyBuffers:
         progress()
         chunk = await _next_chunk(content)
         if len(chunk) == length:
-            progress()
-            if await _next_chunk(content):
-                raise _too_long(length)
+            # Usually the parser has ended the payload at its Content-Length already; if not,
+            # one more read catches a body longer than announced.
+            if not content.is_eof():
+                progress()
+                if await _next_chunk(content):
+                    raise _too_long(length)
             return chunk
         buf = self._free.pop() if self._free else bytearray()
         if len(buf) > length:
@@ -82,6 +85,8 @@ class BodyBuffers:
                     raise _too_long(length)
                 view[filled:end] = chunk
                 filled = end
+                if filled == length and content.is_eof():
+                    break  # complete, as above
                 progress()
                 chunk = await _next_chunk(content)
         finally:

@@ -33,7 +33,7 @@ class PageProgress(Generic[T]):
     __slots__ = ("_iterator", "items")
 
     def __init__(self, items: Sequence[T], *, all_taken: bool = False) -> None:
-        self.items = items if isinstance(items, list | tuple) else list(items)
+        self.items = items if type(items) is list or isinstance(items, tuple) else list(items)
         self._iterator: Iterator[T] = iter(() if all_taken else self.items)
 
     def __iter__(self) -> Iterator[T]:

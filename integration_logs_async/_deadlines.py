@@ -42,7 +42,10 @@ class DeadlineScope:
             raise RuntimeError("a deadline scope must be entered inside an asyncio task")
         self._task = task
         self._cancelling = task.cancelling()
-        self._clock._add(self)
+        clock = self._clock
+        clock._scopes[self] = None
+        if self.when < clock._timer_when:
+            clock._arm(self.when)
         return self
 
     def __exit__(
@@ -119,11 +122,6 @@ class DeadlineClock:
         if self._timer is not None:
             self._timer.cancel()
         self._timer, self._timer_when = None, math.inf
-
-    def _add(self, scope: DeadlineScope) -> None:
-        self._scopes[scope] = None
-        if scope.when < self._timer_when:
-            self._arm(scope.when)
 
     def _arm(self, when: float) -> None:
         if self._timer is not None:

@@ -223,18 +223,21 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
             return
         source = self._pager.pages(self._start, max_items=self._max_items)
         finished = self._finished = asyncio.Event()
+        limited = self._max_items is not None
         try:
             async for fetched in source:
-                remaining = self._remaining()
                 items = fetched.items
-                if remaining is not None and remaining < len(items):
-                    items = items[:remaining]
-                self._current, self._progress = fetched, PageProgress(items)
-                for item in self._progress:  # the hot loop: nothing else per record
+                if limited:
+                    remaining = self._max_items - self.consumed  # type: ignore[operator]
+                    if remaining < len(items):
+                        items = items[:remaining]
+                progress = PageProgress(items)
+                self._current, self._progress = fetched, progress
+                for item in progress:  # the hot loop: nothing else per record
                     yield item
                 self._settle(fetched, len(items))
-                del fetched, items  # the page is freed here, not when the next one arrives
-                if self._remaining() == 0:
+                del fetched, items, progress  # the page is freed here, not at the next one
+                if limited and self._remaining() == 0:
                     return
         finally:
             try:
