@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pytest
 from aioresponses import aioresponses
 
@@ -221,6 +222,24 @@ async def test_pages_yield_page_objects(mock: aioresponses) -> None:
     assert [p.total for p in pages] == [None, None, None]
     assert [len(p) for p in pages] == [3, 3, 2]
     assert ids(list(pages[1])) == [4, 5, 6]
+
+
+async def test_a_pages_checkpoint_is_the_streams_position_after_it(mock: aioresponses) -> None:
+    """Page URLs and checkpoints are computed when read, from where the page came from."""
+    FakeSendcloud(three_pages()).register(mock)
+    async with client() as c:
+        stream = c.logs()
+        seen = [(page, stream.checkpoint) async for page in stream.pages()]
+        for page, checkpoint in seen:
+            assert page.checkpoint == checkpoint == page.checkpoint_at(len(page))
+        first = seen[0][0]
+        with pytest.raises(AttributeError):
+            first.number = 5  # type: ignore[misc]
+        cut = msgspec.structs.replace(first, items=first.items[:1])
+        assert cut.checkpoint == first.checkpoint_at(1) != first.checkpoint
+        assert ids(await c.logs(resume_from=cut.checkpoint).collect()) == [2, 3, 4, 5, 6, 7, 8]
+        with pytest.raises(ValueError, match=r"consumed must be within 0\.\.3"):
+            first.checkpoint_at(4)
 
 
 async def test_pages_respect_max_items(mock: aioresponses) -> None:
