@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import math
 from contextvars import ContextVar
-from types import TracebackType
+from typing import Any
 
 from ._deadlines import DeadlineClock, DeadlineScope
 
@@ -51,14 +51,9 @@ class ReadWatch(DeadlineScope):
         self._token = _WATCH.set(self)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: Any) -> None:
         _WATCH.reset(self._token)
-        super().__exit__(exc_type, exc, tb)
+        super().__exit__(*exc_info)
 
     def progress(self) -> None:
         """Data arrived (or the connection is ready): the allowed silence starts over."""
