@@ -64,18 +64,6 @@ class DeadlineScope:
             # timeout (as asyncio.timeout() does).
             raise self._timeout_error() from exc
 
-    def restart(self, seconds: float) -> None:
-        """Move the deadline to ``seconds`` from now, earlier or later than it was.
-
-        Later costs an attribute store: the shared timer, firing at the old time, finds the
-        scope not yet due and re-arms for it.
-        """
-        clock = self._clock
-        loop = clock._loop
-        self.when = when = (loop.time() if loop is not None else clock.now()) + seconds
-        if when < clock._timer_when:
-            clock._arm(when)
-
     def _timeout_error(self) -> TimeoutError:
         """What an expired scope raises on exit."""
         return TimeoutError()

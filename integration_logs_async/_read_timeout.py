@@ -56,14 +56,14 @@ class ReadWatch(DeadlineScope):
         super().__exit__(*exc_info)
 
     def progress(self) -> None:
-        """Data arrived (or the connection is ready): the allowed silence starts over."""
-        # ``restart()`` inlined: this runs for every chunk of every body.
+        """Data arrived (or the connection is ready): the allowed silence starts over.
+
+        Moving the deadline later is an attribute store: the shared timer, firing at the old
+        time, finds the watch not yet due and re-arms for it.
+        """
         clock = self._clock
         loop = clock._loop
-        if loop is None:
-            self.restart(self.seconds)
-            return
-        self.when = when = loop.time() + self.seconds
+        self.when = when = (loop.time() if loop is not None else clock.now()) + self.seconds
         if when < clock._timer_when:
             clock._arm(when)
 

@@ -227,10 +227,9 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
         try:
             async for fetched in source:
                 items = fetched.items
-                if limited:
-                    remaining = self._max_items - self.consumed  # type: ignore[operator]
-                    if remaining < len(items):
-                        items = items[:remaining]
+                remaining = self._remaining() if limited else None
+                if remaining is not None and remaining < len(items):
+                    items = items[:remaining]
                 progress = PageProgress(items)
                 self._current, self._progress = fetched, progress
                 for item in progress:  # the hot loop: nothing else per record
