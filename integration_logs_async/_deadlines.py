@@ -96,6 +96,14 @@ class DeadlineClock:
             self._loop = loop
         return loop.time()
 
+    def paused(self) -> PausedScopes:
+        """``with clock.paused():`` the current task's scopes stop counting meanwhile.
+
+        On exit each of them ends as much later as the pause lasted. For waits that are not
+        the provider's (a fan-out child waiting for its consumer).
+        """
+        return PausedScopes(self)
+
     def __len__(self) -> int:
         """Scopes in flight."""
         return len(self._scopes)
@@ -132,4 +140,31 @@ class DeadlineClock:
             self._arm(earliest)
 
 
-__all__ = ["DeadlineClock", "DeadlineScope"]
+class PausedScopes:
+    """See :meth:`DeadlineClock.paused`."""
+
+    __slots__ = ("_clock", "_held", "_since")
+
+    def __init__(self, clock: DeadlineClock) -> None:
+        self._clock = clock
+
+    def __enter__(self) -> None:
+        clock = self._clock
+        task = asyncio.current_task()
+        # A scope that has expired already is not in the clock: its cancellation stands.
+        self._held = held = [scope for scope in clock._scopes if scope._task is task]
+        for scope in held:
+            del clock._scopes[scope]
+        self._since = clock.now()
+
+    def __exit__(self, *exc_info: object) -> None:
+        clock = self._clock
+        shift = clock.now() - self._since
+        for scope in self._held:
+            scope.when += shift
+            clock._scopes[scope] = None
+            if scope.when < clock._timer_when:
+                clock._arm(scope.when)
+
+
+__all__ = ["DeadlineClock", "DeadlineScope", "PausedScopes"]

@@ -29,6 +29,7 @@ from ._constants import (
     LOGGER_NAME,
 )
 from ._deadlines import DeadlineClock
+from ._decode_gate import current_gate
 from ._ratelimit import AsyncRateLimiter
 from ._read_timeout import ReadTimeout, ReadWatch
 from ._redact import REDACTED, redact_text, redact_url
@@ -543,6 +544,12 @@ class AsyncTransport:
             )
 
         if 200 <= status < 300:
+            # A fan-out child decodes only shortly before its consumer needs the page
+            # (``_decode_gate.py``); the connection is back in the pool by now.
+            gate = current_gate() if authenticated else None
+            if gate is not None and not gate.is_open():
+                with self._deadlines.paused():
+                    await gate.wait()
             try:
                 # No UTF-8 pass over the body here: msgspec validates every string it decodes,
                 # and raw records check their own bytes (``records.py``); what is left

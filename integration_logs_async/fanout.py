@@ -34,8 +34,9 @@ import msgspec
 
 from ._checkpoint import PendingCheckpoint
 from ._client_checks import is_count as _is_count
-from ._constants import FANOUT_BUFFER, FANOUT_CONCURRENCY
+from ._constants import FANOUT_BUFFER, FANOUT_CONCURRENCY, FANOUT_DECODE_AHEAD
 from ._consume import NO_PAGE, ConsumeOnce, PageProgress
+from ._decode_gate import DecodeGate, enter_gate
 from .errors import FanOutError
 from .records import RawRecord
 from .stream import AsyncStream, Page
@@ -258,9 +259,11 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
             return
         queue: asyncio.Queue[_Item[T]] = asyncio.Queue(maxsize=self._buffer)
         slots = asyncio.Semaphore(self._concurrency)
+        # Children decode a page only when few wait for the consumer (``_decode_gate.py``).
+        gate = DecodeGate(queue.qsize, min(FANOUT_DECODE_AHEAD, self._buffer))
         tasks: set[asyncio.Task[None]] = set()
         self._live = 0  # children started whose end or error marker is not consumed yet
-        feeder = asyncio.create_task(self._feed(queue, slots, tasks))
+        feeder = asyncio.create_task(self._feed(queue, gate, slots, tasks))
         finished = self._finished = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._tasks = [feeder, tasks]
@@ -268,6 +271,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         try:
             while not (sources_done and self._live == 0):
                 item = await queue.get()
+                gate.taken()
                 if item.kind == "sources_done":
                     sources_done = True
                     continue
@@ -366,6 +370,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
     async def _feed(
         self,
         queue: asyncio.Queue[_Item[T]],
+        gate: DecodeGate,
         slots: asyncio.Semaphore,
         tasks: set[asyncio.Task[None]],
     ) -> None:
@@ -403,7 +408,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
                     slots.release()
                     await queue.put(_Item("error", source, error=exc))
                     continue
-                task = asyncio.create_task(self._produce(source, stream, queue, slots))
+                task = asyncio.create_task(self._produce(source, stream, queue, gate, slots))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 self._live += 1
@@ -432,9 +437,11 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         source: Source,
         stream: AsyncStream[Any],
         queue: asyncio.Queue[_Item[T]],
+        gate: DecodeGate,
         slots: asyncio.Semaphore,
     ) -> None:
         """Run one child: push its pages, then an end marker (or its error)."""
+        enter_gate(gate)  # this task's context only (and its prefetch tasks')
         stop = self._stop_when
         try:
             async with stream:

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from integration_logs_async import FanOutError, FanOutStream, NotFoundError, Source
+from integration_logs_async._body_buffers import BodyBuffers
+from integration_logs_async._constants import FANOUT_DECODE_AHEAD
 from integration_logs_async.emulator import Emulator
 from integration_logs_async.fanout import StreamFactory
 
@@ -403,6 +405,87 @@ async def test_max_items(emulator: Emulator, provider: str, method: str):
         rest = fanout_of(client, method, concurrency=2, page_size=7, resume_from=fanout.checkpoint)
         tail = [str(x.id) for x in await rest.collect()]
     assert Counter(head + tail) == Counter(every)
+
+
+# --- decoding just in time (``_decode_gate.py``) -----------------------------------------
+
+
+def count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count every body the transports decode (pages and token responses); [count]."""
+    decoded = [0]
+    decode = BodyBuffers.decode
+
+    def counting(self: BodyBuffers, body: Any, fn: Any) -> Any:
+        decoded[0] += 1
+        return decode(self, body, fn)
+
+    monkeypatch.setattr(BodyBuffers, "decode", counting)
+    return decoded
+
+
+@pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
+async def test_children_fetch_ahead_but_decode_only_shortly_before_they_are_consumed(
+    provider: str, monkeypatch: pytest.MonkeyPatch
+):
+    async with ThreadedEmulator(integrations=4, logs=400, faults=LATENCY) as emulator:
+        ids = integration_ids(emulator, provider)
+        decoded = count_decodes(monkeypatch)
+        async with client_for(emulator, provider) as client:
+            fanout = client.logs_for_integrations(ids, concurrency=4, page_size=5)
+            records = aiter(fanout)
+            taken = [str((await anext(records)).id) for _ in range(5)]  # one page
+            emulator.reset_stats()
+            decoded[0] = 0
+            await asyncio.sleep(0.3)  # a stalled consumer
+            fetched = sum(1 for r in emulator.requests if r.category == "data")
+            # two pages decoded ahead at most (the merge buffer would hold 8) ...
+            assert decoded[0] <= FANOUT_DECODE_AHEAD
+            # ... while every child has fetched its next body and waits with it to decode
+            assert fetched >= decoded[0] + 4
+            assert len(other_tasks()) >= 4, "the children should be waiting"
+            # stopping now cancels the children waiting to decode, and loses nothing
+            await fanout.aclose()
+            assert other_tasks() == set()
+            rest = await client.logs_for_integrations(
+                ids, concurrency=4, page_size=5, resume_from=fanout.checkpoint
+            ).collect()
+        together = taken + [str(r.id) for r in rest]
+        assert Counter(together) == Counter(store_ids(emulator, provider))
+
+
+@pytest.mark.emulator(integrations=4, logs=200, faults=LATENCY)
+@pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
+async def test_waiting_for_a_slow_consumer_does_not_count_against_request_deadline(
+    emulator: Emulator, provider: str
+):
+    ids = integration_ids(emulator, provider)
+    async with client_for(emulator, provider, request_deadline=0.5, max_attempts=1) as client:
+        fanout = client.logs_for_integrations(ids, concurrency=4, page_size=10)
+        got: list[str] = []
+        async for sourced in fanout.pages():
+            got += [str(r.id) for r in sourced.page.items]
+            if len(got) == 10:
+                await asyncio.sleep(1.2)  # children wait to decode for more than the deadline
+        assert client.stats.retries == 0 and set(client.stats.statuses) == {200}
+    assert Counter(got) == Counter(store_ids(emulator, provider))
+
+
+@pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
+async def test_collect_mode_with_a_slow_consumer_delivers_every_good_child(provider: str):
+    async with ThreadedEmulator(integrations=4, logs=300, faults=LATENCY) as emulator:
+        good = integration_ids(emulator, provider)
+        ids = [good[0], BOGUS[provider], *good[1:]]
+        async with client_for(emulator, provider) as client:
+            fanout = client.logs_for_integrations(
+                ids, concurrency=3, page_size=7, on_error="collect"
+            )
+            got: list[str] = []
+            async for sourced in fanout.pages():
+                got += [str(r.id) for r in sourced.page.items]
+                await asyncio.sleep(0.005)  # slower than the children: they wait to decode
+            assert list(fanout.failures) == [f"integration {BOGUS[provider]}"]
+            assert other_tasks() == set()
+        assert Counter(got) == Counter(store_ids(emulator, provider))
 
 
 # --- FanOutStream with custom sources ----------------------------------------------------

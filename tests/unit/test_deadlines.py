@@ -147,3 +147,39 @@ async def test_a_scope_outside_a_task_is_refused() -> None:
     loop.call_soon(enter)
     await done.wait()
     assert "inside an asyncio task" in str(refused[0])
+
+
+async def test_a_paused_scope_ends_as_much_later_as_the_pause_lasted() -> None:
+    clock = DeadlineClock()
+    loop = asyncio.get_running_loop()
+    with clock.scope(0.1) as scope:
+        ends = scope.when
+        with clock.paused():
+            assert len(clock) == 0  # not counting: the shared timer cannot expire it
+            await asyncio.sleep(0.2)
+        assert scope.when >= ends + 0.2
+        await asyncio.sleep(0.05)  # 0.25 s after the start, within the moved deadline
+    assert not scope.expired
+    with pytest.raises(TimeoutError), clock.scope(0.05) as scope:
+        with clock.paused():
+            await asyncio.sleep(0.01)
+        started = loop.time()
+        await asyncio.sleep(10)  # still expires once the pause is over
+    assert scope.expired and loop.time() - started < 5
+
+
+async def test_a_pause_holds_only_the_current_tasks_scopes() -> None:
+    clock = DeadlineClock()
+    other_started = asyncio.Event()
+
+    async def other() -> None:
+        with clock.scope(0.05):
+            other_started.set()
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(other())
+    await other_started.wait()
+    with clock.scope(60), clock.paused():
+        assert len(clock) == 1  # the other task's scope still counts
+        with pytest.raises(TimeoutError):
+            await task
