@@ -45,7 +45,7 @@ class DecodeGate:
     @property
     def waiting(self) -> int:
         """Tasks waiting at the gate."""
-        return sum(1 for w in self._waiters if not w.done())
+        return len(self._waiters)
 
     async def wait(self) -> None:
         """Return once the gate is open (at once if it is)."""
