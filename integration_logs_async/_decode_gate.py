@@ -14,9 +14,10 @@ has ended. The request deadline is paused meanwhile: the wait is the consumer's,
 provider's. Only page requests wait, never a token request.
 
 Liveness: a waiter is woken when the consumer takes an item and the gate is open. A waiter
-that passes while the gate is still open wakes the next one (it may be a prefetch that puts
-nothing into the queue). A woken waiter that is cancelled before it runs hands its wake-up
-on. So while the gate is open, some waiter is always on its way.
+that passes while the queue is empty also wakes the next one: it may put nothing into the
+queue (a prefetch, a page cut by ``stop_when``), and then no item taken would. A woken waiter
+that is cancelled before it runs hands its wake-up on. So while waiters wait, either the
+consumer has items left to take, each waking one, or a woken waiter is on its way.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ class DecodeGate:
                         self._waiters.remove(waiter)
                 raise
             woken = True
-        if self._waiters and self.is_open():
+        if self._waiters and not self._backlog():
+            # Nothing is left for the consumer to take, so no item taken will wake the next
+            # waiter: this one may put nothing into the queue (a prefetch, a cut page).
             self._wake_one()
 
     def taken(self) -> None:
