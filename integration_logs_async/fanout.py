@@ -5,6 +5,10 @@
   ``child_prefetch=True``), so at most ``concurrency`` requests are in flight. At most
   ``buffer_pages`` pages wait in the merge buffer, so memory does not grow with the number or
   size of the children.
+* **Decoded just in time**: children fetch ahead, but decode a page only while fewer than
+  ``FANOUT_DECODE_AHEAD`` items wait for the consumer, so its records are still in the CPU
+  cache when consumed. A child waiting to decode has released its connection, and the wait
+  does not count against ``request_deadline`` or ``read_timeout`` (``_decode_gate.py``).
 * **Ordered per child**: records of one child come out in that child's order; children
   interleave as their pages arrive.
 * **Exactly resumable**: :attr:`FanOutStream.checkpoint` is a composite of the children's
