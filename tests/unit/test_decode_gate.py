@@ -32,6 +32,18 @@ def start(gate: DecodeGate, passed: list[str], name: str) -> asyncio.Task[None]:
     return asyncio.create_task(child())
 
 
+async def closed_gate_with_waiters(
+    *names: str,
+) -> tuple[Backlog, DecodeGate, list[str], list[asyncio.Task[None]]]:
+    """A gate of 2 with 2 items waiting, and a task per name waiting at it."""
+    backlog = Backlog(2)
+    gate = DecodeGate(backlog, 2)
+    passed: list[str] = []
+    tasks = [start(gate, passed, name) for name in names]
+    await settle()
+    return backlog, gate, passed, tasks
+
+
 async def test_an_open_gate_does_not_wait_and_a_closed_one_does() -> None:
     backlog = Backlog(1)
     gate = DecodeGate(backlog, 2)
@@ -79,11 +91,7 @@ async def test_taking_one_item_lets_one_waiter_through_in_arrival_order() -> Non
 
 async def test_a_waiter_that_passes_without_queueing_wakes_the_next() -> None:
     # e.g. a prefetch task: it decodes, but its page reaches the queue only later
-    backlog = Backlog(2)
-    gate = DecodeGate(backlog, 2)
-    passed: list[str] = []
-    tasks = [start(gate, passed, n) for n in "abc"]
-    await settle()
+    backlog, gate, passed, tasks = await closed_gate_with_waiters("a", "b", "c")
     backlog.size = 0
     gate.taken()  # one wake-up only; the rest is handed on
     await asyncio.wait_for(asyncio.gather(*tasks), 1)
@@ -91,11 +99,7 @@ async def test_a_waiter_that_passes_without_queueing_wakes_the_next() -> None:
 
 
 async def test_a_waiter_cancelled_after_its_wake_up_hands_it_on() -> None:
-    backlog = Backlog(2)
-    gate = DecodeGate(backlog, 2)
-    passed: list[str] = []
-    first, second = start(gate, passed, "a"), start(gate, passed, "b")
-    await settle()
+    backlog, gate, passed, (first, second) = await closed_gate_with_waiters("a", "b")
     backlog.size = 1
     gate.taken()  # wakes "a" ...
     first.cancel()  # ... which is cancelled before it runs
@@ -104,11 +108,7 @@ async def test_a_waiter_cancelled_after_its_wake_up_hands_it_on() -> None:
 
 
 async def test_a_waiter_cancelled_while_waiting_leaves_nothing_behind() -> None:
-    backlog = Backlog(2)
-    gate = DecodeGate(backlog, 2)
-    passed: list[str] = []
-    gone, stays = start(gate, passed, "gone"), start(gate, passed, "stays")
-    await settle()
+    backlog, gate, passed, (gone, stays) = await closed_gate_with_waiters("gone", "stays")
     gone.cancel()
     await settle()
     assert gone.cancelled() and gate.waiting == 1
