@@ -430,18 +430,25 @@ async def test_children_fetch_ahead_but_decode_only_shortly_before_they_are_cons
     async with ThreadedEmulator(integrations=4, logs=400, faults=LATENCY) as emulator:
         ids = integration_ids(emulator, provider)
         decoded = count_decodes(monkeypatch)
+
+        def fetched() -> int:
+            return sum(1 for r in emulator.requests if r.category == "data")
+
         async with client_for(emulator, provider) as client:
             fanout = client.logs_for_integrations(ids, concurrency=4, page_size=5)
             records = aiter(fanout)
-            taken = [str((await anext(records)).id) for _ in range(5)]  # one page
-            emulator.reset_stats()
-            decoded[0] = 0
-            await asyncio.sleep(0.3)  # a stalled consumer
-            fetched = sum(1 for r in emulator.requests if r.category == "data")
-            # two pages decoded ahead at most (the merge buffer would hold 8) ...
-            assert decoded[0] <= FANOUT_DECODE_AHEAD
-            # ... while every child has fetched its next body and waits with it to decode
-            assert fetched >= decoded[0] + 4
+            taken = [str((await anext(records)).id) for _ in range(5)]  # the first page
+            # A stalled consumer: each of the 4 children fetches its next body and waits with
+            # it, while at most two pages are decoded ahead (the merge buffer would hold 8).
+            ahead = 1 + FANOUT_DECODE_AHEAD + 4
+            for _ in range(400):
+                if fetched() >= ahead:
+                    break
+                await asyncio.sleep(0.025)
+            await asyncio.sleep(0.1)
+            assert fetched() == ahead
+            pages_decoded = decoded[0] - client.stats.token_requests
+            assert pages_decoded == 1 + FANOUT_DECODE_AHEAD
             assert len(other_tasks()) >= 4, "the children should be waiting"
             # stopping now cancels the children waiting to decode, and loses nothing
             await fanout.aclose()
