@@ -118,6 +118,25 @@ class _Item(Generic[T]):
         self.error = error
 
 
+class _Merge(Generic[T]):
+    """One iteration's merge: the queue the children fill, its gate, and the tasks."""
+
+    __slots__ = ("feeder", "gate", "queue", "sources_done", "tasks")
+
+    def __init__(
+        self,
+        queue: asyncio.Queue[_Item[T]],
+        gate: DecodeGate,
+        feeder: asyncio.Task[None],
+        tasks: set[asyncio.Task[None]],
+    ) -> None:
+        self.queue = queue
+        self.gate = gate
+        self.feeder = feeder
+        self.tasks = tasks
+        self.sources_done = False
+
+
 class FanOutOptions(TypedDict, total=False):
     """Keyword options of the clients' fan-out methods (see :class:`FanOutStream`).
 
@@ -246,21 +265,38 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
 
         return dropped
 
+    # Both generators drive the merge through the same three steps, neither through the
+    # other: asyncio.run() ends by closing every async generator still alive, all at once,
+    # and a generator nested in another would be closed twice concurrently.
+
     async def _records(self) -> AsyncGenerator[T, None]:
-        pages = self._pages(mark_whole_page=False)
+        if self._max_items == 0:
+            return
+        merge = self._open_merge()
         try:
-            async for sourced in pages:
+            while (sourced := await self._next_page(merge)) is not None:
                 self._enter_page(sourced, all_taken=False)
                 for item in self._progress:  # the hot loop: nothing else per record
                     yield item
                 if self._max_items is not None and self._count_all() >= self._max_items:
                     return
         finally:
-            await pages.aclose()
+            await self._close_merge(merge)
 
-    async def _pages(self, *, mark_whole_page: bool = True) -> AsyncGenerator[SourcedPage[T], None]:
+    async def _pages(self) -> AsyncGenerator[SourcedPage[T], None]:
         if self._max_items == 0:
             return
+        merge = self._open_merge()
+        try:
+            while (sourced := await self._next_page(merge)) is not None:
+                yield self._enter_page(sourced, all_taken=True)
+                if self._max_items is not None and self._count_all() >= self._max_items:
+                    return
+        finally:
+            await self._close_merge(merge)
+
+    def _open_merge(self) -> _Merge[T]:
+        """Start the feeder, which starts the children; they fill the merge queue."""
         queue: asyncio.Queue[_Item[T]] = asyncio.Queue(maxsize=self._buffer)
         slots = asyncio.Semaphore(self._concurrency)
         # Children decode a page only when few wait for the consumer (``_decode_gate.py``).
@@ -268,46 +304,48 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         tasks: set[asyncio.Task[None]] = set()
         self._live = 0  # children started whose end or error marker is not consumed yet
         feeder = asyncio.create_task(self._feed(queue, gate, slots, tasks))
-        finished = self._finished = asyncio.Event()
+        self._finished = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._tasks = [feeder, tasks]
-        sources_done = False
-        try:
-            while not (sources_done and self._live == 0):
-                item = await queue.get()
-                gate.taken()
-                if item.kind == "sources_done":
-                    sources_done = True
-                    continue
-                if item.kind == "error":
-                    assert item.source is not None and item.error is not None
-                    if item.source.label in self._started_labels:
-                        self._live -= 1
-                    self._fail(item.source, item.error)
-                    continue
-                assert item.source is not None
-                label = item.source.label
-                if item.kind == "end":
+        return _Merge(queue, gate, feeder, tasks)
+
+    async def _next_page(self, merge: _Merge[T]) -> SourcedPage[T] | None:
+        """The next page of any child, or None once every child has ended."""
+        queue = merge.queue
+        while not (merge.sources_done and self._live == 0):
+            item = await queue.get()
+            merge.gate.taken()
+            if item.kind == "sources_done":
+                merge.sources_done = True
+                continue
+            if item.kind == "error":
+                assert item.source is not None and item.error is not None
+                if item.source.label in self._started_labels:
                     self._live -= 1
-                    self._done.add(label)
-                    self._marks.pop(label, None)
-                    continue
-                assert item.page is not None
-                sourced = SourcedPage(item.source, item.page)
-                if mark_whole_page:
-                    sourced = self._enter_page(sourced, all_taken=True)
-                yield sourced
-                if self._max_items is not None and self._count_all() >= self._max_items:
-                    return
+                self._fail(item.source, item.error)
+                continue
+            assert item.source is not None
+            label = item.source.label
+            if item.kind == "end":
+                self._live -= 1
+                self._done.add(label)
+                self._marks.pop(label, None)
+                continue
+            assert item.page is not None
+            return SourcedPage(item.source, item.page)
+        return None
+
+    async def _close_merge(self, merge: _Merge[T]) -> None:
+        """Cancel the feeder and every child, and wait until they have unwound."""
+        merge.feeder.cancel()
+        for task in list(merge.tasks):
+            task.cancel()
+        try:
+            await asyncio.gather(merge.feeder, *merge.tasks, return_exceptions=True)
         finally:
-            feeder.cancel()
-            for task in list(tasks):
-                task.cancel()
-            try:
-                await asyncio.gather(feeder, *tasks, return_exceptions=True)
-            finally:
-                self._tasks = []
-                finished.set()
+            self._tasks = []
+            assert self._finished is not None
+            self._finished.set()
 
     def _count_all(self) -> int:
         return self._count + self._progress.taken

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import gc
 import itertools
+import logging
 import json
 import random
 import time
@@ -570,3 +571,24 @@ async def _custom_sources(emulator: Emulator) -> None:
         for bad in (0, -1, True, 1.5):
             with pytest.raises(ValueError, match="concurrency"):
                 FanOutStream("test:sc", sources, concurrency=bad)  # type: ignore[arg-type]
+
+
+def test_asyncio_run_closing_a_fanout_left_open_logs_no_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # asyncio.run() ends by closing every async generator still alive, all at once: here the
+    # fan-out's record generator and the page generator it reads from (kept alive past the
+    # run, as a traceback holding the frame would).
+    held: list[Any] = []
+
+    async def main() -> None:
+        async with ThreadedEmulator(integrations=3, logs=300, faults=LATENCY) as emu:
+            async with sc_client(emu) as client:
+                records = aiter(client.logs_for_integrations(concurrency=3, page_size=5))
+                await anext(records)
+                await asyncio.sleep(0.05)  # children waiting to decode
+                held.append(records)
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(main())
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
