@@ -6,8 +6,8 @@ import asyncio
 import base64
 import gc
 import itertools
-import logging
 import json
+import logging
 import random
 import time
 from collections import Counter, defaultdict
