@@ -582,12 +582,14 @@ def test_asyncio_run_closing_a_fanout_left_open_logs_no_error(
     held: list[Any] = []
 
     async def main() -> None:
-        async with ThreadedEmulator(integrations=3, logs=300, faults=LATENCY) as emu:
-            async with sc_client(emu) as client:
-                records = aiter(client.logs_for_integrations(concurrency=3, page_size=5))
-                await anext(records)
-                await asyncio.sleep(0.05)  # children waiting to decode
-                held.append(records)
+        async with (
+            ThreadedEmulator(integrations=3, logs=300, faults=LATENCY) as emu,
+            sc_client(emu) as client,
+        ):
+            records = aiter(client.logs_for_integrations(concurrency=3, page_size=5))
+            await anext(records)
+            await asyncio.sleep(0.05)  # children waiting to decode
+            held.append(records)
 
     with caplog.at_level(logging.ERROR, logger="asyncio"):
         asyncio.run(main())
