@@ -118,23 +118,15 @@ class _Item(Generic[T]):
         self.error = error
 
 
+@dataclass(slots=True)
 class _Merge(Generic[T]):
     """One iteration's merge: the queue the children fill, its gate, and the tasks."""
 
-    __slots__ = ("feeder", "gate", "queue", "sources_done", "tasks")
-
-    def __init__(
-        self,
-        queue: asyncio.Queue[_Item[T]],
-        gate: DecodeGate,
-        feeder: asyncio.Task[None],
-        tasks: set[asyncio.Task[None]],
-    ) -> None:
-        self.queue = queue
-        self.gate = gate
-        self.feeder = feeder
-        self.tasks = tasks
-        self.sources_done = False
+    queue: asyncio.Queue[_Item[T]]
+    gate: DecodeGate
+    feeder: asyncio.Task[None]
+    tasks: set[asyncio.Task[None]]
+    sources_done: bool = False
 
 
 class FanOutOptions(TypedDict, total=False):
