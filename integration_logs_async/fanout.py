@@ -126,6 +126,7 @@ class _Merge(Generic[T]):
     gate: DecodeGate
     feeder: asyncio.Task[None]
     tasks: set[asyncio.Task[None]]
+    finished: asyncio.Event  # set once every task has unwound
     sources_done: bool = False
 
 
@@ -296,10 +297,10 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         tasks: set[asyncio.Task[None]] = set()
         self._live = 0  # children started whose end or error marker is not consumed yet
         feeder = asyncio.create_task(self._feed(queue, gate, slots, tasks))
-        self._finished = asyncio.Event()
+        finished = self._finished = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._tasks = [feeder, tasks]
-        return _Merge(queue, gate, feeder, tasks)
+        return _Merge(queue, gate, feeder, tasks, finished)
 
     async def _next_page(self, merge: _Merge[T]) -> SourcedPage[T] | None:
         """The next page of any child, or None once every child has ended."""
@@ -336,8 +337,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
             await asyncio.gather(merge.feeder, *merge.tasks, return_exceptions=True)
         finally:
             self._tasks = []
-            assert self._finished is not None
-            self._finished.set()
+            merge.finished.set()
 
     def _count_all(self) -> int:
         return self._count + self._progress.taken
