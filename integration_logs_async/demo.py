@@ -58,7 +58,7 @@ def lossless_body(line: bytes) -> bytes:
 
 async def demo(args: argparse.Namespace) -> tuple[HarvestResult, int, tuple[int, int, int]]:
     """Run the demo; returns the harvest result, the store size and what :func:`_check` found."""
-    from .cli import make_client
+    from .cli._clients import make_client
     from .emulator import Emulator, EmulatorConfig, FaultConfig
 
     faults = (
