@@ -307,9 +307,9 @@ async def test_non_utf8_in_a_string_handed_out_is_a_decode_error(mock: aiorespon
     bad = GOOD_UTF8.replace(b"\xc3\xa9", b"\xc3(") + b"}"
     mock.get(SC_LOGS, body=_page_with(bad), repeat=True)
     async with client(max_attempts=1) as c:
-        with pytest.raises(DecodeError, match="utf-8"):
+        with pytest.raises(DecodeError, match=r"could not be decoded \(.*(?i:utf-8)"):
             await c.logs().collect()
-        with pytest.raises(DecodeError, match="utf-8"):
+        with pytest.raises(DecodeError, match=r"could not be decoded \(.*(?i:utf-8)"):
             await c.logs().raw().collect()
 
 
@@ -324,7 +324,7 @@ async def test_raw_records_are_checked_in_full_typed_records_skip_unknown_fields
     async with client(max_attempts=1) as c:
         [log] = await c.logs().collect()
         assert log.base_url == "https://s.example/é"
-        with pytest.raises(DecodeError, match="utf-8"):
+        with pytest.raises(DecodeError, match=r"could not be decoded \(.*(?i:utf-8)"):
             await c.logs().raw().collect()
 
 
