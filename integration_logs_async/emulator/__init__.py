@@ -31,12 +31,13 @@ from ._auth import CredentialKind
 from ._config import EmulatorConfig, EmulatorOptions, MetaStyle, Provider
 from ._faults import FaultConfig, FaultKind
 from ._records import RequestRecord
-from ._server import Emulator, create_app
+from ._server import Emulator, EmulatorBindError, create_app
 from ._store import LogId, LogView, Store
 
 __all__ = [
     "CredentialKind",
     "Emulator",
+    "EmulatorBindError",
     "EmulatorConfig",
     "EmulatorOptions",
     "FaultConfig",

@@ -53,6 +53,7 @@ class EmulatorConfig:
     request_log_size: int = 100_000
 
     faults: FaultConfig = field(default_factory=FaultConfig)
+    """Faults to inject; a dict in one of the shapes of :meth:`FaultConfig.coerce` is converted."""
 
     sendcloud_public_key: str = "emu-sendcloud-public-key"
     sendcloud_secret_key: str = "emu-sendcloud-secret-key"
@@ -62,6 +63,8 @@ class EmulatorConfig:
     epcc_client_secret: str = "emu-epcc-client-secret"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.faults, FaultConfig):  # a dict of rates or a schedule
+            object.__setattr__(self, "faults", FaultConfig.coerce(self.faults))
         counts = (self.logs, self.sendcloud_logs or 0, self.elasticpath_logs or 0)
         if self.integrations < 1 or self.jobs_per_integration < 1 or min(counts) < 0:
             raise ValueError("need at least one integration and job, and no negative counts")

@@ -74,6 +74,24 @@ STATUS_FAULTS: Mapping[FaultKind, tuple[int, bool]] = MappingProxyType(
 
 _EXCLUSIVE_KINDS = tuple(kind for kind in FaultKind if kind is not FaultKind.LATENCY)
 _KIND_NAMES = frozenset(kind.value for kind in FaultKind)
+FAULT_KIND_NAMES: tuple[str, ...] = tuple(sorted(_KIND_NAMES))
+"""Every fault kind name, sorted (for messages and ``--help``)."""
+
+
+def fault_kind(name: object) -> FaultKind:
+    """The :class:`FaultKind` called ``name``; ValueError listing the valid kinds otherwise."""
+    if isinstance(name, str) and name in _KIND_NAMES:
+        return FaultKind(name)
+    raise ValueError(f"unknown fault kind {name!r}; valid kinds: {', '.join(FAULT_KIND_NAMES)}")
+
+
+def _schedule_position(key: object) -> int | None:
+    """A schedule position given as an int or a string of digits (JSON keys), else None."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    if isinstance(key, str) and key.isascii() and key.isdigit():
+        return int(key)
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,8 +123,8 @@ class FaultConfig:
     include_token_endpoints: bool = False
 
     def __post_init__(self) -> None:
-        rates = {FaultKind(kind): float(p) for kind, p in self.rates.items()}
-        schedule = {int(n): FaultKind(kind) for n, kind in self.schedule.items()}
+        rates = {fault_kind(kind): float(p) for kind, p in self.rates.items()}
+        schedule = {int(n): fault_kind(kind) for n, kind in self.schedule.items()}
         if any(not 0.0 <= p <= 1.0 for p in rates.values()):
             raise ValueError("fault rates must be probabilities between 0 and 1")
         exclusive = sum(p for kind, p in rates.items() if kind is not FaultKind.LATENCY)
@@ -150,13 +168,49 @@ class FaultConfig:
             elif key in _KIND_NAMES:
                 rates[FaultKind(key)] = float(value)
             else:
-                raise ValueError(f"unknown fault setting {key!r}")
+                raise ValueError(
+                    f"unknown fault setting or kind {key!r}; valid kinds: "
+                    f"{', '.join(FAULT_KIND_NAMES)}; settings: {', '.join(sorted(names))}"
+                )
         if rates:
             kwargs["rates"] = {**dict(kwargs.get("rates", {})), **rates}
         try:
             return cls(**kwargs)
         except TypeError as exc:
             raise ValueError(str(exc)) from exc
+
+    @classmethod
+    def coerce(cls, value: FaultConfig | Mapping[Any, Any] | None) -> FaultConfig:
+        """A :class:`FaultConfig` from any of the documented shapes.
+
+        - a :class:`FaultConfig` (returned as is), or None (no faults);
+        - a dict of rates by kind, ``{"server_error": 0.2, "rate_limited": 0.05}``;
+        - a schedule, ``{3: "server_error", 7: "reset"}`` (int keys, or digit strings as in JSON);
+        - a dict of :class:`FaultConfig` fields, ``{"rates": {...}, "retry_after_seconds": 2}``;
+        - any mix of the three dict forms.
+
+        Raises ValueError naming the valid kinds and settings for anything else.
+        """
+        if value is None:
+            return cls()
+        if isinstance(value, FaultConfig):
+            return value
+        if not isinstance(value, Mapping):
+            raise ValueError(
+                "faults must be a FaultConfig or a dict of rates ({'server_error': 0.2}), "
+                f"a schedule ({{3: 'server_error'}}) or FaultConfig fields, not {value!r}"
+            )
+        data: dict[str, Any] = {}
+        schedule: dict[int, str] = {}
+        for key, item in value.items():
+            position = _schedule_position(key)
+            if position is None:
+                data[str(key)] = item
+            else:
+                schedule[position] = item
+        if schedule:
+            data["schedule"] = {**dict(data.get("schedule", {})), **schedule}
+        return cls.from_dict(data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
+from collections.abc import Mapping
 from dataclasses import replace
 from types import TracebackType
-from typing import Self, Unpack
+from typing import Any, Self, Unpack
 
 from aiohttp import web
 
@@ -26,6 +28,32 @@ from ._store import LogId, Store
 
 SHUTDOWN_TIMEOUT = 0.5
 """Seconds a stopping server waits for in-flight handlers (injected sleeps end at once)."""
+
+
+class EmulatorBindError(OSError):
+    """The emulator could not listen on ``host:port`` (port taken, not allowed, bad host).
+
+    ``errno`` is the operating system's code (e.g. ``errno.EADDRINUSE``), ``reason`` says
+    what went wrong in words; the message names the address and what to do.
+    """
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        self.host = host
+        self.port = port
+        if cause.errno == errno.EADDRINUSE:
+            self.reason = "the port is already in use"
+        elif cause.errno == errno.EACCES:
+            self.reason = "permission denied (ports below 1024 need privileges)"
+        else:
+            self.reason = str(cause.strerror or cause)
+        self.port_problem = cause.errno in (errno.EADDRINUSE, errno.EACCES)
+        advice = "pick another port, or port 0 for a free one"
+        if not self.port_problem:
+            advice = "check the host address"
+        super().__init__(cause.errno, f"cannot listen on {host}:{port}: {self.reason}; {advice}")
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def create_app(state: EmulatorState) -> web.Application:
@@ -73,7 +101,10 @@ class Emulator:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.config.host, self.config.port))
+            try:
+                sock.bind((self.config.host, self.config.port))
+            except OSError as exc:
+                raise EmulatorBindError(self.config.host, self.config.port, exc) from exc
             site = web.SockSite(runner, sock)
             await site.start()
         except BaseException:
@@ -223,9 +254,13 @@ class Emulator:
         """The fault configuration in force."""
         return self._ensure_state().faults.config
 
-    def set_faults(self, faults: FaultConfig | None = None) -> None:
-        """Replace the fault configuration (None: no faults); the schedule restarts."""
-        self._ensure_state().set_faults(faults or FaultConfig())
+    def set_faults(self, faults: FaultConfig | Mapping[Any, Any] | None = None) -> None:
+        """Replace the fault configuration (None: no faults); the schedule restarts.
+
+        ``faults`` is a :class:`FaultConfig` or a dict in the shapes of
+        :meth:`FaultConfig.coerce` (``{"server_error": 0.2}``, ``{3: "reset"}``...).
+        """
+        self._ensure_state().set_faults(FaultConfig.coerce(faults))
 
     def add_credential(self, kind: CredentialKind, identity: str, secret: str) -> None:
         """Accept another key pair or client (e.g. to test per-credential rate limits)."""

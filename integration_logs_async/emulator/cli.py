@@ -6,6 +6,12 @@ it prints where to connect: ``export`` lines for a shell, or with ``--json``
 a single JSON line (URLs, credentials, environment, pid) that a benchmark or
 test harness can read from stdout.  SIGTERM or SIGINT stops it cleanly.
 
+Data options (``--seed``, ``--integrations``, ``--jobs-per-integration``, ``--logs``,
+``--sendcloud-logs``, ``--elasticpath-logs``, ``--end-time``, ``--time-span-days``,
+``--protected-ratio``) shape the synthetic store as the :class:`EmulatorConfig` fields
+of the same names.  A port that cannot be bound ends the command with one line on
+stderr naming ``host:port`` and exit status 2.
+
 Faults are given as ``--fault KIND=PROBABILITY`` (e.g. ``--fault server_error=0.1``)
 or ``--fault SETTING=VALUE`` for a :class:`FaultConfig` setting (e.g.
 ``--fault retry_after_seconds=2``), and ``--schedule N=KIND`` faults the N-th
@@ -22,14 +28,26 @@ import shlex
 import signal
 import sys
 from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Any
 
 from ._config import EmulatorConfig
-from ._faults import FaultConfig, FaultKind
-from ._server import Emulator
+from ._faults import FAULT_KIND_NAMES, FaultConfig
+from ._server import Emulator, EmulatorBindError
 
-_KINDS = sorted(kind.value for kind in FaultKind)
+_KINDS = FAULT_KIND_NAMES
 _SETTINGS = tuple(f.name for f in fields(FaultConfig) if f.name not in ("rates", "schedule"))
+
+
+def parse_end_time(text: str) -> datetime:
+    """``--end-time``: an ISO 8601 date or time; without an offset it is UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid time {text!r}: use ISO 8601, e.g. 2024-06-01 or 2024-06-01T12:00:00+02:00"
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +79,43 @@ def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--sendcloud-logs", type=int, help="Sendcloud logs (default: --logs)")
     parser.add_argument("--elasticpath-logs", type=int, help="Elastic Path logs (default: --logs)")
+    parser.add_argument(
+        "--end-time",
+        type=parse_end_time,
+        default=defaults.end_time,
+        metavar="TIME",
+        help="creation time of the newest synthetic log, ISO 8601, UTC unless an offset is "
+        "given; logs added later are newer (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--time-span-days",
+        type=float,
+        default=defaults.time_span_days,
+        metavar="DAYS",
+        help="the synthetic logs spread over this many days before --end-time "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--protected-ratio",
+        type=float,
+        default=defaults.protected_ratio,
+        metavar="RATIO",
+        help="share of Sendcloud logs marked protected, 0 to 1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sendcloud-page-size",
+        type=int,
+        default=defaults.sendcloud_page_size,
+        metavar="N",
+        help="Sendcloud page size when the client sends none (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ep-page-limit",
+        type=int,
+        default=defaults.ep_page_limit,
+        metavar="N",
+        help="Elastic Path page[limit] when the client sends none (default: %(default)s)",
+    )
     parser.add_argument(
         "--fault",
         action="append",
@@ -114,24 +169,36 @@ def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _fault_value(name: str, value: str) -> Any:
+    """The value of one ``--fault NAME=VALUE`` (ValueError naming the option)."""
+    try:
+        if name in _KINDS:
+            return float(value)
+        if name == "include_token_endpoints":
+            return value.lower() in ("1", "true", "yes", "on")
+        if name == "foreign_origin":
+            return value
+        return float(value) if "." in value else int(value)
+    except ValueError:
+        raise ValueError(f"--fault {name}={value}: {value!r} is not a number") from None
+
+
 def _fault_config(args: argparse.Namespace) -> FaultConfig:
     data: dict[str, Any] = {}
     rates: dict[str, float] = {}
     for item in args.fault:
         name, _, value = item.partition("=")
-        if name in _KINDS:
-            rates[name] = float(value)
-        elif name == "include_token_endpoints":
-            data[name] = value.lower() in ("1", "true", "yes", "on")
-        elif name == "foreign_origin":
-            data[name] = value
-        elif name in _SETTINGS:
-            data[name] = float(value) if "." in value else int(value)
-        else:
-            raise ValueError(f"unknown fault {name!r}")
+        if name not in _KINDS and name not in _SETTINGS:
+            raise ValueError(
+                f"unknown fault {name!r} in --fault {item}; kinds: {', '.join(_KINDS)}; "
+                f"settings: {', '.join(_SETTINGS)}"
+            )
+        (rates if name in _KINDS else data)[name] = _fault_value(name, value)
     schedule = {}
     for item in args.schedule:
         number, _, kind = item.partition("=")
+        if not number.isascii() or not number.isdigit():
+            raise ValueError(f"--schedule {item}: expected N=KIND, e.g. 3=server_error")
         schedule[int(number)] = kind
     return FaultConfig.from_dict({**data, "rates": rates, "schedule": schedule})
 
@@ -147,6 +214,11 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         logs=args.logs,
         sendcloud_logs=args.sendcloud_logs,
         elasticpath_logs=args.elasticpath_logs,
+        end_time=args.end_time,
+        time_span_days=args.time_span_days,
+        protected_ratio=args.protected_ratio,
+        sendcloud_page_size=args.sendcloud_page_size,
+        ep_page_limit=args.ep_page_limit,
         faults=_fault_config(args),
         rate_limit_rps=args.rate_limit,
         token_ttl=args.token_ttl,
@@ -195,7 +267,17 @@ def run_emulate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"emulate: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(serve(config, as_json=args.json))
+    try:
+        asyncio.run(serve(config, as_json=args.json))
+    except EmulatorBindError as exc:
+        advice = "pick another --port, or --port 0 for a free one"
+        if not exc.port_problem:
+            advice = "check --host"
+        print(
+            f"emulate: cannot listen on {exc.host}:{exc.port}: {exc.reason}; {advice}",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
