@@ -31,11 +31,12 @@ from ._constants import (
 from ._deadlines import DeadlineClock
 from ._decode_gate import current_gate
 from ._ratelimit import AsyncRateLimiter
-from ._read_timeout import ReadTimeout, ReadWatch
+from ._read_timeout import ReadWatch
 from ._redact import REDACTED, redact_text, redact_url
 from ._retry import RetryWait, is_retryable_error, parse_retry_after
 from ._socket_reads import CappedReadsConnector
 from ._tokens import Authenticator, TokenEndpoint, make_authenticator, parse_token_response
+from ._transport_errors import describe_transport_error, note_gave_up
 from .auth import Auth
 from .config import ClientConfig
 from .errors import (
@@ -418,7 +419,11 @@ class AsyncTransport:
         cfg = self.config
         replay: list[BaseException] = [failure]
 
+        attempts = 0
+
         async def attempt_again(*args: Any, **kwargs: Any) -> Response[T]:
+            nonlocal attempts
+            attempts += 1
             if replay:
                 raise replay.pop()
             return await self._attempt(*args, **kwargs)
@@ -431,9 +436,14 @@ class AsyncTransport:
             before_sleep=self._before_retry_sleep(method, url),
             reraise=True,
         )
-        result: Response[T] = await retrying(
-            attempt_again, method, url, data, headers, decode, authenticated=authenticated
-        )
+        try:
+            result: Response[T] = await retrying(
+                attempt_again, method, url, data, headers, decode, authenticated=authenticated
+            )
+        except IntegrationLogsError as exc:
+            if attempts >= cfg.max_attempts and self._retryable(exc):
+                note_gave_up(exc, attempts)
+            raise
         return result
 
     def _before_retry_sleep(
@@ -509,14 +519,12 @@ class AsyncTransport:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             elapsed = time.monotonic() - started
             shown = redact_url(url)
-            reason = self._redact(self._describe_transport_error(exc))
+            reason, advice = describe_transport_error(exc, url, self.config)
+            reason = self._redact(reason)
             logger.debug("%s %s failed after %.3f s: %s", method, shown, elapsed, reason)
             self._emit(TransportEvent("request", method, shown, elapsed=elapsed, error=reason))
             raise TransportError(
-                f"{method} {shown}: {reason}. Check connectivity and base_url; "
-                "raise connect_timeout/read_timeout if the provider is slow.",
-                method=method,
-                url=shown,
+                f"{method} {shown}: {reason}. {advice}", method=method, url=shown
             ) from None
         elapsed = time.monotonic() - started
         size = len(body)
@@ -709,20 +717,6 @@ class AsyncTransport:
         if token_response:
             head = _TOKEN_VALUE.sub(rb"\g<1>" + REDACTED.encode(), head)
         return self._redact(head.decode("utf-8", errors="replace")).encode()
-
-    @staticmethod
-    def _describe_transport_error(exc: BaseException) -> str:
-        if isinstance(exc, ReadTimeout):
-            return str(exc)
-        if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-            return "timed out waiting for the server (connect_timeout/read_timeout)"
-        if isinstance(exc, aiohttp.ClientPayloadError):
-            return f"response body was cut short ({exc.__class__.__name__})"
-        if isinstance(exc, aiohttp.ServerDisconnectedError):
-            return "server closed the connection before answering"
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            return f"cannot connect ({exc.os_error.__class__.__name__}: {exc.os_error})"
-        return f"{exc.__class__.__name__}: {exc}"
 
     def _emit(self, event: TransportEvent) -> None:
         hook = self.config.on_event

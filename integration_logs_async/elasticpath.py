@@ -190,6 +190,7 @@ class ElasticPathClient(BaseClient):
         return FanOutStream(
             "elasticpath:logs_for_integrations",
             sources,
+            listing="listing the integrations",
             **options,
         )
 
@@ -229,5 +230,6 @@ class ElasticPathClient(BaseClient):
         return FanOutStream(
             "elasticpath:logs_by_job",
             sources,
+            listing="listing the integrations and their jobs",
             **options,
         )

@@ -88,8 +88,18 @@ class APIError(IntegrationLogsError):
         what = "; ".join(str(e) for e in self.errors) or self.excerpt or "(empty body)"
         rid = f" [request id {self.request_id}]" if self.request_id else ""
         wait = f" The provider asked to wait {self.retry_after:g} s." if self.retry_after else ""
-        what = what.rstrip(". ")
+        what = _without_status(what, self.status).rstrip(". ")
         return f"{self.method} {self.url} -> HTTP {self.status}: {what}{rid}. {self.hint}{wait}"
+
+
+def _without_status(text: str, status: int) -> str:
+    """``text`` without a leading repeat of the status ("404: Not Found" -> "Not Found"),
+    as many servers' plain error pages start with it."""
+    code = str(status)
+    if text.startswith(code) and text[len(code) : len(code) + 1] in (":", " ", "-"):
+        rest = text[len(code) + 1 :].lstrip(" :-")
+        return rest or text
+    return text
 
 
 class BadRequestError(APIError):
@@ -208,12 +218,17 @@ class PaginationError(IntegrationLogsError):
 class FanOutError(IntegrationLogsError):
     """One or more child streams of a fan-out failed.
 
-    ``failures`` maps a child's label (e.g. ``"integration 42"``) to its exception.
+    ``failures`` maps a child's label (e.g. ``"integration 42"``, or ``"listing the
+    integrations"`` when listing the children failed) to its exception. With one failure the
+    message is ``"LABEL: REASON"``.
     """
 
     def __init__(self, failures: dict[str, BaseException]) -> None:
         self.failures = failures
         shown = "; ".join(f"{label}: {exc}" for label, exc in list(failures.items())[:3])
+        if len(failures) == 1:  # the one failure says it all
+            super().__init__(shown)
+            return
         more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
         super().__init__(f"{len(failures)} stream(s) failed: {shown}{more}")
 

@@ -148,7 +148,12 @@ class FanOutOptions(TypedDict, total=False):
 
 
 class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
-    """Records of many child streams, merged; see the module documentation."""
+    """Records of many child streams, merged; see the module documentation.
+
+    ``key`` identifies the fan-out in its checkpoints; ``listing`` says in the user's words
+    what producing the children does (e.g. ``"listing the integrations"``), and names a
+    failure to list them in :class:`~integration_logs_async.FanOutError`.
+    """
 
     def __init__(
         self,
@@ -163,6 +168,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         stop_when: StopWhen | None = None,
         raw: bool = False,
         child_prefetch: bool = False,
+        listing: str = "listing the fan-out's streams",
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
@@ -174,6 +180,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         if max_items is not None and (not _is_count(max_items) or max_items < 0):
             raise ValueError(f"max_items must be an integer >= 0 or None, got {max_items!r}")
         self._key = key
+        self._listing = listing  # names a failure of ``sources`` in messages
         self._sources = sources
         self._concurrency = concurrency
         self._buffer = min(buffer, FANOUT_BUFFER)
@@ -217,6 +224,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
             stop_when=self._stop_when,
             raw=True,
             child_prefetch=self._child_prefetch,
+            listing=self._listing,
         )
 
     # --- progress --------------------------------------------------------------------------
@@ -463,7 +471,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
                 except Exception as exc:
                     error = error or exc
         if error is not None:
-            await queue.put(_Item("error", Source("listing children of " + self._key), error=error))
+            await queue.put(_Item("error", Source(self._listing), error=error))
         await queue.put(_Item("sources_done"))
 
     async def _produce(

@@ -10,17 +10,19 @@ import msgspec
 from . import _constants as C
 from ._client import BaseClient, check_page_size, path_id
 from ._pagination import CursorPager
+from ._sendcloud_integrations import ArrayPager, IntegrationsStream
 from ._tokens import TokenEndpoint
 from .auth import Auth, ClientCredentials
 from .fanout import FanOutOptions, FanOutStream, Source, StreamFactory
 from .models._time import AwareDecoder
 from .models.sendcloud import SendcloudIntegration, SendcloudIntegrationLog
-from .records import RawRecord, RecordCodec, sendcloud_raw
+from .records import RawRecord, RecordCodec, plain_raw, sendcloud_raw
 from .stream import AsyncStream
 
 _LOG_CODEC: RecordCodec[SendcloudIntegrationLog] = RecordCodec(SendcloudIntegrationLog)
 _RAW_LOG_CODEC: RecordCodec[RawRecord] = RecordCodec(msgspec.Raw, sendcloud_raw)
-_integrations_decoder = msgspec.json.Decoder(list[SendcloudIntegration])
+_INTEGRATION_CODEC: RecordCodec[SendcloudIntegration] = RecordCodec(SendcloudIntegration)
+_RAW_PLAIN_CODEC: RecordCodec[RawRecord] = RecordCodec(msgspec.Raw, plain_raw)
 _log_decoder = AwareDecoder[SendcloudIntegrationLog](SendcloudIntegrationLog)
 
 
@@ -87,13 +89,31 @@ class SendcloudClient(BaseClient):
             resume_from=resume_from,
         )
 
-    async def integrations(self, *, ordering: str | None = None) -> list[SendcloudIntegration]:
-        """All shop integrations of the account (``GET /integrations``, one plain array)."""
-        params = {"ordering": ordering} if ordering else None
-        resp = await self._transport.get(
-            "/integrations", decode=_integrations_decoder.decode, params=params
+    def integrations(
+        self,
+        *,
+        ordering: str | None = None,
+        max_items: int | None = None,
+        resume_from: str | None = None,
+    ) -> IntegrationsStream:
+        """All shop integrations of the account (``GET /integrations``), as a stream like
+        every other listing: ``async for integration in client.integrations()``, or
+        ``await client.integrations().collect()`` for a list.
+
+        Sendcloud answers with one plain array (one request). Awaiting the stream itself
+        (``await client.integrations()``, the list this method returned before 0.2) still
+        works, with a :class:`DeprecationWarning`; it will be removed in a later release.
+        """
+        params = {"ordering": ordering} if ordering else {}
+        pager = ArrayPager(self._transport, "/integrations", params, _INTEGRATION_CODEC)
+        return IntegrationsStream(
+            pager,
+            provider=self.provider,
+            key="/integrations",
+            raw_codec=_RAW_PLAIN_CODEC,
+            resume_from=resume_from,
+            max_items=max_items,
         )
-        return resp.value
 
     async def create_integration_log(
         self, integration_id: int | str, log: dict[str, Any]
@@ -124,14 +144,16 @@ class SendcloudClient(BaseClient):
             return lambda cp: self.integration_logs(ident, page_size=page_size, resume_from=cp)
 
         async def sources() -> AsyncIterator[tuple[Source, StreamFactory]]:
-            idents = (
-                chosen if chosen is not None else [str(i.id) for i in await self.integrations()]
-            )
+            if chosen is not None:
+                idents = chosen
+            else:
+                idents = [str(i.id) for i in await self.integrations().collect()]
             for ident in idents:
                 yield Source(f"integration {ident}", integration_id=ident), factory(ident)
 
         return FanOutStream(
             "sendcloud:logs_for_integrations",
             sources,
+            listing="listing the integrations",
             **options,
         )

@@ -139,7 +139,7 @@ async def test_integration_logs_of_each_integration(emulator: Emulator, oauth: b
 @pytest.mark.parametrize("oauth", [False, True], ids=["basic", "oauth2"])
 async def test_integrations_is_a_plain_list(emulator: Emulator, oauth: bool) -> None:
     async with sendcloud(emulator, oauth=oauth) as client:
-        integrations = await client.integrations()
+        integrations = await client.integrations().collect()
     assert [i.id for i in integrations] == emulator.store.sendcloud_integration_ids
     wire = json.loads(emulator.store.sendcloud.integrations_json)
     for integration, obj in zip(integrations, wire, strict=True):
@@ -245,7 +245,7 @@ async def test_unknown_integration_is_not_found(emulator: Emulator) -> None:
 
 async def test_oauth2_token_is_fetched_once_from_the_token_url(emulator: Emulator) -> None:
     async with sendcloud(emulator, oauth=True) as client:
-        await client.integrations()
+        await client.integrations().collect()
         await client.logs(page_size=100).collect()
         assert client.stats.token_requests == 1
     tokens = [r for r in emulator.requests if r.category == "token"]
@@ -275,7 +275,7 @@ async def test_wrong_credentials_raise_authentication_error(emulator: Emulator) 
     )
     async with bad:
         with pytest.raises(AuthenticationError) as info:
-            await bad.integrations()
+            await bad.integrations().collect()
     assert info.value.status == 401
     assert "wrong" not in str(info.value)
 

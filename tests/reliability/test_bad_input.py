@@ -43,7 +43,6 @@ from integration_logs_async.emulator import EmulatorConfig
 from integration_logs_async.emulator._store import Store
 from integration_logs_async.errors import excerpt, parse_error_body
 from integration_logs_async.models.sendcloud import CursorPage, SendcloudIntegrationLog
-from integration_logs_async.sendcloud import _integrations_decoder
 
 SC_BASE = "https://panel.sendcloud.sc/api/v2"
 SC_LOGS = SC_BASE + "/integrations/logs"
@@ -198,7 +197,7 @@ _EP = ElasticPathClient(BearerToken("tok"))
 DECODERS: dict[str, tuple[str, Callable[[bytes], Any]]] = {
     "sendcloud logs": ("sendcloud-page", _page_decoder(_SC.logs())),
     "sendcloud raw logs": ("sendcloud-page", _page_decoder(_SC.logs().raw())),
-    "sendcloud integrations": ("sendcloud-integrations", _integrations_decoder.decode),
+    "sendcloud integrations": ("sendcloud-integrations", _page_decoder(_SC.integrations())),
     "elasticpath logs": ("elasticpath-page", _page_decoder(_EP.logs())),
     "elasticpath raw logs": ("elasticpath-page", _page_decoder(_EP.job_logs("i", "j").raw())),
     "elasticpath integrations": ("elasticpath-page", _page_decoder(_EP.integrations())),
@@ -319,7 +318,7 @@ async def test_sendcloud_integrations_through_the_transport(body: bytes) -> None
         mock.get(SC_BASE + "/integrations", body=body)
         async with SendcloudClient(BasicAuth("pub", PASSWORD), **NO_RETRIES) as client:
             try:
-                found = await client.integrations()
+                found = await client.integrations().collect()
             except DecodeError as exc:
                 _check_decode_error(exc, body, "GET", SC_BASE + "/integrations")
             else:

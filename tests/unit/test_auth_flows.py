@@ -56,7 +56,7 @@ def bearer_of(call: Any) -> str:
 async def test_basic_auth_request_headers(mock: aioresponses) -> None:
     mock.get(SC_INTEGRATIONS, payload=[])
     async with SendcloudClient(BasicAuth("pub", "sec"), **FAST) as client:
-        assert await client.integrations() == []
+        assert await client.integrations().collect() == []
     [call] = calls(mock, "GET", SC_INTEGRATIONS)
     assert headers_of(call) == {
         "User-Agent": USER_AGENT,
@@ -81,7 +81,7 @@ async def test_sendcloud_oauth_token_request_shape(mock: aioresponses) -> None:
     mock.post(SC_TOKEN_URL, payload=token_body("sc-tok"))
     mock.get(SC_INTEGRATIONS, payload=[])
     async with sc_oauth() as client:
-        await client.integrations()
+        await client.integrations().collect()
         assert client.stats.token_requests == 1
     [post] = calls(mock, "POST", SC_TOKEN_URL)
     assert post.kwargs["data"] == {"grant_type": "client_credentials", "scope": "api"}
@@ -138,7 +138,7 @@ async def test_explicit_token_url_and_scope(mock: aioresponses) -> None:
     mock.get(SC_INTEGRATIONS, payload=[])
     creds = ClientCredentials("cid", "csecret", token_url=token_url, scope="integrations")
     async with SendcloudClient(creds, **FAST) as client:
-        await client.integrations()
+        await client.integrations().collect()
     [post] = calls(mock, "POST", token_url)
     assert post.kwargs["data"] == {"grant_type": "client_credentials", "scope": "integrations"}
     assert calls(mock, "POST", SC_TOKEN_URL) == []
@@ -149,7 +149,7 @@ async def test_token_is_cached_across_requests(mock: aioresponses) -> None:
     mock.get(SC_INTEGRATIONS, payload=[], repeat=True)
     async with sc_oauth() as client:
         for _ in range(3):
-            await client.integrations()
+            await client.integrations().collect()
     assert len(calls(mock, "POST", SC_TOKEN_URL)) == 1
     assert [bearer_of(c) for c in calls(mock, "GET", SC_INTEGRATIONS)] == ["Bearer cached"] * 3
 
@@ -162,11 +162,11 @@ async def test_token_refreshed_shortly_before_expiry(
     mock.post(SC_TOKEN_URL, payload=token_body("second", expires_in=600))
     mock.get(SC_INTEGRATIONS, payload=[], repeat=True)
     async with sc_oauth(token_refresh_margin=30) as client:
-        await client.integrations()
+        await client.integrations().collect()
         fake_clock.advance(569)
-        await client.integrations()
+        await client.integrations().collect()
         fake_clock.advance(2)  # 29 s before expiry: inside the 30 s margin
-        await client.integrations()
+        await client.integrations().collect()
     assert [bearer_of(c) for c in calls(mock, "GET", SC_INTEGRATIONS)] == [
         "Bearer first",
         "Bearer first",
@@ -206,7 +206,7 @@ async def test_twenty_concurrent_first_requests_make_one_token_request(
     mock.post(SC_TOKEN_URL, callback=slow_token)  # a second POST would be refused
     mock.get(SC_INTEGRATIONS, payload=[], repeat=True)
     async with sc_oauth() as client:
-        results = await asyncio.gather(*(client.integrations() for _ in range(20)))
+        results = await asyncio.gather(*(client.integrations().collect() for _ in range(20)))
         assert client.stats.token_requests == 1
     assert results == [[]] * 20
     assert len(calls(mock, "POST", SC_TOKEN_URL)) == 1
@@ -225,7 +225,7 @@ async def test_401_refreshes_token_once_and_replays_once(mock: aioresponses) -> 
 
     mock.get(SC_INTEGRATIONS, callback=api, repeat=True)
     async with sc_oauth() as client:
-        assert await client.integrations() == []
+        assert await client.integrations().collect() == []
         assert client.stats.retries == 0
     assert [bearer_of(c) for c in calls(mock, "GET", SC_INTEGRATIONS)] == [
         "Bearer old",
@@ -256,7 +256,7 @@ async def test_concurrent_401s_refresh_the_failed_token_only_once(mock: aiorespo
     mock.get(SC_INTEGRATIONS, callback=api, repeat=True)
     mock.get(SC_INTEGRATIONS + "?ordering=id", callback=api, repeat=True)
     async with sc_oauth() as client:
-        assert await asyncio.gather(client.integrations(), client.integrations(ordering="id")) == [
+        assert await asyncio.gather(client.integrations().collect(), client.integrations(ordering="id").collect()) == [
             [],
             [],
         ]
@@ -271,7 +271,7 @@ async def test_second_401_raises_authentication_error(mock: aioresponses) -> Non
     mock.get(SC_INTEGRATIONS, status=401, repeat=True)
     async with sc_oauth() as client:
         with pytest.raises(AuthenticationError) as info:
-            await client.integrations()
+            await client.integrations().collect()
     assert info.value.status == 401
     assert info.value.url == SC_INTEGRATIONS
     assert [bearer_of(c) for c in calls(mock, "GET", SC_INTEGRATIONS)] == ["Bearer a", "Bearer b"]
@@ -290,7 +290,7 @@ async def test_basic_auth_401_raises_without_replay(mock: aioresponses) -> None:
     mock.get(SC_INTEGRATIONS, status=401, repeat=True)
     async with SendcloudClient(BasicAuth("pub", "wrong"), **FAST) as client:
         with pytest.raises(AuthenticationError):
-            await client.integrations()
+            await client.integrations().collect()
     assert total_requests(mock) == 1
 
 
@@ -306,7 +306,7 @@ async def test_rejected_token_request_raises_authentication_error(
     )
     async with sc_oauth() as client:
         with pytest.raises(AuthenticationError) as info:
-            await client.integrations()
+            await client.integrations().collect()
     exc = info.value
     assert type(exc) is AuthenticationError
     assert (exc.status, exc.method, exc.url) == (status, "POST", SC_TOKEN_URL)
@@ -321,7 +321,7 @@ async def test_token_request_is_retried_on_server_errors(mock: aioresponses) -> 
     mock.post(SC_TOKEN_URL, payload=token_body("after-retry"))
     mock.get(SC_INTEGRATIONS, payload=[])
     async with sc_oauth() as client:
-        await client.integrations()
+        await client.integrations().collect()
         assert client.stats.retries == 1
     assert len(calls(mock, "POST", SC_TOKEN_URL)) == 2
     assert bearer_of(calls(mock, "GET", SC_INTEGRATIONS)[0]) == "Bearer after-retry"
@@ -331,7 +331,7 @@ async def test_failing_token_endpoint_is_tried_max_attempts_times(mock: aiorespo
     mock.post(SC_TOKEN_URL, status=503, repeat=True)
     async with sc_oauth(max_attempts=3) as client:
         with pytest.raises(ServerError) as info:
-            await client.integrations()
+            await client.integrations().collect()
     assert (info.value.status, info.value.url) == (503, SC_TOKEN_URL)
     # The token request's own retries are the only ones: no retries of retries.
     assert len(calls(mock, "POST", SC_TOKEN_URL)) == 3

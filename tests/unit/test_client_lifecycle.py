@@ -19,12 +19,12 @@ URL_ = SC_BASE + "/integrations"
 async def test_async_with_closes_the_owned_session(mock: aioresponses) -> None:
     mock.get(URL_, payload=[])
     async with SendcloudClient(BasicAuth("a", "b"), **FAST) as client:
-        await client.integrations()
+        await client.integrations().collect()
         session = client._transport._session
         assert session is not None and not session.closed
     assert session.closed
     with pytest.raises(RuntimeError, match="client is closed"):
-        await client.integrations()
+        await client.integrations().collect()
 
 
 async def test_aclose_is_idempotent_and_unused_clients_open_nothing() -> None:
@@ -39,10 +39,10 @@ async def test_caller_owned_session_is_not_closed(mock: aioresponses) -> None:
     mock.get(URL_, payload=[], repeat=True)
     async with aiohttp.ClientSession(headers={"X-Caller": "yes"}) as session:
         async with SendcloudClient(BasicAuth("a", "b"), session=session, **FAST) as client:
-            await client.integrations()
+            await client.integrations().collect()
         assert not session.closed
         async with SendcloudClient(BasicAuth("a", "b"), session=session, **FAST) as again:
-            await again.integrations()  # the session is still usable
+            await again.integrations().collect()  # the session is still usable
         [first, second] = calls(mock, "GET", URL_)
         assert first.kwargs["headers"]["X-Caller"] == "yes"
         assert "User-Agent" not in first.kwargs["headers"]  # the caller's session decides
@@ -55,7 +55,7 @@ async def test_no_unclosed_session_warning(mock: aioresponses) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         async with SendcloudClient(BasicAuth("a", "b"), **FAST) as client:
-            await client.integrations()
+            await client.integrations().collect()
         del client
         gc.collect()
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
@@ -64,6 +64,6 @@ async def test_no_unclosed_session_warning(mock: aioresponses) -> None:
 async def test_owned_session_sends_the_user_agent(mock: aioresponses) -> None:
     mock.get(URL_, payload=[])
     async with SendcloudClient(BasicAuth("a", "b"), user_agent="my-app/2", **FAST) as client:
-        await client.integrations()
+        await client.integrations().collect()
     [call] = calls(mock, "GET", URL_)
     assert call.kwargs["headers"]["User-Agent"] == "my-app/2"

@@ -152,7 +152,7 @@ async def test_client_paces_requests(mock: aioresponses) -> None:
     mock.get(URL_, callback=record, repeat=True)
     async with SendcloudClient(BasicAuth("a", "b"), **{**FAST, "rate_limit": 40}) as client:
         for _ in range(4):
-            await client.integrations()
+            await client.integrations().collect()
     assert len(sent) == 4
     # Slots are 1/40 s apart; one late wake-up may shorten a single observed gap, but never
     # the span: 4 requests take at least 3 intervals.
@@ -169,7 +169,7 @@ async def test_client_paces_concurrent_requests(mock: aioresponses) -> None:
     mock.get(URL_, callback=record, repeat=True)
     async with SendcloudClient(BasicAuth("a", "b"), **{**FAST, "rate_limit": 50}) as client:
         started = time.monotonic()
-        await asyncio.gather(*(client.integrations() for _ in range(5)))
+        await asyncio.gather(*(client.integrations().collect() for _ in range(5)))
     assert max(sent) - started >= 0.08 - 0.002  # slots at 0, 20, 40, 60, 80 ms
 
 
@@ -195,9 +195,9 @@ async def test_429_pauses_the_whole_client(mock: aioresponses) -> None:
 
         async def other_task() -> list[Any]:
             await rate_limited.wait()  # starts only after the first task's 429
-            return await client.integrations(ordering="id")
+            return await client.integrations(ordering="id").collect()
 
-        first, second = await asyncio.gather(client.integrations(), other_task())
+        first, second = await asyncio.gather(client.integrations().collect(), other_task())
         assert client.stats.rate_limited == 1
     assert first == second == []
     assert other_sent[0] - paused_at[0] >= 0.15 - 0.005

@@ -102,7 +102,7 @@ async def test_a_stall_before_the_headers_is_a_read_timeout(serve: Any) -> None:
     async with client_for(server) as client:
         started = time.monotonic()
         with pytest.raises(TransportError) as caught:
-            await client.integrations()
+            await client.integrations().collect()
         waited = time.monotonic() - started
     message = str(caught.value)
     assert "GET" in message and f"127.0.0.1:{server.port}/integrations" in message
@@ -115,7 +115,7 @@ async def test_a_stall_in_the_middle_of_the_body_is_a_read_timeout(serve: Any) -
     server = await serve([[(0, head() + BODY[:half]), (5 * READ_TIMEOUT, BODY[half:])]])
     async with client_for(server) as client:
         with pytest.raises(TransportError, match="sent nothing for read_timeout"):
-            await client.integrations()
+            await client.integrations().collect()
 
 
 async def test_a_slow_but_steady_body_is_not_a_timeout(serve: Any) -> None:
@@ -123,7 +123,7 @@ async def test_a_slow_but_steady_body_is_not_a_timeout(serve: Any) -> None:
     server = await serve([[(0, head()), *pieces(BODY, 6, 0.4 * READ_TIMEOUT)]])
     async with client_for(server) as client:
         started = time.monotonic()
-        integrations = await client.integrations()
+        integrations = await client.integrations().collect()
         assert time.monotonic() - started > 2 * READ_TIMEOUT
     assert [i.id for i in integrations] == [1, 2, 3, 4, 5, 6]
 
@@ -133,7 +133,7 @@ async def test_the_wait_for_a_pooled_connection_is_not_silence(serve: Any) -> No
     slow = [(0, head()), *pieces(BODY, 6, 0.4 * READ_TIMEOUT)]
     server = await serve([slow, [(0, head() + BODY)]])
     async with client_for(server, max_connections=1) as client:
-        first, second = await asyncio.gather(client.integrations(), client.integrations())
+        first, second = await asyncio.gather(client.integrations().collect(), client.integrations().collect())
     assert first == second and len(first) == 6
     assert server.connections == 1 and server.requests == 2
 
@@ -141,7 +141,7 @@ async def test_the_wait_for_a_pooled_connection_is_not_silence(serve: Any) -> No
 async def test_a_read_timeout_is_retried_like_any_transport_error(serve: Any) -> None:
     server = await serve([[(5 * READ_TIMEOUT, head() + BODY)], [(0, head() + BODY)]])
     async with client_for(server, max_attempts=2, backoff_initial=0.01) as client:
-        assert len(await client.integrations()) == 6
+        assert len(await client.integrations().collect()) == 6
         assert client.stats.retries == 1
     assert server.requests == 2
 
@@ -160,10 +160,10 @@ async def test_requests_do_not_arm_a_timer_each(
         return call_at(when, callback, *args, **kw)
 
     async with client_for(server) as client:
-        await client.integrations()  # connection set up: not counted
+        await client.integrations().collect()  # connection set up: not counted
         monkeypatch.setattr(loop, "call_at", counting_call_at)
         for _ in range(20):
-            assert len(await client.integrations()) == 6
+            assert len(await client.integrations().collect()) == 6
     ours = ("DeadlineClock._fire", "ResponseHandler._on_read_timeout")
     timers = [c for c in armed if getattr(c, "__qualname__", "") in ours]
     assert len(timers) <= 1, timers  # the server's asyncio.sleep() timers aside
@@ -175,7 +175,7 @@ async def test_a_session_you_pass_keeps_aiohttps_sock_read(serve: Any) -> None:
         client = client_for(server, session=session)
         async with client:
             with pytest.raises(TransportError, match="timed out waiting for the server"):
-                await client.integrations()
+                await client.integrations().collect()
 
 
 async def test_a_watch_started_in_a_task_is_not_started_by_its_child_tasks() -> None:

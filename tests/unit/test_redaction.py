@@ -108,7 +108,7 @@ async def test_error_body_echoing_credentials_is_redacted(mock: aioresponses) ->
     mock.get(SC_URL, status=400, body=body, content_type="text/html")
     async with SendcloudClient(BasicAuth("pub", PASSWORD), **FAST) as client:
         with pytest.raises(BadRequestError) as info:
-            await client.integrations()
+            await client.integrations().collect()
     exc = info.value
     assert exc.excerpt == f"<p>invalid key {REDACTED}; header was Basic {REDACTED}</p>"
     assert secrets_in(str(exc)) == [] and secrets_in(repr(exc)) == []
@@ -164,7 +164,7 @@ async def test_nothing_secret_is_logged_at_debug(
     errors: list[IntegrationLogsError] = []
     async with SendcloudClient(ClientCredentials("cid", CLIENT_SECRET), **FAST) as client:
         try:
-            await client.integrations()
+            await client.integrations().collect()
         except BadRequestError as exc:
             errors.append(exc)
         logging.getLogger("test").debug("client %r", client)

@@ -142,7 +142,7 @@ async def test_request_id_header_is_reported(mock: aioresponses) -> None:
     mock.get(SC_URL, status=500, body="", headers={"X-Request-Id": "req-42"})
     async with sendcloud() as client:
         with pytest.raises(ServerError) as info:
-            await client.integrations()
+            await client.integrations().collect()
     assert info.value.request_id == "req-42"
     assert str(info.value) == (
         f"GET {SC_URL} -> HTTP 500: (empty body) [request id req-42]. The provider failed; "
@@ -155,7 +155,7 @@ async def test_html_error_page_is_excerpted(mock: aioresponses) -> None:
     mock.get(SC_URL, status=502, body=page, content_type="text/html")
     async with sendcloud() as client:
         with pytest.raises(ServerError) as info:
-            await client.integrations()
+            await client.integrations().collect()
     assert info.value.errors == ()
     assert info.value.excerpt == "<html> <body> <h1>502 Bad Gateway</h1> </body> </html>"
     assert f"HTTP 502: {info.value.excerpt}." in str(info.value)
@@ -209,7 +209,7 @@ async def test_decode_error_for_html_200(mock: aioresponses) -> None:
     mock.get(SC_URL, body="<!doctype html><title>Login</title>", content_type="text/html")
     async with sendcloud() as client:
         with pytest.raises(DecodeError) as info:
-            await client.integrations()
+            await client.integrations().collect()
     exc = info.value
     assert (exc.method, exc.url, exc.status) == ("GET", SC_URL, 200)
     assert exc.excerpt == "<!doctype html><title>Login</title>"
@@ -253,14 +253,14 @@ async def test_integrations_object_instead_of_array(mock: aioresponses) -> None:
     mock.get(SC_URL, payload={"results": []})
     async with sendcloud() as client:
         with pytest.raises(DecodeError, match=r"Expected `array`, got `object`"):
-            await client.integrations()
+            await client.integrations().collect()
 
 
 async def test_response_too_large(mock: aioresponses) -> None:
     mock.get(SC_URL, body="[" + "1," * 100 + "1]", repeat=True)
     async with sendcloud(max_response_bytes=100, max_attempts=3) as client:
         with pytest.raises(ResponseTooLargeError) as info:
-            await client.integrations()
+            await client.integrations().collect()
     assert (info.value.url, info.value.status, info.value.limit) == (SC_URL, 200, 100)
     assert "exceeds max_response_bytes=100" in str(info.value)
     assert total_requests(mock) == 1  # not retried
@@ -270,7 +270,7 @@ async def test_same_origin_redirect_is_followed(mock: aioresponses) -> None:
     mock.get(SC_URL, status=301, headers={"Location": "/api/v2/integrations/"})
     mock.get(SC_URL + "/", payload=[])
     async with sendcloud() as client:
-        assert await client.integrations() == []
+        assert await client.integrations().collect() == []
     [follow] = calls(mock, "GET", SC_URL + "/")
     assert follow.kwargs["headers"]["Authorization"] == "Basic cHViOnNlYw=="
 
@@ -280,7 +280,7 @@ async def test_cross_origin_redirect_is_refused(mock: aioresponses) -> None:
     mock.get("https://evil.test/steal", payload=[])
     async with sendcloud() as client:
         with pytest.raises(UnsafeURLError) as info:
-            await client.integrations()
+            await client.integrations().collect()
     assert info.value.url == "https://evil.test/steal"
     assert info.value.expected_origin == "https://panel.sendcloud.sc"
     assert "refusing to follow redirect to https://evil.test/steal" in str(info.value)
@@ -291,7 +291,7 @@ async def test_redirect_loop_stops(mock: aioresponses) -> None:
     mock.get(SC_URL, status=302, headers={"Location": SC_URL}, repeat=True)
     async with sendcloud() as client:
         with pytest.raises(APIError) as info:
-            await client.integrations()
+            await client.integrations().collect()
     assert info.value.status == 302
     assert total_requests(mock) == 4  # the request and three redirects
 

@@ -57,7 +57,7 @@ async def test_connection_errors_are_retried(mock: aioresponses, exc: Exception)
     mock.get(URL_, exception=exc)
     mock.get(URL_, payload=[{"id": 1}])
     async with client() as c:
-        [integration] = await c.integrations()
+        [integration] = await c.integrations().collect()
         assert c.stats.retries == 1
         assert c.stats.requests == 2
     assert integration.id == 1
@@ -70,7 +70,7 @@ async def test_retryable_statuses_are_retried(mock: aioresponses, status: int) -
     mock.get(URL_, status=status)
     mock.get(URL_, payload=[])
     async with client(events) as c:
-        assert await c.integrations() == []
+        assert await c.integrations().collect() == []
         assert c.stats.statuses == {status: 1, 200: 1}
     assert len(calls(mock, "GET", URL_)) == 2
     [retry] = retries(events)
@@ -94,7 +94,7 @@ async def test_other_statuses_are_not_retried(
     mock.get(URL_, status=status, repeat=True)
     async with client() as c:
         with pytest.raises(error) as info:
-            await c.integrations()
+            await c.integrations().collect()
         assert c.stats.retries == 0
     assert type(info.value) is error
     assert info.value.status == status
@@ -108,7 +108,7 @@ async def test_exhausted_server_errors_raise_server_error(mock: aioresponses) ->
     )
     async with client(events, max_attempts=4) as c:
         with pytest.raises(ServerError) as info:
-            await c.integrations()
+            await c.integrations().collect()
         assert c.stats.retries == 3
     assert (info.value.status, info.value.method, info.value.url) == (503, "GET", URL_)
     assert str(info.value).startswith(f"GET {URL_} -> HTTP 503: maintenance.")
@@ -120,7 +120,7 @@ async def test_exhausted_connection_errors_raise_transport_error(mock: aiorespon
     mock.get(URL_, exception=aiohttp.ClientConnectionError("refused"), repeat=True)
     async with client(max_attempts=3) as c:
         with pytest.raises(TransportError) as info:
-            await c.integrations()
+            await c.integrations().collect()
     assert (info.value.method, info.value.url) == ("GET", URL_)
     assert str(info.value).startswith(f"GET {URL_}: ClientConnectionError: refused.")
     assert len(calls(mock, "GET", URL_)) == 3
@@ -130,7 +130,7 @@ async def test_exhausted_rate_limits_raise_rate_limit_error(mock: aioresponses) 
     mock.get(URL_, status=429, repeat=True)
     async with client(max_attempts=3) as c:
         with pytest.raises(RateLimitError) as info:
-            await c.integrations()
+            await c.integrations().collect()
         assert c.stats.rate_limited == 3
     assert info.value.retry_after is None
     assert info.value.status == 429
@@ -143,7 +143,7 @@ async def test_retry_after_seconds_is_honoured(mock: aioresponses) -> None:
     mock.get(URL_, payload=[])
     async with client(events) as c:
         started = time.monotonic()
-        await c.integrations()
+        await c.integrations().collect()
         elapsed = time.monotonic() - started
     assert elapsed >= 0.05
     [retry] = retries(events)
@@ -159,7 +159,7 @@ async def test_retry_after_ms_is_honoured(mock: aioresponses) -> None:
     mock.get(URL_, payload=[])
     async with client(events) as c:
         started = time.monotonic()
-        await c.integrations()
+        await c.integrations().collect()
         elapsed = time.monotonic() - started
     assert elapsed >= 0.04
     assert [e.wait for e in retries(events)] == [0.04]
@@ -174,7 +174,7 @@ async def test_retry_after_http_date_is_honoured(
     mock.get(URL_, status=429, headers={"Retry-After": email.utils.formatdate(when, usegmt=True)})
     mock.get(URL_, payload=[])
     async with client(events) as c:
-        await c.integrations()
+        await c.integrations().collect()
     [retry] = retries(events)
     assert retry.wait == pytest.approx(0.05)
 
@@ -189,7 +189,7 @@ async def test_retry_after_above_cap_raises_at_once(
     mock.get(URL_, status=429, headers=headers, repeat=True)
     async with client(retry_after_cap=120) as c:
         with pytest.raises(RateLimitError) as info:
-            await c.integrations()
+            await c.integrations().collect()
         assert c.stats.retries == 0
     assert info.value.retry_after == expected
     assert f"The provider asked to wait {expected:g} s." in str(info.value)
@@ -205,7 +205,7 @@ async def test_http_date_retry_after_above_cap(
     mock.get(URL_, status=429, headers={"Retry-After": date}, repeat=True)
     async with client() as c:
         with pytest.raises(RateLimitError) as info:
-            await c.integrations()
+            await c.integrations().collect()
     assert info.value.retry_after == 3600.0
     assert total_requests(mock) == 1
 
@@ -214,7 +214,7 @@ async def test_decode_errors_are_retried_by_default(mock: aioresponses) -> None:
     mock.get(URL_, body="<html>gateway hiccup</html>", content_type="text/html")
     mock.get(URL_, payload=[])
     async with client() as c:
-        assert await c.integrations() == []
+        assert await c.integrations().collect() == []
     assert len(calls(mock, "GET", URL_)) == 2
 
 
@@ -222,7 +222,7 @@ async def test_decode_errors_not_retried_when_disabled(mock: aioresponses) -> No
     mock.get(URL_, body="<html>oops</html>", content_type="text/html", repeat=True)
     async with client(retry_decode_errors=False) as c:
         with pytest.raises(DecodeError):
-            await c.integrations()
+            await c.integrations().collect()
     assert total_requests(mock) == 1
 
 
@@ -230,7 +230,7 @@ async def test_persistent_decode_error_after_retries(mock: aioresponses) -> None
     mock.get(URL_, body="not json", repeat=True)
     async with client(max_attempts=2) as c:
         with pytest.raises(DecodeError):
-            await c.integrations()
+            await c.integrations().collect()
     assert total_requests(mock) == 2
 
 
@@ -267,7 +267,7 @@ async def test_request_deadline_raises_transport_error(mock: aioresponses) -> No
     async with client(request_deadline=0.05) as c:
         started = time.monotonic()
         with pytest.raises(TransportError) as info:
-            await c.integrations()
+            await c.integrations().collect()
         elapsed = time.monotonic() - started
     assert elapsed < 1.0
     assert (info.value.method, info.value.url) == ("GET", URL_)
@@ -288,9 +288,9 @@ async def test_after_an_expired_deadline_the_task_and_client_go_on(mock: aioresp
     assert task is not None
     async with client(request_deadline=0.05) as c:
         with pytest.raises(TransportError, match="no success within request_deadline"):
-            await c.integrations()
+            await c.integrations().collect()
         assert task.cancelling() == 0  # the deadline's cancellation was taken back
-        assert [i.id for i in await c.integrations()] == [1]
+        assert [i.id for i in await c.integrations().collect()] == [1]
         await asyncio.sleep(0.1)  # the shared timer fires again: nothing left to cancel
     assert task.cancelling() == 0
 
@@ -305,7 +305,7 @@ async def test_cancelling_a_request_is_not_turned_into_a_timeout(mock: aiorespon
 
     mock.get(URL_, callback=hang)
     async with client(request_deadline=60) as c:
-        request = asyncio.create_task(c.integrations())
+        request = asyncio.create_task(c.integrations().collect())
         await started.wait()
         request.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -321,7 +321,7 @@ async def test_request_deadline_covers_retries(mock: aioresponses) -> None:
     async with client(request_deadline=0.1, max_attempts=50) as c:
         started = time.monotonic()
         with pytest.raises((TransportError, ServerError)):
-            await c.integrations()
+            await c.integrations().collect()
         assert time.monotonic() - started < 0.3
     assert 2 <= total_requests(mock) <= 4  # each attempt takes 30 ms of the 100 ms
 
@@ -332,14 +332,14 @@ async def test_broken_event_hook_does_not_break_requests(mock: aioresponses) -> 
 
     mock.get(URL_, payload=[])
     async with SendcloudClient(BasicAuth("pub", "sec"), on_event=hook, **FAST) as c:
-        assert await c.integrations() == []
+        assert await c.integrations().collect() == []
 
 
 async def test_request_events_and_stats(mock: aioresponses) -> None:
     events: list[TransportEvent] = []
     mock.get(URL_, body="[]")
     async with client(events) as c:
-        await c.integrations()
+        await c.integrations().collect()
         assert c.stats.requests == 1
         assert c.stats.bytes_received == 2
         assert c.stats.statuses == {200: 1}
