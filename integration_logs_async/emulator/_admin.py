@@ -2,7 +2,8 @@
 
 - ``GET  /_emulator/info``: URLs, credentials and environment variables
 - ``GET  /_emulator/faults``: the current :class:`FaultConfig` as JSON
-- ``PUT  /_emulator/faults``: replace it (JSON object of FaultConfig fields)
+- ``PUT  /_emulator/faults``: replace it (a JSON object in a shape of :meth:`FaultConfig.coerce`:
+  FaultConfig fields, rates by kind ``{"server_error": 0.2}``, a schedule ``{"3": "reset"}``)
 - ``GET  /_emulator/requests``: the request log
 - ``GET  /_emulator/stats``: in-flight counters, log sizes and the server's CPU time
 - ``POST /_emulator/logs``: ``{"provider", "count", "integration_id"?}`` grows a store
@@ -50,7 +51,7 @@ async def put_faults(request: web.Request) -> web.Response:
         body = await _json_body(request)
         if not isinstance(body, dict):
             raise ValueError("expected a JSON object")
-        faults = FaultConfig.from_dict(body)
+        faults = FaultConfig.coerce(body)
     except (msgspec.DecodeError, ValueError) as exc:
         return _bad_request(str(exc))
     state_of(request).set_faults(faults)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from ._faults import FaultConfig
 
@@ -128,7 +129,7 @@ class EmulatorOptions(TypedDict, total=False):
     token_ttl: float
     rate_limit_rps: int | None
     request_log_size: int
-    faults: FaultConfig
+    faults: FaultConfig | Mapping[Any, Any]
     sendcloud_public_key: str
     sendcloud_secret_key: str
     sendcloud_client_id: str

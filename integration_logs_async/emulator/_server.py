@@ -78,7 +78,10 @@ class Emulator:
         self, config: EmulatorConfig | None = None, /, **options: Unpack[EmulatorOptions]
     ) -> None:
         base = config or EmulatorConfig()
-        self.config = replace(base, **options) if options else base
+        changes: dict[str, Any] = dict(options)
+        if "faults" in changes:  # a FaultConfig, or a dict shape of FaultConfig.coerce
+            changes["faults"] = FaultConfig.coerce(changes["faults"])
+        self.config = replace(base, **changes) if changes else base
         self._state: EmulatorState | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None

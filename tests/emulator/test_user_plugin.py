@@ -1,0 +1,117 @@
+"""The pytest plugin in a user's own project: pytester runs a fresh project with default settings.
+
+The repository's own tests run with ``asyncio_mode = "auto"``; users' projects mostly do not,
+so each case here writes a temporary project (no ini file unless the case is about one) and
+runs pytest on it in a subprocess, as a user's ``pytest`` would.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+_CLIENT_TESTS = """
+import pytest
+from integration_logs_async.emulator import Emulator, EmulatorConfig
+from integration_logs_async.testing import EmulatorFactory
+
+
+@pytest.mark.asyncio
+async def test_clients_read_the_emulator(emulator: Emulator) -> None:
+    async with emulator.sendcloud_client(rate_limit=0) as client:
+        sendcloud = await client.logs().collect()
+    async with emulator.elasticpath_client(rate_limit=0) as client:
+        elasticpath = await client.logs().collect()
+    assert len(sendcloud) == len(elasticpath) == 120
+
+
+@pytest.mark.asyncio
+@pytest.mark.emulator(logs=4, faults={1: "server_error"})
+async def test_marker_and_a_scheduled_fault(emulator: Emulator) -> None:
+    async with emulator.sendcloud_client(rate_limit=0, backoff_max=0.01) as client:
+        logs = await client.logs().collect()
+    assert len(logs) == 4
+    assert [r.status for r in emulator.requests] == [500, 200]
+
+
+@pytest.mark.asyncio
+async def test_factory(emulator_factory: EmulatorFactory) -> None:
+    first = await emulator_factory(logs=3, integrations=1)
+    second = await emulator_factory(EmulatorConfig(logs=2, seed=5))
+    async with first.elasticpath_client(rate_limit=0) as client:
+        assert len(await client.logs().collect()) == 3
+    async with second.sendcloud_client(rate_limit=0) as client:
+        assert len(await client.logs().collect()) == 2
+"""
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=120)
+
+
+def test_strict_mode_default_settings(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=_CLIENT_TESTS)
+    _run(pytester).assert_outcomes(passed=3)
+
+
+def test_auto_mode_with_a_module_loop(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        """
+        [pytest]
+        asyncio_mode = auto
+        asyncio_default_fixture_loop_scope = module
+        asyncio_default_test_loop_scope = module
+        """
+    )
+    pytester.makepyfile(
+        test_user=textwrap.dedent("""
+        import asyncio
+
+        LOOPS = []
+
+        async def test_first(emulator):
+            LOOPS.append(asyncio.get_running_loop())
+            async with emulator.sendcloud_client(rate_limit=0) as client:
+                assert len(await client.logs().collect()) == 120
+
+        async def test_second(emulator):
+            LOOPS.append(asyncio.get_running_loop())
+            async with emulator.elasticpath_client(rate_limit=0) as client:
+                assert len(await client.logs().collect()) == 120
+            assert LOOPS[0] is LOOPS[1]
+        """)
+    )
+    _run(pytester).assert_outcomes(passed=2)
+
+
+def test_bad_fault_kind_lists_the_valid_ones(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_user="""
+        import pytest
+
+        @pytest.mark.asyncio
+        @pytest.mark.emulator(faults={"server_eror": 0.2})
+        async def test_typo(emulator):
+            pass
+        """
+    )
+    result = _run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*server_eror*valid kinds*bad_gateway*server_error*"])
+
+
+def test_without_an_async_plugin_the_message_says_what_to_install(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_user="""
+        async def test_needs_a_loop(emulator):
+            pass
+        """
+    )
+    result = _run(pytester, "-p", "no:asyncio")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*install pytest-asyncio*asyncio_mode*"])
