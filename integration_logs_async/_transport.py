@@ -493,6 +493,10 @@ class AsyncTransport:
         redirects: int = 0,
     ) -> Response[T]:
         if not self.limiter.try_acquire():
+            if self.limiter.paused_for > 0:
+                self.stats.paused += 1
+            else:
+                self.stats.paced += 1
             await self.limiter.acquire()
         send_headers = {"Accept": "application/json", **headers}
         generation: int | None = None

@@ -34,6 +34,8 @@ class TransportStats:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
+    paced: int = 0  # requests that waited for a slot of the client's rate limit
+    paused: int = 0  # requests held by a pause after a 429
     token_requests: int = 0
     bytes_received: int = 0
     waited_seconds: float = 0.0

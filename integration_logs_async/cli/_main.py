@@ -1,4 +1,5 @@
 """The top-level parser and the entry point of the ``integration-logs`` command."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,33 +13,58 @@ from ..errors import IntegrationLogsError
 from ._clients import CREDENTIALS_HELP
 from ._common import EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE, UsageError, exit_code_for
 from ._harvest import add_harvest_arguments, harvest_command
+from ._help import DefaultsHelpFormatter, add_global_options
+from ._integrations import add_integrations_arguments, integrations_command
+from ._messages import in_cli_words, one_line
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``integration-logs`` argument parser."""
+    """The ``integration-logs`` argument parser.
+
+    Every command's ``--help`` shows the defaults; ``--log-level`` and ``--version`` are
+    accepted before or after the subcommand.
+    """
     parser = argparse.ArgumentParser(
         prog="integration-logs",
         description="Harvest integration logs from Sendcloud and Elastic Path.",
         epilog=CREDENTIALS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
-    parser.add_argument("--log-level", default="WARNING", help="e.g. INFO or DEBUG (to stderr)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    harvest = sub.add_parser(
+    add_global_options(parser, top_level=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, *, epilog: str | None = None) -> argparse.ArgumentParser:
+        child = sub.add_parser(
+            name,
+            help=summary,
+            description=summary[:1].upper() + summary[1:] + ".",
+            epilog=epilog,
+            formatter_class=DefaultsHelpFormatter,
+        )
+        return child
+
+    harvest = command(
         "harvest",
-        help="pull logs into a JSON Lines file (crash-safe, incremental)",
+        "pull logs into a JSON Lines file (crash-safe, incremental)",
         epilog=CREDENTIALS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_harvest_arguments(harvest)
-    demo = sub.add_parser("demo", help="harvest from the built-in emulator (no account needed)")
+    integrations = command(
+        "integrations",
+        "list the integrations (id, name, type, status), to join harvested ids to names",
+        epilog=CREDENTIALS_HELP,
+    )
+    add_integrations_arguments(integrations)
+    demo = command("demo", "harvest from the built-in emulator (no account needed)")
     from ..demo import add_demo_arguments
 
     add_demo_arguments(demo)
-    emulate = sub.add_parser("emulate", help="serve the built-in emulator of both APIs")
+    emulate = command("emulate", "serve the built-in emulator of both APIs")
     from ..emulator.cli import add_emulate_arguments
 
     add_emulate_arguments(emulate)
+    for child in (harvest, integrations, demo, emulate):
+        add_global_options(child, top_level=False)
     return parser
 
 
@@ -47,7 +73,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=args.log_level,
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
@@ -62,12 +88,15 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             from ..demo import run_demo
 
             return run_demo(args)
+        if args.command == "integrations":
+            asyncio.run(integrations_command(args, environment))
+            return EXIT_OK
         result = asyncio.run(harvest_command(args, environment))
     except KeyboardInterrupt:
         print("integration-logs: interrupted; rerun the same command to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (UsageError, IntegrationLogsError, ValueError, OSError) as exc:
-        print(f"integration-logs: error: {exc}", file=sys.stderr)
+        print(f"integration-logs: error: {in_cli_words(one_line(str(exc)))}", file=sys.stderr)
         return exit_code_for(exc)
     print(result.summary(), file=sys.stderr)
     if result.failures:

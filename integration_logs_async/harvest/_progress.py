@@ -26,10 +26,44 @@ class HarvestCounters:
         return time.monotonic() - self.started
 
 
+PACED_NOTE = "paced by the client's rate limit (--rate-limit)"
+PAUSED_NOTE = "paused after 429: the server asked to slow down"
+
+
+@dataclass(frozen=True, slots=True)
+class Waits:
+    """Counters of the client that say what held requests back (see :func:`limiting_note`)."""
+
+    requests: int = 0
+    paced: int = 0
+    paused: int = 0
+    rate_limited: int = 0
+
+    @classmethod
+    def of(cls, stats: TransportStats) -> Waits:
+        """The counters of ``stats`` now."""
+        return cls(stats.requests, stats.paced, stats.paused, stats.rate_limited)
+
+
+def limiting_note(before: Waits, now: Waits) -> str | None:
+    """What limited the request rate between two snapshots: a 429 pause, the client's own
+    pacing (at least half the requests waited for a slot), or nothing (None)."""
+    if now.rate_limited > before.rate_limited or now.paused > before.paused:
+        return PAUSED_NOTE
+    requests = now.requests - before.requests
+    if requests > 0 and 2 * (now.paced - before.paced) >= requests:
+        return PACED_NOTE
+    return None
+
+
 def format_status(
-    counters: HarvestCounters, stats: TransportStats, base: tuple[int, int, int] = (0, 0, 0)
+    counters: HarvestCounters,
+    stats: TransportStats,
+    base: tuple[int, int, int] = (0, 0, 0),
+    note: str | None = None,
 ) -> str:
-    """One line: records, pages, requests, retries, 429s, rate, elapsed.
+    """One line: records, pages, requests, retries, 429s, rate, elapsed, and ``note``
+    (e.g. what limits the rate: :func:`limiting_note`).
 
     ``base`` holds the client's (requests, retries, 429s) when the harvest started.
     """
@@ -43,6 +77,7 @@ def format_status(
     return (
         f"{counters.records:,} records, {counters.pages:,} pages, {requests:,} requests, "
         f"{retries:,} retries, {limited:,} 429s, {rate:,.0f} rec/s, {elapsed:,.1f} s"
+        + (f"; {note}" if note else "")
     )
 
 
@@ -69,6 +104,7 @@ class Progress:
         self.interval = interval if interval is not None else (0.2 if self.live else 5.0)
         self.enabled = enabled
         self._task: asyncio.Task[None] | None = None
+        self._waits = Waits(base_requests, stats.paced, stats.paused, base_rate_limited)
 
     async def __aenter__(self) -> Progress:
         if self.enabled:
@@ -89,8 +125,11 @@ class Progress:
             self.show()
 
     def show(self) -> None:
-        """Print the current status once."""
-        line = format_status(self.counters, self.stats, self.base)
+        """Print the current status once, saying what limited the rate since the last time."""
+        waits = Waits.of(self.stats)
+        note = limiting_note(self._waits, waits)
+        self._waits = waits
+        line = format_status(self.counters, self.stats, self.base, note)
         if self.live:
             self.stream.write("\r\x1b[2K" + line)
         else:
