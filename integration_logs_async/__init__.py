@@ -8,6 +8,7 @@ streams, retries, rate limiting and OAuth2 token management::
             print(log.created_at, log.response_code, log.full_url)
 """
 
+from ._constants import LIBRARY_VERSION
 from .auth import BasicAuth, BearerToken, ClientCredentials
 from .config import ClientConfig, ClientSettings
 from .elasticpath import ElasticPathClient
@@ -45,7 +46,8 @@ from .records import RawRecord
 from .sendcloud import SendcloudClient
 from .stream import AsyncStream, Page
 
-__version__ = "0.1.0"
+__version__: str = LIBRARY_VERSION
+"""The installed distribution's version (from ``pyproject.toml``)."""
 
 __all__ = [
     "APIError",

@@ -6,10 +6,21 @@ them per client with ``dataclasses.replace`` or keyword arguments.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Final
 
 LIBRARY_NAME: Final = "integration-logs-async"
-LIBRARY_VERSION: Final = "0.1.0"
+
+
+def _installed_version() -> str:
+    # One source of truth: the version in pyproject.toml, as installed.
+    try:
+        return version(LIBRARY_NAME)
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "0+unknown"
+
+
+LIBRARY_VERSION: Final = _installed_version()
 USER_AGENT: Final = f"{LIBRARY_NAME}/{LIBRARY_VERSION}"
 LOGGER_NAME: Final = "integration_logs_async"
 

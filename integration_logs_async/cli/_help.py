@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import copy
 import re
-from importlib.metadata import PackageNotFoundError, version
 
-DISTRIBUTION = "integration-logs-async"
+from .._constants import LIBRARY_VERSION
+
 LOG_LEVEL_DEFAULT = "WARNING"
 # Help that already names its default: "%(default)s", "(default: 8)", "(default 5)".
 _STATES_DEFAULT = re.compile(r"%\(default\)|\(default[: ]|default: ", re.IGNORECASE)
@@ -25,10 +25,7 @@ _STATES_DEFAULT = re.compile(r"%\(default\)|\(default[: ]|default: ", re.IGNOREC
 
 def package_version() -> str:
     """The installed distribution's version (the one in ``pyproject.toml``)."""
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "0+unknown"
+    return LIBRARY_VERSION
 
 
 def _meaningful_default(action: argparse.Action) -> bool:
