@@ -29,6 +29,7 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate-limit", type=float, default=200.0, help="client requests/s")
     parser.add_argument("--no-faults", action="store_true", help="switch fault injection off")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--force", action="store_true", help="replace OUT if it already holds data")
 
 
 class _Id(msgspec.Struct):
@@ -85,12 +86,15 @@ async def demo(args: argparse.Namespace) -> tuple[HarvestResult, int, tuple[int,
         logs=args.logs,
         faults=faults,
     )
-    await asyncio.to_thread(Path(args.out + ".state.json").unlink, missing_ok=True)
     async with Emulator(config) as emu:
         env = emu.env()
         scope: Scope = "jobs" if args.provider == "elasticpath" else "integrations"
-        options = HarvestOptions(
-            provider=args.provider, out=args.out, scope=scope, concurrency=args.concurrency
+        options = HarvestOptions(  # force: run_demo refused a non-empty OUT without --force
+            provider=args.provider,
+            out=args.out,
+            scope=scope,
+            concurrency=args.concurrency,
+            force=True,
         )
         if not args.quiet:
             print(
@@ -109,6 +113,12 @@ async def demo(args: argparse.Namespace) -> tuple[HarvestResult, int, tuple[int,
 
 def run_demo(args: argparse.Namespace) -> int:
     """Entry point of ``integration-logs demo``."""
+    out = Path(args.out)
+    if not args.force and out.is_file() and out.stat().st_size > 0:
+        raise ValueError(
+            f"--out {args.out} already holds data; nothing was changed. Rerun the demo with "
+            "--force to replace it, or give another --out"
+        )
     result, store_size, (lines, distinct, same) = asyncio.run(demo(args))
     print(result.summary(), file=sys.stderr)
     exact = lines == distinct == same == store_size

@@ -1,11 +1,18 @@
-"""``integration-logs harvest``: its options and the run."""
+"""``integration-logs harvest``: its options and the run.
+
+SIGTERM (how schedulers and containers stop a job) is handled like Ctrl-C: the run stops at
+once, its progress saved, and the command exits 143 (:class:`Terminated`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 from collections.abc import Mapping
 
 from .. import _constants as C
+from ..errors import FanOutError, IntegrationLogsError, OffsetCeilingError
 from ..harvest import HarvestOptions, HarvestResult, run_harvest
 from ._clients import add_client_arguments, client_from_args
 from ._common import positive_float, positive_int, since_arg
@@ -20,15 +27,35 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scope",
         choices=["all", "integrations", "jobs"],
-        default="integrations",
-        help="one listing of all logs, per integration (default), or per job (Elastic Path)",
+        help="one listing of all logs, one per integration, or one per job (Elastic Path). "
+        "Default: the scope the state file records, else jobs for Elastic Path (each listing "
+        "stays under its 10,000-record offset ceiling) and integrations for Sendcloud",
+    )
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--append",
+        action="store_true",
+        help="OUT exists and its state file does not describe it (none, or another harvest's): "
+        "keep it and add to it, skipping the records already in it",
+    )
+    existing.add_argument(
+        "--force",
+        action="store_true",
+        help="OUT exists and its state file does not describe it: replace it (once the run has "
+        "a first page to write; a run that fails before leaves it as it was)",
     )
     parser.add_argument(
         "--integration", action="append", default=[], metavar="ID", help="only these (repeat)"
     )
     parser.add_argument("--concurrency", type=positive_int, default=C.FANOUT_CONCURRENCY)
     parser.add_argument("--max-items", type=positive_int)
-    parser.add_argument("--since", type=since_arg, help="only logs created at/after (ISO-8601)")
+    parser.add_argument(
+        "--since",
+        type=since_arg,
+        help="only logs created at/after (ISO-8601). Default: as the state file records (all "
+        "for a new harvest). Later than before: applied to what is fetched; earlier: every "
+        "stream is read again down to it, skipping the records already in OUT",
+    )
     parser.add_argument("--page-size", type=positive_int)
     parser.add_argument(
         "--format",
@@ -52,9 +79,47 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> HarvestResult:
-    """Run ``integration-logs harvest`` and return its result."""
-    options = HarvestOptions(
+EXIT_TERMINATED = 143
+"""128 + SIGTERM, as a shell reports a process stopped by it."""
+
+
+class Terminated(Exception):
+    """The harvest was stopped by SIGTERM; its progress is saved."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "terminated (SIGTERM); progress is saved, rerun the same command to continue"
+        )
+
+
+def _ceiling_error(exc: BaseException) -> OffsetCeilingError | None:
+    if isinstance(exc, OffsetCeilingError):
+        return exc
+    if isinstance(exc, FanOutError):
+        for failure in exc.failures.values():
+            if isinstance(failure, OffsetCeilingError):
+                return failure
+    return None
+
+
+class CeilingReached(IntegrationLogsError):
+    """A listing reached Elastic Path's offset ceiling; the message says how to continue."""
+
+
+def _continue_by_job(options: HarvestOptions, exc: OffsetCeilingError) -> CeilingReached:
+    """The ceiling error of a listing longer than a job's, with the way on."""
+    what = str(exc).replace(exc.hint, "").strip()
+    kept = "" if options.out == "-" else f"what was harvested is kept in {options.out}; "
+    return CeilingReached(
+        f"{what} Elastic Path does not list past offset {C.ELASTICPATH_OFFSET_CEILING:,} of "
+        f"one listing: {kept}continue job by job, each listing shorter, keeping it: rerun with "
+        "--scope jobs --append"
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> HarvestOptions:
+    """The :class:`HarvestOptions` of ``integration-logs harvest ARGS``."""
+    return HarvestOptions(
         provider=args.provider,
         out=args.out,
         state=args.state,
@@ -65,10 +130,43 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
         since=args.since,
         format=args.format,
         page_size=args.page_size,
+        append=args.append,
+        force=args.force,
         **({} if args.save_every is None else {"save_every_records": args.save_every}),
     )
+
+
+async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> HarvestResult:
+    """Run ``integration-logs harvest`` and return its result.
+
+    Raises :class:`Terminated` on SIGTERM (after the state is saved).
+    """
+    options = options_from_args(args)
     client = client_from_args(args, env)
-    async with client:
-        return await run_harvest(
-            client, options, progress=not args.quiet, progress_interval=args.progress_interval
-        )
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        async with client:
+            return await run_harvest(
+                client, options, progress=not args.quiet, progress_interval=args.progress_interval
+            )
+    except asyncio.CancelledError:
+        if terminated:
+            raise Terminated from None
+        raise
+    except (IntegrationLogsError, ValueError) as exc:
+        ceiling = _ceiling_error(exc)
+        if ceiling is not None and "/jobs/" not in ceiling.url:  # not already one job's logs
+            raise _continue_by_job(options, ceiling) from exc
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)

@@ -4,12 +4,15 @@ Use it from Python (:func:`run_harvest`) or from the command line
 (``integration-logs harvest ...``).
 """
 
-from ._job import HarvestOptions, HarvestResult, Provider, Scope, build_stream, run_harvest
+from ._job import HarvestResult, build_stream, run_harvest
 from ._normalize import NormalizedLog
+from ._options import HarvestOptions, Provider, Scope, default_scope
 from ._output import OutputFormat, lossless_line
+from ._paths import HarvestFileError
 from ._state import HarvestState, Watermark, load_state
 
 __all__ = [
+    "HarvestFileError",
     "HarvestOptions",
     "HarvestResult",
     "HarvestState",
@@ -19,6 +22,7 @@ __all__ = [
     "Scope",
     "Watermark",
     "build_stream",
+    "default_scope",
     "load_state",
     "lossless_line",
     "run_harvest",

@@ -13,90 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Literal, TextIO
+from datetime import datetime
+from typing import TextIO
 
-import msgspec
-
-from .. import _constants as C
-from .._client_checks import check_count
 from ..elasticpath import ElasticPathClient
 from ..fanout import FanOutStream, Source, StopWhen, StreamFactory
 from ..records import RawRecord
 from ..sendcloud import SendcloudClient
-from ._idset import IdSet
-from ._output import JsonlWriter, OutputFormat, encode_line, existing_ids
+from ._options import HarvestOptions, Provider
+from ._output import encode_line
+from ._plan import Mode
 from ._progress import HarvestCounters, Progress
-from ._state import HarvestState, Watermark, load_state, remove_stale_temps, save_state
+from ._run import _Run
+from ._state import Watermark
 
-Provider = Literal["sendcloud", "elasticpath"]
-Scope = Literal["all", "integrations", "jobs"]
 Client = SendcloudClient | ElasticPathClient
-PAGE_SIZE_MAX = {"sendcloud": C.SENDCLOUD_MAX_PAGE_SIZE, "elasticpath": C.ELASTICPATH_MAX_PAGE_SIZE}
-
-
-@dataclass(frozen=True, kw_only=True)
-class HarvestOptions:
-    """What to harvest and where to. ``state=None`` means ``<out>.state.json``."""
-
-    provider: Provider
-    out: str
-    state: str | None = None
-    scope: Scope = "integrations"
-    integration_ids: tuple[str, ...] = ()
-    concurrency: int = 8
-    max_items: int | None = None
-    since: datetime | None = None
-    format: OutputFormat = "raw"
-    page_size: int | None = None
-    save_every_records: int = 5000
-    save_every_seconds: float = 2.0
-
-    def __post_init__(self) -> None:
-        if self.provider not in ("sendcloud", "elasticpath"):
-            raise ValueError(
-                f"provider must be 'sendcloud' or 'elasticpath', not {self.provider!r}"
-            )
-        if self.scope not in ("all", "integrations", "jobs"):
-            raise ValueError(f"scope must be all, integrations or jobs, not {self.scope!r}")
-        if self.scope == "jobs" and self.provider == "sendcloud":
-            raise ValueError("Sendcloud has no jobs; use --scope all or --scope integrations")
-        if self.scope == "all" and self.integration_ids:
-            raise ValueError(
-                "--integration selects integrations; use it with --scope integrations or jobs"
-            )
-        if self.format not in ("raw", "normalized"):
-            raise ValueError(f"format must be raw or normalized, not {self.format!r}")
-        check_count("concurrency", self.concurrency, minimum=1)
-        if self.max_items is not None:
-            check_count("max_items", self.max_items, minimum=0)
-        if self.page_size is not None:
-            check_count(
-                "page_size", self.page_size, minimum=1, maximum=PAGE_SIZE_MAX[self.provider]
-            )
-        check_count("save_every_records", self.save_every_records, minimum=1)
-        if self.since is not None and self.since.tzinfo is None:
-            raise ValueError("since must carry a timezone, e.g. 2024-01-31T00:00:00Z")
-        if self.out == "-" and self.state is not None:
-            raise ValueError("--state needs a file output: stdout cannot be truncated on resume")
-
-    @property
-    def state_path(self) -> Path | None:
-        """Where the state lives (None when writing to stdout)."""
-        if self.out == "-":
-            return None
-        return Path(self.state or self.out + ".state.json")
-
-    def fingerprint(self) -> str:
-        """Identifies the options a state file is bound to."""
-        parts = [self.provider, self.scope, self.format, ",".join(sorted(self.integration_ids))]
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -114,10 +49,12 @@ class HarvestResult:
     rate_limited: int
     elapsed: float
     complete: bool
-    mode: Literal["fresh", "resumed", "incremental"]
+    mode: Mode
     records_in_file: int
     stopped_at_max_items: bool = False
     failures: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """What the run did beyond the usual, e.g. how it applied ``since``."""
 
     def summary(self) -> str:
         """Human-readable closing lines."""
@@ -128,6 +65,7 @@ class HarvestResult:
             "fresh": "harvested",
             "resumed": "resumed and harvested",
             "incremental": "found new since the last complete run:",
+            "appended": "appended",
         }[self.mode]
         rate = self.records / self.elapsed if self.elapsed > 0 else 0.0
         lines = [
@@ -137,6 +75,7 @@ class HarvestResult:
             f"429s {self.rate_limited:,}, duplicates dropped {self.duplicates:,}, "
             f"records in file {self.records_in_file:,}",
         ]
+        lines += [f"  note: {note}" for note in self.notes]
         lines += [f"  failed: {label}: {error}" for label, error in self.failures.items()]
         return "\n".join(lines)
 
@@ -174,7 +113,8 @@ def build_stream(
 ) -> FanOutStream[RawRecord]:
     """The raw record stream a harvest with ``options`` reads."""
     ids = list(options.integration_ids) or None
-    if options.scope == "all":
+    scope = options.chosen_scope
+    if scope == "all":
 
         async def one_source() -> AsyncIterator[tuple[Source, StreamFactory]]:
             yield Source("all"), lambda cp: client.logs(page_size=options.page_size, resume_from=cp)
@@ -188,7 +128,7 @@ def build_stream(
             stop_when=stop,
             child_prefetch=True,  # one listing: let it fetch pages ahead as a plain stream does
         ).raw()
-    if options.scope == "jobs":
+    if scope == "jobs":
         if not isinstance(client, ElasticPathClient):
             raise ValueError("--scope jobs needs an Elastic Path client")
         return client.logs_by_job(
@@ -208,81 +148,6 @@ def build_stream(
         stop_when=stop,
     )
     return fanout.raw()
-
-
-class _Run:
-    """The file side of one run: output writer, state, seen ids. All methods are blocking."""
-
-    def __init__(self, options: HarvestOptions) -> None:
-        self.options = options
-        self.state_path = options.state_path
-        previous = None
-        if self.state_path is not None:
-            previous = load_state(self.state_path)
-            remove_stale_temps(self.state_path)
-        out_abs = options.out if options.out == "-" else os.path.abspath(options.out)
-        now = datetime.now(UTC).isoformat()
-        self.mode: Literal["fresh", "resumed", "incremental"] = "fresh"
-        if previous is None:
-            self.state = HarvestState(
-                fingerprint=options.fingerprint(), out=out_abs, run_started=now
-            )
-        else:
-            if previous.fingerprint != options.fingerprint() or previous.out != out_abs:
-                raise ValueError(
-                    f"state file {self.state_path} belongs to a different harvest (output "
-                    f"{previous.out}, or another provider/scope/integrations/format); use "
-                    "another --state, or delete it to start over"
-                )
-            self.mode = "resumed" if previous.in_progress else "incremental"
-            self.state = previous
-            if self.mode == "incremental":
-                self.state = msgspec.structs.replace(
-                    previous,
-                    in_progress=True,
-                    checkpoint=None,
-                    run=previous.run + 1,
-                    run_started=now,
-                    pending_watermarks={},
-                )
-        self.seen = IdSet()  # holds a temporary file until closed
-        try:
-            if self.mode != "fresh":
-                for ident in existing_ids(options.out, self.state.out_bytes):
-                    self.seen.add(ident)
-            # Opened last: nothing above can leave it open, or truncated, when it fails.
-            self.writer = JsonlWriter(
-                options.out, keep_bytes=None if self.mode == "fresh" else self.state.out_bytes
-            )
-        except BaseException:
-            self.seen.close()
-            raise
-        self.pending = dict(self.state.pending_watermarks)
-
-    def close(self) -> None:
-        """Close the output and release the id set's temporary file."""
-        try:
-            self.writer.close()
-        finally:
-            self.seen.close()
-
-    def save(self, checkpoint: str | None, *, done: bool, run_records: int) -> None:
-        """Make the output durable, then record it and ``checkpoint`` in the state file."""
-        self.writer.sync()
-        if self.state_path is None:
-            return
-        state = self.state
-        state.out_bytes = self.writer.size
-        state.records = len(self.seen)
-        state.pending_watermarks = self.pending
-        state.checkpoint = None if done else checkpoint
-        if done:
-            state.in_progress = False
-            state.watermarks = {**state.watermarks, **self.pending}
-            state.pending_watermarks = {}
-            state.last_run_records = run_records
-            state.last_complete_at = datetime.now(UTC).isoformat()
-        save_state(self.state_path, state)
 
 
 async def _setup(options: HarvestOptions) -> _Run:
@@ -313,44 +178,47 @@ async def run_harvest(
     progress_stream: TextIO | None = None,
     progress_interval: float | None = None,
 ) -> HarvestResult:
-    """Run one harvest (fresh, resumed or incremental, as the state file says).
+    """Run one harvest (fresh, resumed, incremental or appended, as the files say).
+
+    Paths are checked and the state file read before the first request; an output the
+    state does not describe is refused unless ``options.append`` or ``options.force``
+    (:class:`HarvestFileError`, a ``ValueError``). Nothing is created or changed before the
+    first page arrives.
 
     Progress goes to ``progress_stream`` (default stderr): a live line on a terminal, else a
     plain line every ``progress_interval`` seconds (default 5). The result's request counts
     are this run's, even when ``client`` made requests before.
     """
     run = await _setup(options)
+    options = run.options  # the scope chosen
     try:
         stream = build_stream(
-            client, options, run.state.checkpoint, _stop_rule(run.state.watermarks, options.since)
+            client,
+            options,
+            run.state.checkpoint,
+            _stop_rule(run.plan.watermarks, run.plan.since),
         )
     except BaseException:
         run.close()
         raise
     counters = HarvestCounters()
-    provider, fmt, seen, pending, writer = (
-        options.provider,
-        options.format,
-        run.seen,
-        run.pending,
-        run.writer,
-    )
+    provider, fmt, seen, pending = options.provider, options.format, run.seen, run.pending
     stats = client.stats
     base_requests, base_retries, base_429 = stats.requests, stats.retries, stats.rate_limited
     last_save_records, last_save_time = 0, time.monotonic()
     complete = False
     mid_page = False
-    saved = False
-    saving: asyncio.Future[None] | None = None
+    file_work: asyncio.Future[None] | None = None
+
+    async def in_thread(work: Callable[[], None]) -> None:
+        nonlocal file_work
+        file_work = asyncio.get_running_loop().run_in_executor(None, work)
+        await asyncio.shield(file_work)  # cancelled meanwhile: the work still completes
 
     async def save(*, done: bool) -> None:
-        nonlocal saved, saving
-        saved = True
-        saving = asyncio.get_running_loop().run_in_executor(
-            None,
-            functools.partial(run.save, stream.checkpoint, done=done, run_records=counters.records),
+        await in_thread(
+            functools.partial(run.save, stream.checkpoint, done=done, run_records=counters.records)
         )
-        await asyncio.shield(saving)  # cancelled meanwhile: the save still completes
 
     try:
         # ``async with stream``: however this ends (done, failed, cancelled), every child has
@@ -372,16 +240,20 @@ async def run_harvest(
             async for sourced in pages:
                 counters.pages += 1
                 source = sourced.source
-                mid_page = True
+                mid_page = True  # from here until its records are written
+                if run.writer is None:
+                    await in_thread(run.open)  # the first page: now the output is opened
+                assert run.writer is not None
+                write = run.writer.write
                 for record in sourced.page.items:
-                    if not seen.add(record.id):
-                        counters.duplicates += 1
-                        continue
-                    if source.label not in pending:
+                    if source.label not in pending:  # its newest record, written or not
                         pending[source.label] = Watermark(
                             id=record.id, created_at=_iso(record.created_at)
                         )
-                    writer.write(encode_line(record, source, provider, fmt))
+                    if not seen.add(record.id):
+                        counters.duplicates += 1
+                        continue
+                    write(encode_line(record, source, provider, fmt))
                     counters.records += 1
                 mid_page = False
                 del sourced  # not held while the next page is awaited: its records are freed
@@ -393,17 +265,18 @@ async def run_harvest(
                     last_save_records, last_save_time = counters.records, time.monotonic()
             at_limit = options.max_items is not None and stream.consumed >= options.max_items
             complete = not at_limit
+            await in_thread(run.open)  # a run that ends well leaves its output, even empty
             await save(done=complete)
     except BaseException:
         # At a page boundary everything consumed is written: record it, so a rerun continues
-        # from here. Mid-page, keep the last saved state (the rerun truncates the rest). A fresh
-        # run that wrote nothing leaves no state file: the rerun starts fresh anyway.
+        # from here. Mid-page, keep the last saved state (the rerun truncates the rest). A run
+        # that never opened its output changed no file and leaves none behind.
         try:
-            if saving is not None:
-                await asyncio.wait({saving})  # never two saves at once, nor a close under one
-                if not saving.cancelled():
-                    saving.exception()  # seen (it was raised above unless we were cancelled)
-            if not mid_page and (saved or counters.records or run.mode != "fresh"):
+            if file_work is not None:
+                await asyncio.wait({file_work})  # never two at once, nor a close under one
+                if not file_work.cancelled():
+                    file_work.exception()  # seen (it was raised above unless we were cancelled)
+            if not mid_page and run.writer is not None:
                 run.save(stream.checkpoint, done=False, run_records=counters.records)
         finally:
             run.close()
@@ -425,6 +298,7 @@ async def run_harvest(
         records_in_file=len(seen),
         stopped_at_max_items=not complete,
         failures={label: str(exc) for label, exc in stream.failures.items()},
+        notes=list(run.plan.notes),
     )
 
 

@@ -60,13 +60,11 @@ class JsonlWriter:
             return
         target = Path(path)
         if keep_bytes is None:
-            target.parent.mkdir(parents=True, exist_ok=True)
             self._handle = open(target, "wb", buffering=1 << 20)  # noqa: SIM115
             self.size = 0
             return
         _check_size(target, keep_bytes)
         if not target.exists():  # nothing had been written to it: recreate it
-            target.parent.mkdir(parents=True, exist_ok=True)
             target.touch()
         self._handle = open(target, "r+b", buffering=1 << 20)  # noqa: SIM115
         self._handle.truncate(keep_bytes)
@@ -96,9 +94,9 @@ def _check_size(target: Path, keep_bytes: int) -> None:
     actual = target.stat().st_size if target.exists() else 0
     if actual < keep_bytes:
         raise ValueError(
-            f"output file {target} holds {actual} bytes but the state file says {keep_bytes} "
-            "were written; it was modified or replaced. Restore it, or delete the state "
-            "file to start over."
+            f"output file {target} holds {actual:,} bytes but the state file says "
+            f"{keep_bytes:,} were written: it was modified or replaced; nothing was changed. "
+            "Restore it, or rerun with --append (keeps what it holds) or --force (replaces it)"
         )
 
 
@@ -119,11 +117,14 @@ def existing_ids(path: str, size: int) -> Iterator[str]:
             if read > size:
                 return
             try:
+                if not line.endswith(b"\n"):
+                    raise msgspec.DecodeError("the line is cut short")
                 ident = decoder.decode(line).id
             except msgspec.DecodeError as exc:
                 raise ValueError(
-                    f"output file {path} line {number} is not a harvested record ({exc}); it "
-                    "was modified. Restore it, or delete the state file to start over."
+                    f"output file {path} line {number} is not a harvested record ({exc}); "
+                    "nothing was changed. Restore the file, or choose another --out (--force "
+                    "would replace it)"
                 ) from None
             yield str(ident)
 

@@ -38,6 +38,14 @@ class HarvestState(msgspec.Struct, kw_only=True, omit_defaults=True):
     pending_watermarks: dict[str, Watermark] = msgspec.field(default_factory=dict)
     last_run_records: int = 0
     last_complete_at: str | None = None
+    # What the harvest reads (for messages; ``fingerprint`` is what binds). Absent from states
+    # written before they were recorded.
+    provider: str | None = None
+    scope: str | None = None
+    format: str | None = None
+    integration_ids: list[str] = msgspec.field(default_factory=list)
+    since: str | None = None
+    """The oldest ``created_at`` the output is complete from (ISO-8601); None: unbounded."""
 
 
 _decoder = msgspec.json.Decoder(HarvestState)
@@ -53,7 +61,9 @@ def load_state(path: Path) -> HarvestState | None:
         return _decoder.decode(data)
     except msgspec.MsgspecError as exc:
         raise ValueError(
-            f"state file {path} is not a harvest state ({exc}); delete it to start over"
+            f"state file {path} is not a harvest state ({exc}); nothing was changed. Give this "
+            "harvest another --state (with --append it keeps the records already in the "
+            "output and adds the missing ones)"
         ) from None
 
 

@@ -176,23 +176,29 @@ async def test_exit_codes_and_one_line_reasons(emulator: Emulator, tmp_path: Pat
         assert "401" in line and "wrong" not in line  # no secret in the message
         assert not Path(out + ".state.json").exists()  # nothing harvested, nothing to resume
 
-    # 4: unknown integration (404 after listing nothing)
-    for provider, bogus in (
-        ("elasticpath", "00000000-0000-4000-8000-000000000000"),
-        ("sendcloud", "987654321"),
+    # 4: unknown integration (404 after listing nothing; by default Elastic Path lists its jobs)
+    ep_bogus = "00000000-0000-4000-8000-000000000000"
+    for provider, bogus, scope in (
+        ("elasticpath", ep_bogus, "integrations"),
+        ("elasticpath", ep_bogus, None),
+        ("sendcloud", "987654321", None),
     ):
+        extra = [] if scope is None else ["--scope", scope]
         rc, _, stderr = await run_cli(
-            ["harvest", provider, "--out", out, "--integration", bogus], env
+            ["harvest", provider, "--out", out, "--integration", bogus, *extra], env
         )
         assert rc == 4, stderr
         line = one_error_line(stderr)
-        assert f"integration {bogus}" in line and "404" in line
+        assert bogus in line and "404" in line
+        assert not Path(out).exists() and not Path(out + ".state.json").exists()
 
     # a state file of another harvest
     rc, _, stderr = await run_cli(["harvest", "elasticpath", "--out", out, "--scope", "jobs"], env)
     assert rc == 0, stderr
     rc, _, stderr = await run_cli(["harvest", "elasticpath", "--out", out, "--scope", "all"], env)
-    assert rc == 2 and "belongs to a different harvest" in one_error_line(stderr)
+    line = one_error_line(stderr)
+    assert rc == 2 and "holds another harvest's records" in line, stderr
+    assert "--append" in line and "--force" in line
 
 
 BAD_USAGE = [
@@ -241,7 +247,7 @@ def test_bad_settings_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         "EPCC_API_BASE_URL": "http://127.0.0.1:9",
     }
     assert main(["harvest", "elasticpath", "--out", str(tmp_path)], env) == 2  # a directory
-    assert "Is a directory" in one_error_line(capsys.readouterr().err)
+    assert f"--out {tmp_path} is a directory" in one_error_line(capsys.readouterr().err)
     Path(out + ".state.json").write_text("[]")
     assert main(["harvest", "elasticpath", "--out", out], env) == 2
     assert "is not a harvest state" in one_error_line(capsys.readouterr().err)

@@ -17,6 +17,7 @@ import pytest
 from integration_logs_async.emulator import Emulator, FaultConfig
 from integration_logs_async.fanout import Source
 from integration_logs_async.harvest import (
+    HarvestFileError,
     HarvestOptions,
     HarvestResult,
     load_state,
@@ -285,23 +286,27 @@ async def test_store_growing_during_the_harvest(
 @pytest.mark.emulator(integrations=2, logs=60)
 async def test_state_file_is_bound_to_its_harvest(emulator: Emulator, tmp_path: Path):
     out = tmp_path / "logs.jsonl"
+    state = Path(str(out) + ".state.json")
     await harvest(emulator, "elasticpath", out, scope="jobs")
-    with pytest.raises(ValueError, match="belongs to a different harvest"):
+    data, saved = out.read_bytes(), state.read_bytes()
+    refused = r"holds another harvest's records .*: made with {}\); nothing was changed"
+    with pytest.raises(HarvestFileError, match=refused.format("--scope jobs")):
         await harvest(emulator, "elasticpath", out, scope="integrations")
-    with pytest.raises(ValueError, match="belongs to a different harvest"):
+    with pytest.raises(HarvestFileError, match=refused.format("--format raw")):
         await harvest(emulator, "elasticpath", out, scope="jobs", format="normalized")
     other = tmp_path / "other.jsonl"
-    with pytest.raises(ValueError, match="belongs to a different harvest"):
-        await harvest(emulator, "elasticpath", other, scope="jobs", state=str(out) + ".state.json")
-    data = out.read_bytes()
+    with pytest.raises(HarvestFileError, match="belongs to the harvest into .*logs.jsonl, which"):
+        await harvest(emulator, "elasticpath", other, scope="jobs", state=str(state))
     out.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="modified or replaced"):
+    with pytest.raises(HarvestFileError, match="modified, moved or replaced; nothing was changed"):
         await harvest(emulator, "elasticpath", out, scope="jobs")
     out.write_bytes(data)
-    Path(str(out) + ".state.json").write_text("{not json")
+    assert state.read_bytes() == saved
+    state.write_text("{not json")
     with pytest.raises(ValueError, match="not a harvest state"):
         await harvest(emulator, "elasticpath", out, scope="jobs")
     assert out.read_bytes() == data  # nothing was touched
+    assert not other.exists()
 
 
 @pytest.mark.emulator(integrations=2, jobs_per_integration=2, logs=120)

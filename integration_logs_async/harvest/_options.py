@@ -1,0 +1,120 @@
+"""What a harvest reads and where it writes: :class:`HarvestOptions`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from .. import _constants as C
+from .._client_checks import check_count
+from ._output import OutputFormat
+
+Provider = Literal["sendcloud", "elasticpath"]
+Scope = Literal["all", "integrations", "jobs"]
+PAGE_SIZE_MAX = {"sendcloud": C.SENDCLOUD_MAX_PAGE_SIZE, "elasticpath": C.ELASTICPATH_MAX_PAGE_SIZE}
+SCOPES: dict[str, tuple[Scope, ...]] = {
+    "sendcloud": ("integrations", "all"),
+    "elasticpath": ("jobs", "integrations", "all"),
+}
+"""The scopes of each provider, its default first."""
+
+
+def default_scope(provider: Provider) -> Scope:
+    """The scope of a new harvest when none is given.
+
+    Elastic Path: ``jobs``, one listing per job, because one offset listing (all logs, or one
+    integration's) cannot be read past Elastic Path's documented offset ceiling (10,000
+    records) and a busy integration reaches it. Sendcloud: ``integrations`` (cursor pages,
+    no ceiling).
+    """
+    return SCOPES[provider][0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HarvestOptions:
+    """What to harvest and where to. ``state=None`` means ``<out>.state.json``.
+
+    ``scope=None``: the scope the state file records, else :func:`default_scope`.
+    ``append``: an existing output that the state does not describe is kept and added to,
+    skipping the records already in it. ``force``: such an output is replaced (once the run
+    has a first record to write). Without either, such an output is refused: it is never
+    truncated or overwritten.
+    """
+
+    provider: Provider
+    out: str
+    state: str | None = None
+    scope: Scope | None = None
+    integration_ids: tuple[str, ...] = ()
+    concurrency: int = 8
+    max_items: int | None = None
+    since: datetime | None = None
+    format: OutputFormat = "raw"
+    page_size: int | None = None
+    save_every_records: int = 5000
+    save_every_seconds: float = 2.0
+    append: bool = False
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        if self.provider not in ("sendcloud", "elasticpath"):
+            raise ValueError(
+                f"provider must be 'sendcloud' or 'elasticpath', not {self.provider!r}"
+            )
+        if self.scope is not None and self.scope not in ("all", "integrations", "jobs"):
+            raise ValueError(f"scope must be all, integrations or jobs, not {self.scope!r}")
+        if self.scope == "jobs" and self.provider == "sendcloud":
+            raise ValueError("Sendcloud has no jobs; use --scope all or --scope integrations")
+        if self.scope == "all" and self.integration_ids:
+            raise ValueError(
+                "--integration selects integrations; use it with --scope integrations or jobs"
+            )
+        if self.format not in ("raw", "normalized"):
+            raise ValueError(f"format must be raw or normalized, not {self.format!r}")
+        check_count("concurrency", self.concurrency, minimum=1)
+        if self.max_items is not None:
+            check_count("max_items", self.max_items, minimum=0)
+        if self.page_size is not None:
+            check_count(
+                "page_size", self.page_size, minimum=1, maximum=PAGE_SIZE_MAX[self.provider]
+            )
+        check_count("save_every_records", self.save_every_records, minimum=1)
+        if self.since is not None and self.since.tzinfo is None:
+            raise ValueError("since must carry a timezone, e.g. 2024-01-31T00:00:00Z")
+        if self.out == "-" and self.state is not None:
+            raise ValueError("--state needs a file output: stdout cannot be truncated on resume")
+        if self.append and self.force:
+            raise ValueError(
+                "--append keeps the existing output and --force replaces it: choose one"
+            )
+        if self.out == "-" and (self.append or self.force):
+            raise ValueError("--append and --force are about an output file, not stdout (-)")
+
+    @property
+    def state_path(self) -> Path | None:
+        """Where the state lives (None when writing to stdout)."""
+        if self.out == "-":
+            return None
+        return Path(self.state or self.out + ".state.json")
+
+    @property
+    def chosen_scope(self) -> Scope:
+        """``scope``, or the provider's default when it is None."""
+        return self.scope or default_scope(self.provider)
+
+    def with_scope(self, scope: Scope) -> HarvestOptions:
+        """These options with ``scope`` set."""
+        return replace(self, scope=scope)
+
+    def fingerprint(self) -> str:
+        """Identifies the options a state file is bound to (not ``since``: see the state)."""
+        parts = [
+            self.provider,
+            self.chosen_scope,
+            self.format,
+            ",".join(sorted(self.integration_ids)),
+        ]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
