@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from ..errors import IntegrationLogsError
 from ._clients import CREDENTIALS_HELP
 from ._common import EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE, UsageError, exit_code_for
-from ._harvest import add_harvest_arguments, harvest_command
+from ._harvest import EXIT_TERMINATED, Terminated, add_harvest_arguments, harvest_command
 from ._help import DefaultsHelpFormatter, add_global_options
 from ._integrations import add_integrations_arguments, integrations_command
 from ._messages import in_cli_words, one_line
@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except KeyboardInterrupt:
         print("integration-logs: interrupted; rerun the same command to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as exc:  # SIGTERM, handled like Ctrl-C
+        print(f"integration-logs: {exc}", file=sys.stderr)
+        return EXIT_TERMINATED
     except (UsageError, IntegrationLogsError, ValueError, OSError) as exc:
         print(f"integration-logs: error: {in_cli_words(one_line(str(exc)))}", file=sys.stderr)
         return exit_code_for(exc)
