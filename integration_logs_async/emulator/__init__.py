@@ -30,6 +30,7 @@ with :meth:`Emulator.set_faults`.  Run the emulator as a process with
 from ._auth import CredentialKind
 from ._config import EmulatorConfig, EmulatorOptions, MetaStyle, Provider
 from ._faults import FaultConfig, FaultKind
+from ._log_fields import LogFieldError, LogFields
 from ._records import RequestRecord
 from ._server import Emulator, EmulatorBindError, create_app
 from ._store import LogId, LogView, Store
@@ -42,6 +43,8 @@ __all__ = [
     "EmulatorOptions",
     "FaultConfig",
     "FaultKind",
+    "LogFieldError",
+    "LogFields",
     "LogId",
     "LogView",
     "MetaStyle",

@@ -6,7 +6,7 @@
   FaultConfig fields, rates by kind ``{"server_error": 0.2}``, a schedule ``{"3": "reset"}``)
 - ``GET  /_emulator/requests``: the request log
 - ``GET  /_emulator/stats``: in-flight counters, log sizes and the server's CPU time
-- ``POST /_emulator/logs``: ``{"provider", "count", "integration_id"?}`` grows a store
+- ``POST /_emulator/logs``: add logs (body: see :func:`add_logs`)
 - ``POST /_emulator/reset-stats``: clear the request log and ``max_in_flight``
 - ``POST /_emulator/expire-tokens``: invalidate every issued token
 """
@@ -23,6 +23,7 @@ from . import _responses as responses
 from ._config import PROVIDERS, Provider
 from ._faults import FaultConfig
 from ._info import connection_info
+from ._log_fields import LogFieldError
 from ._pipeline import ADMIN_PREFIX
 from ._state import origin_of, state_of
 
@@ -78,23 +79,62 @@ async def get_stats(request: web.Request) -> web.Response:
     )
 
 
+def _field_error(field: str | None, message: str, allowed: str, status: int = 400) -> web.Response:
+    return responses.json_response({"error": message, "field": field, "allowed": allowed}, status)
+
+
+_PROVIDER_ALLOWED = "sendcloud or elasticpath"
+_JOBS_ALLOWED = "a job of the integration, as listed by GET /v2/integrations/{id}/jobs"
+
+
 async def add_logs(request: web.Request) -> web.Response:
-    """Grow a provider's store with newer logs."""
+    """Add logs at the head of a provider's listings; the admin twin of ``Emulator.add_logs``.
+
+    Body, a JSON object::
+
+        {
+          "provider": "sendcloud" | "elasticpath",      required
+          "count": 3,                                   integer >= 0, default 1
+          "integration_id": 12345 | "uuid",             default: spread over all
+          "status_code": 503 | null,                    100-599; null = no response
+          "failed": true,                               default: no status or not 2xx
+          "error": "...",                               Sendcloud exception, EP error_detail
+          "body": "...",                                the response body
+          "created_at": "2024-06-01T12:00:00Z",         ISO 8601 with an offset
+          "method", "full_url", "exception_type", "protected"    Sendcloud only
+          "job_id", "attempt", "processing_time"                 Elastic Path only
+        }
+
+    Answers 201 ``{"provider", "added", "total", "ids"}`` (ids oldest first); 400
+    ``{"error", "field", "allowed"}`` naming the wrong field and what it allows; 404 (same
+    shape, field ``integration_id`` or ``job_id``) for an unknown integration or job.
+    """
     try:
         body = await _json_body(request)
-        provider = body["provider"]
-        count = body["count"]
-        integration_id = body.get("integration_id")
-        if provider not in PROVIDERS or not isinstance(count, int) or count < 0:
-            raise ValueError("need provider 'sendcloud' or 'elasticpath' and a count >= 0")
-    except (msgspec.DecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return _bad_request(f"bad request: {exc}")
-    store = state_of(request).store
+    except msgspec.DecodeError as exc:
+        return _field_error(None, f"the body is not JSON: {exc}", "a JSON object")
+    if not isinstance(body, dict):
+        return _field_error(None, "the body is not a JSON object", "a JSON object")
+    fields = dict(body)
+    provider = fields.pop("provider", None)
+    if provider not in PROVIDERS:
+        problem = "missing" if provider is None else f"{provider!r} is not allowed"
+        return _field_error("provider", f"provider: {problem}", _PROVIDER_ALLOWED)
     chosen: Provider = provider
+    count = fields.pop("count", 1)
+    integration_id = fields.pop("integration_id", None)
+    store = state_of(request).store
     try:
-        ids = store.add_logs(chosen, count, integration_id)
+        ids = store.add_logs(chosen, count, integration_id, fields)
+    except LogFieldError as exc:
+        return _field_error(exc.field, str(exc), exc.allowed)
     except KeyError as exc:
-        return responses.json_response({"error": str(exc.args[0])}, 404)
+        message = str(exc.args[0])
+        if message.startswith("no job"):
+            return _field_error("job_id", message, _JOBS_ALLOWED, 404)
+        ids = store.integration_ids(chosen)
+        shown = ", ".join(str(i) for i in ids[:10]) + (", ..." if len(ids) > 10 else "")
+        return _field_error("integration_id", message, f"one of {shown}", 404)
     return responses.json_response(
         {"provider": chosen, "added": len(ids), "total": store.log_count(chosen), "ids": ids},
         201,

@@ -13,15 +13,22 @@ import random
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from . import _elasticpath_data as data
+from ._log_fields import LogSpec, reason
 from ._template import RecordParts
-from ._timefmt import NANOS, minute_prefix, utc_seconds_timestamp
+from ._timefmt import NANOS, elasticpath_timestamp, minute_prefix, utc_seconds_timestamp
 
 _ID_START = len(b'{"id":"')
 _ID_END = _ID_START + 36
 _ATTEMPTS = (1, 1, 1, 1, 2, 2, 3, 4, 5)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_GIVEN = len(data.OUTCOMES)
+"""Outcome index of logs added with given fields: encoded whole, no shared tail."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class ElasticPathStore:
         rng = random.Random(f"elasticpath:{seed}")
         start = end - span
         self._formats = [data.build_template(outcome) for outcome in data.OUTCOMES]
-        self._tails = [template.tail for template in self._formats]
+        self._tails = [template.tail for template in self._formats] + [b""]
         self._outcome_weights = [outcome.weight for outcome in data.OUTCOMES]
         self.integrations: list[ElasticPathIntegration] = []
         self.job_ids: list[str] = []
@@ -125,6 +132,11 @@ class ElasticPathStore:
         """Position of an integration, or None when it does not exist."""
         return self._by_id.get(integration_id)
 
+    def job_owner(self, job_id: str) -> int | None:
+        """Position of the integration a job belongs to, or None for an unknown job."""
+        job = self._job_by_id.get(job_id)
+        return None if job is None else self._job_integration[job]
+
     def job_index(self, integration: int, job_id: str) -> int | None:
         """Position of a job of ``integration``, or None when it has no such job."""
         job = self._job_by_id.get(job_id)
@@ -172,3 +184,60 @@ class ElasticPathStore:
             self.integration_scopes[owner].append(index)
             self.job_scopes[job].append(index)
         return [self.log_id(i) for i in range(first, len(self._records))]
+
+    def add_given_logs(
+        self, count: int, integration: int | None, job: int | None, spec: LogSpec
+    ) -> list[str]:
+        """Append ``count`` newer logs with the fields of ``spec`` (to one job of
+        ``integration``, or spread) and return their ids."""
+        rng = self._growth
+        first = len(self._records)
+        given = None
+        if spec.created_at is not None:
+            given = (spec.created_at - _EPOCH) // timedelta(microseconds=1) * 1000
+        for _ in range(count):
+            owner = integration
+            if owner is None:
+                owner = rng.choices(range(len(self.integrations)), self._weights)[0]
+            chosen = rng.choice(self.integrations[owner].jobs) if job is None else job
+            index = len(self._records)
+            last = self.created[-1] if self.created else self._growth_start
+            clock = last + rng.randrange(NANOS, 90 * NANOS)
+            self.created.append(clock if given is None else max(clock, given))
+            self._outcome.append(_GIVEN)
+            record = self._given_record(rng, owner, chosen, spec, clock if given is None else given)
+            self._records.append(msgspec.json.encode(record))
+            self.integration_scopes[owner].append(index)
+            self.job_scopes[chosen].append(index)
+        return [self.log_id(i) for i in range(first, len(self._records))]
+
+    def _given_record(
+        self, rng: random.Random, owner: int, job: int, spec: LogSpec, created: int
+    ) -> dict[str, Any]:
+        """The record of a log added with given fields, in the documented key order."""
+        code = spec.status_code
+        if spec.error is not None:
+            error = spec.error
+        elif not spec.failed:
+            error = ""
+        elif code is None:
+            error = "dial tcp 203.0.113.10:443: connect: connection refused"
+        else:
+            error = data.OUTSIDE_2XX if not 200 <= code < 300 else "webhook delivery failed"
+        body = spec.body if spec.body is not None else ("" if code is None else reason(code))
+        ptime = spec.processing_time
+        return {
+            "id": data.make_uuid(rng),  # first: log_id() reads it from the head
+            "type": "integration-log",
+            "succeeded": not spec.failed,
+            "attempt": spec.attempt or 1,
+            "processing_time": round(0.005 + rng.random(), 4) if ptime is None else ptime,
+            "body": body,
+            "status_code": code or 0,
+            "error_detail": error,
+            "relationships": {
+                "integration": {"data": {"type": "integration", "id": self.integrations[owner].id}},
+                "job": {"data": {"type": "integration-job", "id": self.job_ids[job]}},
+            },
+            "meta": {"timestamps": {"created_at": elasticpath_timestamp(created).decode()}},
+        }

@@ -21,12 +21,17 @@ from typing import Any
 import msgspec
 
 from . import _sendcloud_data as data
+from ._log_fields import LogSpec, reason
 from ._template import RecordParts
 from ._timefmt import minute_prefix, offset_suffix, sendcloud_timestamp
 
 _ID_BASE = 1_000_000
 _ID_GAPS = (1, 1, 1, 1, 2, 2, 3, 5, 8)
 _TZ_OFFSETS = (0, 3600, 7200)
+_CONNECTION_ERROR = (
+    "requests.exceptions.ConnectionError",
+    "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))",
+)
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,61 @@ class SendcloudStore:
             index = self._append(owner, template)
             self._add_own(index, owner, rng.randrange(1001, 99_999))
         return list(self.ids[first:])
+
+    def add_given_logs(self, count: int, integration: int | None, spec: LogSpec) -> list[int]:
+        """Append ``count`` newer logs with the fields of ``spec`` and return their ids."""
+        rng = self._growth
+        first = len(self.ids)
+        given = None if spec.created_at is None else int(spec.created_at.timestamp())
+        for _ in range(count):
+            owner = integration
+            if owner is None:
+                owner = rng.choices(range(len(self.integrations)), self._weights)[0]
+            index = self._append(owner, self._posted)
+            if given is not None:  # the clock of later synthetic logs never goes back
+                self.created[index] = max(self.created[index], given)
+            record = self._given_record(index, owner, spec, rng.randrange(1001, 99_999), given)
+            self._records.append(msgspec.json.encode(record))
+        return list(self.ids[first:])
+
+    def _given_record(
+        self, index: int, owner: int, spec: LogSpec, order: int, created: int | None
+    ) -> dict[str, Any]:
+        """The record of a log added with given fields, in the documented key order."""
+        integration = self.integrations[owner]
+        system = data.SYSTEMS[integration.system]
+        full_url = spec.full_url or integration.base_url + system.order_path.format(order=order)
+        code = spec.status_code
+        response = None
+        if code is not None:
+            body = reason(code) if spec.body is None else spec.body
+            response = {"headers": {"Content-Type": "text/plain; charset=utf-8"}, "body": body}
+        exception_type, exception = spec.exception_type, spec.error
+        if spec.failed:
+            if code is None:
+                default_type, default_error = _CONNECTION_ERROR
+            else:
+                kind = "Client" if code < 500 else "Server"
+                default_type = "requests.exceptions.HTTPError"
+                default_error = f"{code} {kind} Error: {reason(code)} for url: {full_url}"
+            exception_type = default_type if exception_type is None else exception_type
+            exception = default_error if exception is None else exception
+        when = self.created[index] if created is None else created
+        return {  # the documented key order
+            "id": self.ids[index],
+            "integration_id": integration.id,
+            "user_id": self.user_id,
+            "base_url": integration.base_url,
+            "full_url": full_url,
+            "method": spec.method or "GET",
+            "response_code": code,
+            "response": response,
+            "request": {"headers": dict(system.request_headers), "payload": None},
+            "created_at": sendcloud_timestamp(when, integration.tz_offset).decode(),
+            "exception_type": exception_type,
+            "exception": exception,
+            "protected": bool(spec.protected),
+        }
 
     def _append(self, owner: int, template: int) -> int:
         """Reserve the next (newest) position: id, timestamp, template and scope."""

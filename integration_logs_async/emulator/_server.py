@@ -21,6 +21,7 @@ from ._auth import CredentialKind
 from ._config import EmulatorConfig, EmulatorOptions, Provider
 from ._faults import FaultConfig
 from ._info import connection_info, environment
+from ._log_fields import LogFields
 from ._pipeline import pipeline
 from ._records import RequestRecord
 from ._state import STATE, EmulatorState
@@ -247,10 +248,32 @@ class Emulator:
         return self._ensure_state().store
 
     def add_logs(
-        self, provider: Provider, count: int, integration_id: LogId | None = None
+        self,
+        provider: Provider,
+        count: int = 1,
+        integration_id: LogId | None = None,
+        **fields: Unpack[LogFields],
     ) -> list[LogId]:
-        """Append ``count`` newer logs; returns their ids, oldest first."""
-        return self.store.add_logs(provider, count, integration_id)
+        """Append ``count`` newer logs (at the head of every listing); returns their ids,
+        oldest first.
+
+        Without ``fields`` the logs are synthetic like the rest of the store.  With them,
+        every new log has exactly those fields, in one vocabulary for both providers:
+        ``status_code`` (None: no response), ``failed``, ``error``, ``body``, ``created_at``
+        (an aware datetime or ISO 8601 string), and for Sendcloud ``method``, ``full_url``,
+        ``exception_type``, ``protected``, for Elastic Path ``job_id``, ``attempt``,
+        ``processing_time``.  ``failed`` defaults to "no status or not 2xx", ``status_code``
+        to 500 for a failed log and 200 otherwise::
+
+            emu.add_logs("sendcloud", 3, integration_id, status_code=503,
+                         created_at=datetime(2024, 6, 1, 12, tzinfo=UTC))
+            emu.add_logs("elasticpath", 1, failed=False)   # succeeded, status 200
+
+        Listings stay in the order logs were added, whatever their ``created_at``.  Raises
+        :class:`LogFieldError` (a ValueError naming the field and what is allowed) and
+        KeyError for an unknown integration or job.
+        """
+        return self.store.add_logs(provider, count, integration_id, fields)
 
     @property
     def faults(self) -> FaultConfig:

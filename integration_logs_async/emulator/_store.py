@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import overload
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from ._config import EmulatorConfig, Provider
 from ._elasticpath_store import ElasticPathStore
+from ._log_fields import LogFieldError, integration_key, parse_log_fields
 from ._sendcloud_store import SendcloudStore
 
 LogId = int | str
@@ -156,29 +157,53 @@ class Store:
         """All logs of a provider, newest first."""
         return self.sendcloud_logs if provider == "sendcloud" else self.elasticpath_logs
 
+    def integration_ids(self, provider: Provider) -> list[LogId]:
+        """Ids of a provider's integrations (the owners logs can be added to)."""
+        if provider == "sendcloud":
+            return list(self.sendcloud_integration_ids)
+        return list(self.elasticpath_integration_ids)
+
     def log_count(self, provider: Provider) -> int:
         """Number of logs a provider holds."""
         return len(self.sendcloud if provider == "sendcloud" else self.elasticpath)
 
     def add_logs(
-        self, provider: Provider, count: int, integration_id: LogId | None = None
+        self,
+        provider: Provider,
+        count: int,
+        integration_id: LogId | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> list[LogId]:
         """Append ``count`` newer logs for a provider (optionally to one integration).
 
-        Returns the new ids, oldest first.  Raises KeyError for an unknown integration.
+        Without ``fields`` the logs are synthetic like the rest of the store; with them
+        every new log has those fields (see :class:`~._log_fields.LogFields`).  Returns the
+        new ids, oldest first.  Raises :class:`~._log_fields.LogFieldError` (a ValueError)
+        for a field that is not allowed, KeyError for an unknown integration or job.
         """
-        if count < 0:
-            raise ValueError("count must not be negative")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise LogFieldError("count", f"{count!r} is not allowed", "an integer >= 0")
+        spec = parse_log_fields(provider, fields or {})
+        key = None if integration_id is None else integration_key(provider, integration_id)
         if provider == "sendcloud":
-            index = None
-            if integration_id is not None:
-                index = self.sendcloud.integration_index(int(integration_id))
-                if index is None:
-                    raise KeyError(f"no Sendcloud integration {integration_id}")
-            return list(self.sendcloud.add_logs(count, index))
-        index = None
-        if integration_id is not None:
-            index = self.elasticpath.integration_index(str(integration_id))
-            if index is None:
-                raise KeyError(f"no Elastic Path integration {integration_id}")
-        return list(self.elasticpath.add_logs(count, index))
+            index = None if key is None else self.sendcloud.integration_index(int(key))
+            if key is not None and index is None:
+                raise KeyError(f"no Sendcloud integration {key}")
+            if spec is None:
+                return list(self.sendcloud.add_logs(count, index))
+            return list(self.sendcloud.add_given_logs(count, index, spec))
+        store = self.elasticpath
+        index = None if key is None else store.integration_index(str(key))
+        if key is not None and index is None:
+            raise KeyError(f"no Elastic Path integration {key}")
+        if spec is None:
+            return list(store.add_logs(count, index))
+        job = None
+        if spec.job_id is not None:
+            owner = store.job_owner(spec.job_id)
+            if owner is None or (index is not None and owner != index):
+                where = f" in integration {key}" if key is not None else ""
+                raise KeyError(f"no job {spec.job_id}{where}")
+            index = owner
+            job = store.job_index(owner, spec.job_id)
+        return list(store.add_given_logs(count, index, job, spec))
