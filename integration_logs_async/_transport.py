@@ -667,6 +667,7 @@ class AsyncTransport:
             self.stats.rate_limited += 1
             if pause <= self.config.retry_after_cap:  # above the cap we raise, not wait
                 self.limiter.pause(pause)
+                self.stats.pause_ends = max(self.stats.pause_ends, time.monotonic() + pause)
                 logger.warning(
                     "%s %s -> 429; pausing every request of this client for %.2f s",
                     method,
@@ -690,6 +691,12 @@ class AsyncTransport:
                 "POST", target, form, headers, parse_token_response, authenticated=False
             )
         except APIError as exc:
+            if exc.status == 404:  # not an id of ours: the token URL itself is wrong
+                exc.hint = (
+                    "The token endpoint was not found: check base_url (for Elastic Path the "
+                    "token URL is derived from it) and token_url if you set one."
+                )
+                exc.args = (exc._message(),)
             if exc.status in (400, 401, 403):
                 raise error_class_for(401)(
                     status=exc.status,

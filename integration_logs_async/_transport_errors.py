@@ -37,9 +37,7 @@ def _where(exc: aiohttp.ClientConnectorError | None, url: URL) -> str:
     return f"{host}:{port}" if port is not None else str(host)
 
 
-def describe_transport_error(
-    exc: BaseException, url: URL, config: ClientConfig
-) -> tuple[str, str]:
+def describe_transport_error(exc: BaseException, url: URL, config: ClientConfig) -> tuple[str, str]:
     """``(reason, advice)`` for an exception raised while sending to ``url``."""
     if isinstance(exc, ReadTimeout):
         return str(exc), "The server is slow or stuck; raise read_timeout, or retry later."

@@ -36,6 +36,7 @@ class TransportStats:
     rate_limited: int = 0
     paced: int = 0  # requests that waited for a slot of the client's rate limit
     paused: int = 0  # requests held by a pause after a 429
+    pause_ends: float = 0.0  # time.monotonic() when the latest 429 pause ends
     token_requests: int = 0
     bytes_received: int = 0
     waited_seconds: float = 0.0

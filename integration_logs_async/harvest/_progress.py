@@ -30,6 +30,11 @@ PACED_NOTE = "paced by the client's rate limit (--rate-limit)"
 PAUSED_NOTE = "paused after 429: the server asked to slow down"
 
 
+def paused_note(seconds_left: float) -> str:
+    """The note while every request waits out a 429 pause."""
+    return f"paused {seconds_left:.1f} s more after 429: the server asked to slow down"
+
+
 @dataclass(frozen=True, slots=True)
 class Waits:
     """Counters of the client that say what held requests back (see :func:`limiting_note`)."""
@@ -127,7 +132,8 @@ class Progress:
     def show(self) -> None:
         """Print the current status once, saying what limited the rate since the last time."""
         waits = Waits.of(self.stats)
-        note = limiting_note(self._waits, waits)
+        left = self.stats.pause_ends - time.monotonic()
+        note = paused_note(left) if left > 0 else limiting_note(self._waits, waits)
         self._waits = waits
         line = format_status(self.counters, self.stats, self.base, note)
         if self.live:

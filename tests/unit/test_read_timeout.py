@@ -133,7 +133,9 @@ async def test_the_wait_for_a_pooled_connection_is_not_silence(serve: Any) -> No
     slow = [(0, head()), *pieces(BODY, 6, 0.4 * READ_TIMEOUT)]
     server = await serve([slow, [(0, head() + BODY)]])
     async with client_for(server, max_connections=1) as client:
-        first, second = await asyncio.gather(client.integrations().collect(), client.integrations().collect())
+        first, second = await asyncio.gather(
+            client.integrations().collect(), client.integrations().collect()
+        )
     assert first == second and len(first) == 6
     assert server.connections == 1 and server.requests == 2
 
