@@ -131,10 +131,10 @@ async def add_logs(request: web.Request) -> web.Response:
     except KeyError as exc:
         message = str(exc.args[0])
         if message.startswith("no job"):
-            return _field_error("job_id", message, _JOBS_ALLOWED, 404)
+            return _field_error("job_id", f"job_id: {message}", _JOBS_ALLOWED, 404)
         ids = store.integration_ids(chosen)
         shown = ", ".join(str(i) for i in ids[:10]) + (", ..." if len(ids) > 10 else "")
-        return _field_error("integration_id", message, f"one of {shown}", 404)
+        return _field_error("integration_id", f"integration_id: {message}", f"one of {shown}", 404)
     return responses.json_response(
         {"provider": chosen, "added": len(ids), "total": store.log_count(chosen), "ids": ids},
         201,
