@@ -60,32 +60,46 @@ def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", type=int, default=8080, help="port, 0 for a free one (default: %(default)s)"
     )
     parser.add_argument(
-        "--seed", type=int, default=defaults.seed, help="data seed (default: %(default)s)"
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        metavar="N",
+        help="data seed (default: %(default)s)",
     )
     parser.add_argument(
         "--integrations",
         type=int,
+        metavar="N",
         default=defaults.integrations,
         help="integrations per provider (default: %(default)s)",
     )
     parser.add_argument(
         "--jobs-per-integration",
         type=int,
+        metavar="N",
         default=defaults.jobs_per_integration,
         help="Elastic Path jobs per integration (default: %(default)s)",
     )
     parser.add_argument(
-        "--logs", type=int, default=defaults.logs, help="logs per provider (default: %(default)s)"
+        "--logs",
+        type=int,
+        default=defaults.logs,
+        metavar="N",
+        help="logs per provider (default: %(default)s)",
     )
-    parser.add_argument("--sendcloud-logs", type=int, help="Sendcloud logs (default: --logs)")
-    parser.add_argument("--elasticpath-logs", type=int, help="Elastic Path logs (default: --logs)")
+    parser.add_argument(
+        "--sendcloud-logs", type=int, metavar="N", help="Sendcloud logs (default: --logs)"
+    )
+    parser.add_argument(
+        "--elasticpath-logs", type=int, metavar="N", help="Elastic Path logs (default: --logs)"
+    )
     parser.add_argument(
         "--end-time",
         type=parse_end_time,
         default=defaults.end_time,
         metavar="TIME",
         help="creation time of the newest synthetic log, ISO 8601, UTC unless an offset is "
-        "given; logs added later are newer (default: %(default)s)",
+        f"given; logs added later are newer (default: {defaults.end_time.isoformat()})",
     )
     parser.add_argument(
         "--time-span-days",
@@ -165,7 +179,7 @@ def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--json",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="print one JSON line instead of export lines",
+        help="print one JSON line instead of export lines (default: %(default)s)",
     )
 
 
