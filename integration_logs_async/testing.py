@@ -105,9 +105,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def marker_config(marker: pytest.Mark | None) -> EmulatorConfig:
     """The :class:`EmulatorConfig` of the ``emulator`` fixture for a test's marker.
 
-    :data:`DEFAULT_OPTIONS` apply first, then the marker's config argument (if any),
-    then its keyword arguments.  Raises ValueError naming the bad option and what
-    is valid.
+    The marker's positional :class:`EmulatorConfig` (else :data:`DEFAULT_OPTIONS`) with
+    its keyword arguments applied on top; ``faults`` may be any shape of
+    :meth:`FaultConfig.coerce`.  Raises ValueError naming the bad option and what is valid.
     """
     from .emulator import EmulatorConfig, FaultConfig
 
