@@ -101,7 +101,7 @@ class SendcloudClient(BaseClient):
         ``await client.integrations().collect()`` for a list.
 
         Sendcloud answers with one plain array (one request). Awaiting the stream itself
-        (``await client.integrations()``, the list this method returned before 0.2) still
+        (``await client.integrations()``, for the list this method used to return) still
         works, with a :class:`DeprecationWarning`; it will be removed in a later release.
         """
         params = {"ordering": ordering} if ordering else {}

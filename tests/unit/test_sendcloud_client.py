@@ -332,7 +332,7 @@ async def test_integrations_listing(mock: aioresponses) -> None:
     body = [{"id": 1, "shop_name": "A", "system": "api", "new_field": {"x": 1}}, {"id": 2}]
     mock.get(SC_BASE + "/integrations?ordering=-id", body=json.dumps(body))
     async with client() as c:
-        got = await c.integrations(ordering="-id")
+        got = await c.integrations(ordering="-id").collect()
     assert [(i.id, i.shop_name, i.system) for i in got] == [(1, "A", "api"), (2, None, None)]
     assert got[1].service_point_carriers == []
 
