@@ -59,9 +59,16 @@ def describe_transport_error(exc: BaseException, url: URL, config: ClientConfig)
             "The server is slow or unreachable; raise connect_timeout or read_timeout, or "
             "retry later.",
         )
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return (
+            f"the TLS certificate of {_where(exc, url)} was not accepted "
+            f"({exc.certificate_error})",
+            "Check that base_url names the right host; a certificate from a private CA needs "
+            "that CA trusted by the system (verify_ssl=False only for a test server).",
+        )
     if isinstance(exc, aiohttp.ClientSSLError):
         return (
-            f"TLS with {_where(exc, url)} failed ({exc.__class__.__name__})",
+            f"TLS (SSL) with {_where(exc, url)} failed ({exc.os_error})",
             "Check that base_url names the right host, and uses https only where the server "
             "speaks TLS.",
         )

@@ -33,6 +33,9 @@ _PHRASES = {
         "pass --allow-insecure-http if you really mean it"
     ),
     "pass them as auth= instead": "pass them in the environment variables instead",
+    "trusted by the system (verify_ssl=False only for a test server)": (
+        "trusted: set SSL_CERT_FILE to a CA bundle that includes it"
+    ),
 }
 
 
