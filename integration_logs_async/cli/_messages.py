@@ -21,9 +21,10 @@ _FLAGS = {
     "rate_limit": "--rate-limit",
     "base_url": "--base-url",
 }
-# Not inside a URL or another identifier: nothing word-like, '/', '?', '&', '=' before it.
+# Not inside a URL, a path, a quoted name or another identifier: nothing word-like, '/',
+# '?', '&', '=', '.', or a quote before it; no word character, '-', '/' or ".ext" after it.
 _SETTING = re.compile(
-    r"(?<![\w/?&=.-])(" + "|".join(re.escape(name) for name in _FLAGS) + r")(?![\w-])"
+    r"(?<![\w/?&=.'\"-])(" + "|".join(re.escape(name) for name in _FLAGS) + r")(?![\w/-]|\.\w)"
 )
 _PHRASES = {
     "retry later or resume the stream from its checkpoint": (

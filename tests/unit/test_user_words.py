@@ -40,6 +40,16 @@ def test_settings_become_flags_but_urls_stay_as_they_are() -> None:
     )
 
 
+def test_paths_and_quoted_names_are_left_alone() -> None:
+    for text in (
+        "cannot write 'rate_limit.jsonl': Permission denied",
+        "state file /data/base_url/x.json is not a harvest state",
+        "no such file: rate_limit/out.jsonl",
+    ):
+        assert in_cli_words(text) == text
+    assert in_cli_words("Check base_url.") == "Check --base-url."
+
+
 @pytest.mark.parametrize(
     ("body", "shown"),
     [
