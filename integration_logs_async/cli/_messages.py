@@ -34,6 +34,8 @@ _PHRASES = {
         "pass --allow-insecure-http if you really mean it"
     ),
     "pass them as auth= instead": "pass them in the environment variables instead",
+    "Lower page_size or raise max_response_bytes if": "Lower --page-size if",
+    "Lower rate_limit or concurrency,": "Lower --rate-limit or --concurrency,",
     "trusted by the system (verify_ssl=False only for a test server)": (
         "trusted: set SSL_CERT_FILE to a CA bundle that includes it"
     ),

@@ -8,7 +8,14 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from integration_logs_async import ClientConfig, FanOutError, NotFoundError, TransportError
+from integration_logs_async import (
+    ClientConfig,
+    FanOutError,
+    NotFoundError,
+    RateLimitError,
+    ResponseTooLargeError,
+    TransportError,
+)
 from integration_logs_async._transport_errors import describe_transport_error, note_gave_up
 from integration_logs_async.cli._clients import credentials_note
 from integration_logs_async.cli._integrations import IntegrationRow, format_table
@@ -48,6 +55,16 @@ def test_paths_and_quoted_names_are_left_alone() -> None:
     ):
         assert in_cli_words(text) == text
     assert in_cli_words("Check base_url.") == "Check --base-url."
+
+
+def test_library_hints_read_as_flags() -> None:
+    limited = RateLimitError(status=429, method="GET", url="http://h/x", excerpt="slow down")
+    assert in_cli_words(str(limited)).endswith(
+        "Lower --rate-limit or --concurrency, or retry later."
+    )
+    large = ResponseTooLargeError(method="GET", url="http://h/x?page_size=5", status=200, limit=9)
+    text = in_cli_words(str(large))
+    assert "http://h/x?page_size=5" in text and "Lower --page-size if the provider" in text
 
 
 @pytest.mark.parametrize(
