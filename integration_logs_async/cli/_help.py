@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import re
 
 from .._constants import LIBRARY_VERSION
@@ -79,7 +80,7 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 def _log_level(text: str) -> str:
     level = text.strip().upper()
-    if level not in _LEVELS:
+    if level not in logging.getLevelNamesMapping() or level == "NOTSET":  # also WARN, FATAL
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a log level; use one of {', '.join(_LEVELS)}"
         )
