@@ -8,7 +8,8 @@ The fixtures are async and run on the test's event loop, so a project needs
 *strict* mode) or ``asyncio_mode = "auto"``.  They follow pytest-asyncio's
 ``asyncio_default_fixture_loop_scope`` (function when unset); a test that runs on a
 wider loop (``@pytest.mark.asyncio(loop_scope="module")``) needs that option set to
-the same scope, so that the server and the test share one loop.  The emulator
+the same scope, so that the server and the test share one loop (otherwise
+``emulator.sendcloud_client()`` raises ``EmulatorLoopError`` saying so).  The emulator
 answers only while that loop runs: drive blocking programs from an async test with
 ``asyncio.create_subprocess_exec`` or ``asyncio.to_thread``.
 

@@ -32,7 +32,7 @@ from ._config import EmulatorConfig, EmulatorOptions, MetaStyle, Provider
 from ._faults import FaultConfig, FaultKind
 from ._log_fields import LogFieldError, LogFields
 from ._records import RequestRecord
-from ._server import Emulator, EmulatorBindError, create_app
+from ._server import Emulator, EmulatorBindError, EmulatorLoopError, create_app
 from ._store import LogId, LogView, Store
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Emulator",
     "EmulatorBindError",
     "EmulatorConfig",
+    "EmulatorLoopError",
     "EmulatorOptions",
     "FaultConfig",
     "FaultKind",

@@ -57,6 +57,10 @@ class EmulatorBindError(OSError):
         return str(self.strerror)
 
 
+class EmulatorLoopError(RuntimeError):
+    """A client was asked for on another event loop than the one the emulator serves on."""
+
+
 def create_app(state: EmulatorState) -> web.Application:
     """The aiohttp application serving Sendcloud, Elastic Path and the admin endpoints."""
     app = web.Application(middlewares=[pipeline])
@@ -86,6 +90,7 @@ class Emulator:
         self._state: EmulatorState | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -116,12 +121,14 @@ class Emulator:
             await runner.cleanup()
             raise
         self._port = sock.getsockname()[1]
+        self._loop = asyncio.get_running_loop()
         self._runner = runner
         return self
 
     async def stop(self) -> None:
         """Stop serving; in-flight requests get :data:`SHUTDOWN_TIMEOUT` to finish."""
         runner, self._runner = self._runner, None
+        self._loop = None
         if runner is not None:
             self._ensure_state().closing.set()
             await runner.cleanup()
@@ -224,6 +231,7 @@ class Emulator:
     ) -> SendcloudClient:
         """A :class:`SendcloudClient` for this emulator: HTTP Basic keys, or (``oauth=True``)
         OAuth2 client credentials from its token endpoint. ``settings`` as for the client."""
+        self._check_loop()
         auth: BasicAuth | ClientCredentials
         if oauth:
             auth = ClientCredentials(
@@ -237,8 +245,23 @@ class Emulator:
 
     def elasticpath_client(self, **settings: Unpack[ClientSettings]) -> ElasticPathClient:
         """An :class:`ElasticPathClient` for this emulator (OAuth2 client credentials)."""
+        self._check_loop()
         auth = ClientCredentials(self.epcc_client_id, self.epcc_client_secret)
         return ElasticPathClient(auth, base_url=self.elasticpath_url, **settings)
+
+    def _check_loop(self) -> None:
+        """Refuse a client on another running loop than the server's: it would never answer."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # no loop yet: the client binds to one when used
+            return
+        if self._loop is not None and running is not self._loop:
+            raise EmulatorLoopError(
+                f"the emulator at {self.url} serves on another event loop than this code runs "
+                "on, so it would never answer; start it on the loop that uses it (with "
+                "pytest-asyncio: set asyncio_default_fixture_loop_scope to the tests' loop "
+                "scope, or drop loop_scope from the test's asyncio marker)"
+            )
 
     # -- data, faults, credentials and statistics -----------------------------------------
 

@@ -7,9 +7,12 @@ runs pytest on it in a subprocess, as a user's ``pytest`` would.
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 
 import pytest
+
+from integration_logs_async.emulator import Emulator, EmulatorLoopError
 
 pytest_plugins = ["pytester"]
 
@@ -45,6 +48,11 @@ async def test_factory(emulator_factory: EmulatorFactory) -> None:
         assert len(await client.logs().collect()) == 3
     async with second.sendcloud_client(rate_limit=0) as client:
         assert len(await client.logs().collect()) == 2
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_on_a_wider_loop_than_the_fixtures(emulator: Emulator) -> None:
+    emulator.sendcloud_client()
 """
 
 
@@ -54,7 +62,11 @@ def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 def test_strict_mode_default_settings(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=_CLIENT_TESTS)
-    _run(pytester).assert_outcomes(passed=3)
+    result = _run(pytester)
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*EmulatorLoopError: the emulator at http://127.0.0.1:* serves on another event loop*"]
+    )
 
 
 def test_auto_mode_with_a_module_loop(pytester: pytest.Pytester) -> None:
@@ -115,3 +127,19 @@ def test_without_an_async_plugin_the_message_says_what_to_install(
     result = _run(pytester, "-p", "no:asyncio")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*install pytest-asyncio*asyncio_mode*"])
+
+
+def test_a_client_on_another_loop_is_refused() -> None:
+    emu = Emulator(logs=1)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(emu.start())
+
+        async def client_on_this_loop() -> None:
+            emu.elasticpath_client()
+
+        with pytest.raises(EmulatorLoopError, match="serves on another event loop"):
+            asyncio.run(client_on_this_loop())
+    finally:
+        loop.run_until_complete(emu.stop())
+        loop.close()
