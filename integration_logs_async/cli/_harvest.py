@@ -47,8 +47,15 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--integration", action="append", default=[], metavar="ID", help="only these (repeat)"
     )
-    parser.add_argument("--concurrency", type=positive_int, default=C.FANOUT_CONCURRENCY)
-    parser.add_argument("--max-items", type=positive_int)
+    parser.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=C.FANOUT_CONCURRENCY,
+        help="integrations or jobs read at once (requests in flight)",
+    )
+    parser.add_argument(
+        "--max-items", type=positive_int, metavar="N", help="stop after N records (default: all)"
+    )
     parser.add_argument(
         "--since",
         type=since_arg,
@@ -56,7 +63,13 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         "for a new harvest). Later than before: applied to what is fetched; earlier: every "
         "stream is read again down to it, skipping the records already in OUT",
     )
-    parser.add_argument("--page-size", type=positive_int)
+    parser.add_argument(
+        "--page-size",
+        type=positive_int,
+        metavar="N",
+        help="records per request (default: the most the provider allows, Elastic Path 100; "
+        "Sendcloud chooses its own)",
+    )
     parser.add_argument(
         "--format",
         choices=["raw", "normalized"],
@@ -92,13 +105,14 @@ class Terminated(Exception):
         )
 
 
-def _ceiling_error(exc: BaseException) -> OffsetCeilingError | None:
+def _ceiling_error(exc: BaseException) -> tuple[str, OffsetCeilingError] | None:
+    """The offset-ceiling refusal in ``exc``, and the label of the listing it stopped."""
     if isinstance(exc, OffsetCeilingError):
-        return exc
+        return "", exc
     if isinstance(exc, FanOutError):
-        for failure in exc.failures.values():
+        for label, failure in exc.failures.items():
             if isinstance(failure, OffsetCeilingError):
-                return failure
+                return label, failure
     return None
 
 
@@ -106,14 +120,16 @@ class CeilingReached(IntegrationLogsError):
     """A listing reached Elastic Path's offset ceiling; the message says how to continue."""
 
 
-def _continue_by_job(options: HarvestOptions, exc: OffsetCeilingError) -> CeilingReached:
+def _continue_by_job(
+    options: HarvestOptions, label: str, exc: OffsetCeilingError
+) -> CeilingReached:
     """The ceiling error of a listing longer than a job's, with the way on."""
     what = str(exc).replace(exc.hint, "").strip()
     kept = "" if options.out == "-" else f"what was harvested is kept in {options.out}; "
     return CeilingReached(
-        f"{what} Elastic Path does not list past offset {C.ELASTICPATH_OFFSET_CEILING:,} of "
-        f"one listing: {kept}continue job by job, each listing shorter, keeping it: rerun with "
-        "--scope jobs --append"
+        f"{label + ': ' if label else ''}{what} Elastic Path does not list past offset "
+        f"{C.ELASTICPATH_OFFSET_CEILING:,} of one listing: {kept}continue job by job (shorter "
+        "listings), keeping it: rerun with --scope jobs --append"
     )
 
 
@@ -164,9 +180,9 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
             raise Terminated from None
         raise
     except (IntegrationLogsError, ValueError) as exc:
-        ceiling = _ceiling_error(exc)
-        if ceiling is not None and "/jobs/" not in ceiling.url:  # not already one job's logs
-            raise _continue_by_job(options, ceiling) from exc
+        found = _ceiling_error(exc)
+        if found is not None and "/jobs/" not in found[1].url:  # not already one job's logs
+            raise _continue_by_job(options, *found) from exc
         raise
     finally:
         loop.remove_signal_handler(signal.SIGTERM)

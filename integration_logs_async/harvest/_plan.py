@@ -48,6 +48,8 @@ def choose_scope(options: HarvestOptions, previous: HarvestState | None) -> Scop
         return options.scope
     if previous is not None:
         for scope in SCOPES[options.provider]:
+            if scope == "all" and options.integration_ids:
+                continue  # not a harvest these options can continue
             if options.with_scope(scope).fingerprint() == previous.fingerprint:
                 return scope
     return options.chosen_scope

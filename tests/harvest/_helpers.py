@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import threading
 from collections import Counter
@@ -207,3 +208,15 @@ async def run_cli(
             await proc.wait()
     assert proc.returncode is not None
     return proc.returncode, out, err.decode()
+
+
+ERROR_LINE = re.compile(r"^integration-logs: error: \S.*$")
+
+
+def one_error_line(stderr: str) -> str:
+    """The failure's reason: exactly one line, and no traceback."""
+    assert "Traceback" not in stderr, stderr
+    errors = [x for x in stderr.splitlines() if x.startswith("integration-logs")]
+    assert len(errors) == 1, stderr
+    assert ERROR_LINE.match(errors[0]), errors[0]
+    return errors[0]

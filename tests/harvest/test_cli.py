@@ -16,9 +16,15 @@ from integration_logs_async.cli import main
 from integration_logs_async.emulator import Emulator
 from integration_logs_async.records import sendcloud_raw
 
-from ._helpers import LATENCY, assert_exactly_once, cli_env, read_lines, run_cli, store_records
-
-ERROR_LINE = re.compile(r"^integration-logs: error: \S.*$")
+from ._helpers import (
+    LATENCY,
+    assert_exactly_once,
+    cli_env,
+    one_error_line,
+    read_lines,
+    run_cli,
+    store_records,
+)
 
 
 def summary_numbers(stderr: str) -> dict[str, int]:
@@ -32,15 +38,6 @@ def created(raw: bytes) -> datetime:
     value = sendcloud_raw(msgspec.Raw(raw)).created_at
     assert value is not None
     return value
-
-
-def one_error_line(stderr: str) -> str:
-    """The failure's reason: exactly one line, and no traceback."""
-    assert "Traceback" not in stderr, stderr
-    errors = [x for x in stderr.splitlines() if x.startswith("integration-logs")]
-    assert len(errors) == 1, stderr
-    assert ERROR_LINE.match(errors[0]), errors[0]
-    return errors[0]
 
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=300, faults=LATENCY)

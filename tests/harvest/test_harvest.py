@@ -295,7 +295,7 @@ async def test_state_file_is_bound_to_its_harvest(emulator: Emulator, tmp_path: 
     with pytest.raises(HarvestFileError, match=refused.format("--format raw")):
         await harvest(emulator, "elasticpath", out, scope="jobs", format="normalized")
     other = tmp_path / "other.jsonl"
-    with pytest.raises(HarvestFileError, match="belongs to the harvest into .*logs.jsonl, which"):
+    with pytest.raises(HarvestFileError, match=r"belongs to the harvest into .*logs\.jsonl, which"):
         await harvest(emulator, "elasticpath", other, scope="jobs", state=str(state))
     out.write_bytes(data[: len(data) // 2])
     with pytest.raises(HarvestFileError, match="modified, moved or replaced; nothing was changed"):
