@@ -54,7 +54,9 @@ def test_the_progress_line_says_when_pacing_limits_the_rate(
         )
         assert code == 0, err
         paced = _progress(err)
-        assert paced and all(line.endswith("; " + PACED_NOTE) for line in paced), err
+        # a line whose interval saw no request (a slow machine) has nothing to say
+        assert any(line.endswith("; " + PACED_NOTE) for line in paced), err
+        assert all(line.endswith("; " + PACED_NOTE) or "; " not in line for line in paced), err
 
         out = tmp_path / "free.jsonl"
         code, _, err = run_main(
