@@ -58,7 +58,8 @@ class EmulatorBindError(OSError):
 
 
 class EmulatorLoopError(RuntimeError):
-    """A client was asked for on another event loop than the one the emulator serves on."""
+    """A client was asked for while the emulator's event loop is not running (another loop
+    runs the caller), so the emulator could never answer it."""
 
 
 def create_app(state: EmulatorState) -> web.Application:
@@ -250,17 +251,21 @@ class Emulator:
         return ElasticPathClient(auth, base_url=self.elasticpath_url, **settings)
 
     def _check_loop(self) -> None:
-        """Refuse a client on another running loop than the server's: it would never answer."""
+        """Refuse a client while the server's loop is not running: it would never answer.
+
+        A server on another loop that runs (in another thread) is fine.
+        """
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:  # no loop yet: the client binds to one when used
             return
-        if self._loop is not None and running is not self._loop:
+        server = self._loop
+        if server is not None and running is not server and not server.is_running():
             raise EmulatorLoopError(
-                f"the emulator at {self.url} serves on another event loop than this code runs "
-                "on, so it would never answer; start it on the loop that uses it (with "
-                "pytest-asyncio: set asyncio_default_fixture_loop_scope to the tests' loop "
-                "scope, or drop loop_scope from the test's asyncio marker)"
+                f"the emulator at {self.url} serves on an event loop that is not running "
+                "while this code runs, so it would never answer; start it on the loop that "
+                "uses it (with pytest-asyncio: set asyncio_default_fixture_loop_scope to the "
+                "tests' loop scope, or drop loop_scope from the test's asyncio marker)"
             )
 
     # -- data, faults, credentials and statistics -----------------------------------------

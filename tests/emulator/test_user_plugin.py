@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
+import threading
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_strict_mode_default_settings(pytester: pytest.Pytester) -> None:
     result = _run(pytester)
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(
-        ["*EmulatorLoopError: the emulator at http://127.0.0.1:* serves on another event loop*"]
+        ["*EmulatorLoopError: the emulator at http://127.0.0.1:* serves on an event loop that*"]
     )
 
 
@@ -138,8 +139,28 @@ def test_a_client_on_another_loop_is_refused() -> None:
         async def client_on_this_loop() -> None:
             emu.elasticpath_client()
 
-        with pytest.raises(EmulatorLoopError, match="serves on another event loop"):
+        with pytest.raises(EmulatorLoopError, match="serves on an event loop that is not running"):
             asyncio.run(client_on_this_loop())
     finally:
         loop.run_until_complete(emu.stop())
+        loop.close()
+
+
+def test_a_client_next_to_a_server_loop_running_in_a_thread_is_fine() -> None:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    emu = Emulator(logs=2)
+    try:
+        asyncio.run_coroutine_threadsafe(emu.start(), loop).result(timeout=30)
+
+        async def read_on_this_loop() -> int:
+            async with emu.sendcloud_client(rate_limit=0) as client:
+                return len(await client.logs().collect())
+
+        assert asyncio.run(read_on_this_loop()) == 2
+    finally:
+        asyncio.run_coroutine_threadsafe(emu.stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
         loop.close()
