@@ -169,7 +169,11 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
         terminated = True
         task.cancel()
 
-    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+        handling = True
+    except NotImplementedError:  # no signal handlers on this platform's event loop (Windows)
+        handling = False
     try:
         async with client:
             return await run_harvest(
@@ -185,4 +189,5 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
             raise _continue_by_job(options, *found) from exc
         raise
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+        if handling:
+            loop.remove_signal_handler(signal.SIGTERM)

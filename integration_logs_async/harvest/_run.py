@@ -8,6 +8,8 @@ one behind.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +35,21 @@ def _fsync_directory(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def _naming(path: str | Path, what: str) -> Iterator[None]:
+    """An OSError in the block names ``path`` as the user gave it (not a temporary file)."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        named = OSError(
+            f"cannot write {what} {path}: {reason}; make room or fix permissions, then rerun "
+            "the same command to continue"
+        )
+        named.errno = exc.errno
+        raise named from None
 
 
 class _Run:
@@ -81,11 +98,22 @@ class _Run:
         if self.writer is not None:
             return
         if self.state_path is not None and self.plan.remove_old_state:
-            self.state_path.unlink(missing_ok=True)
-            _fsync_directory(self.state_path)
-        self.writer = JsonlWriter(self.options.out, keep_bytes=self.plan.keep_bytes)
-        if self.plan.save_at_open:
+            with _naming(self.state_path, "state file"):
+                self.state_path.unlink(missing_ok=True)
+                _fsync_directory(self.state_path)
+        created = self.options.out != "-" and not os.path.exists(self.options.out)
+        with _naming(self.options.out, "--out"):
+            self.writer = JsonlWriter(self.options.out, keep_bytes=self.plan.keep_bytes)
+        if not self.plan.save_at_open:
+            return
+        try:
             self.save(self.state.checkpoint, done=False, run_records=0)
+        except BaseException:  # e.g. a full disk: leave no output this run created
+            self.writer.close()
+            self.writer = None
+            if created:
+                Path(self.options.out).unlink(missing_ok=True)
+            raise
 
     def close(self) -> None:
         """Close the output and release the id set's temporary file."""
@@ -98,7 +126,8 @@ class _Run:
     def save(self, checkpoint: str | None, *, done: bool, run_records: int) -> None:
         """Make the output durable, then record it and ``checkpoint`` in the state file."""
         assert self.writer is not None, "save() before open()"
-        self.writer.sync()
+        with _naming(self.options.out, "--out"):
+            self.writer.sync()
         if self.state_path is None:
             return
         state = self.state
@@ -112,4 +141,5 @@ class _Run:
             state.pending_watermarks = {}
             state.last_run_records = run_records
             state.last_complete_at = datetime.now(UTC).isoformat()
-        save_state(self.state_path, state)
+        with _naming(self.state_path, "state file"):
+            save_state(self.state_path, state)

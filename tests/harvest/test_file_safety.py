@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import errno
 import os
 import signal
 from datetime import datetime
@@ -33,6 +34,7 @@ from integration_logs_async.harvest import (
     HarvestFileError,
     HarvestOptions,
     HarvestResult,
+    _run,
     default_scope,
     load_state,
     run_harvest,
@@ -311,15 +313,25 @@ async def test_paths_are_checked_before_the_first_request(
     assert emulator.requests == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
-async def test_an_unwritable_directory_is_named(tmp_path: Path) -> None:
+async def test_an_unwritable_directory_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
+    if os.geteuid() == 0:  # root may write anywhere: the check sees what a user would
+        real = os.access
+        monkeypatch.setattr(
+            os, "access", lambda p, mode: False if Path(p) == locked else real(p, mode)
+        )
     try:
         opts = HarvestOptions(provider="sendcloud", out=str(locked / "x.jsonl"))
-        with pytest.raises(HarvestFileError, match="cannot create files in directory"):
-            await run_harvest(None, opts, progress=False)  # type: ignore[arg-type]  # before any use
+        with pytest.raises(HarvestFileError) as info:
+            await run_harvest(None, opts, progress=False)  # type: ignore[arg-type]  # no client used
+        assert str(info.value) == (
+            f"--out {locked}/x.jsonl: cannot create files in directory {locked} (permission "
+            "denied); choose a --out in a directory you can write to"
+        )
     finally:
         locked.chmod(0o700)
 
@@ -500,3 +512,23 @@ def test_the_demo_does_not_replace_an_output_without_force(
     assert f"--out {out} already holds data; nothing was changed" in line and "--force" in line
     assert out.read_text() == '{"id": 1}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.jsonl"]
+
+
+@pytest.mark.emulator(integrations=2, logs=60)
+async def test_a_failed_write_names_the_users_path_not_a_temporary_file(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "logs.jsonl"
+
+    def full_disk(path: Path, state: object) -> None:
+        temp = path.with_name(f".{path.name}.x1y2.tmp")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(temp))
+
+    monkeypatch.setattr(_run, "save_state", full_disk)
+    with pytest.raises(OSError) as info:
+        await harvest(emulator, "sendcloud", out)
+    message = str(info.value)
+    assert message.startswith(f"cannot write state file {out}.state.json: ")
+    assert ".tmp" not in message and "rerun the same command" in message
+    assert info.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no empty output left behind
