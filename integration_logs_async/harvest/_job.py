@@ -7,6 +7,10 @@ moment loses nothing and repeats nothing. Ids are additionally deduplicated acro
 
 Incremental: once a run completes, the state keeps each stream's newest record (logs are
 listed newest first); the next run with the same state stops every stream at it.
+
+Safe with the user's files (:mod:`._plan`, :mod:`._paths`, :mod:`._run`): paths are checked
+before the first request; an output the state does not describe is refused unless
+``append`` or ``force``; no file is created or changed before the first page arrives.
 """
 
 from __future__ import annotations

@@ -207,6 +207,7 @@ BAD_USAGE = [
     (["--scope", "jobs"], "Sendcloud has no jobs"),
     (["--scope", "all", "--integration", "1"], "--integration selects integrations"),
     (["--out", "-", "--state", "s.json"], "stdout cannot be truncated"),
+    (["--out", "-", "--append"], "--append and --force are about an output file, not stdout"),
 ]
 
 
