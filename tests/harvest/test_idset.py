@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from integration_logs_async.emulator import Emulator, FaultConfig
-from integration_logs_async.harvest import HarvestOptions, run_harvest
+from integration_logs_async.harvest import HarvestOptions, _run, run_harvest
 from integration_logs_async.harvest import _job as job
 from integration_logs_async.harvest._bloom import BloomFilter
 from integration_logs_async.harvest._idset import IdSet
@@ -291,7 +291,7 @@ def id_sets(monkeypatch: pytest.MonkeyPatch) -> list[IdSet]:
             super().__init__()
             made.append(self)
 
-    monkeypatch.setattr(job, "IdSet", Tracked)
+    monkeypatch.setattr(_run, "IdSet", Tracked)
     return made
 
 
@@ -334,7 +334,7 @@ async def test_a_cancelled_harvest_closes_its_id_set(
             harvesting.set()
             return super().add(ident)
 
-    monkeypatch.setattr(job, "IdSet", Tracked)
+    monkeypatch.setattr(_run, "IdSet", Tracked)
     async with client_for(emulator, "elasticpath") as client:
         task = asyncio.create_task(run_harvest(client, options(tmp_path / "o"), progress=False))
         await asyncio.wait_for(harvesting.wait(), 30)
@@ -364,7 +364,7 @@ async def test_cancelled_while_setting_up_closes_the_id_set_later(
             super().close()
             closed.set()
 
-    monkeypatch.setattr(job, "IdSet", Slow)
+    monkeypatch.setattr(_run, "IdSet", Slow)
     task = asyncio.create_task(job._setup(options(tmp_path / "logs.jsonl")))
     await asyncio.wait_for(built.wait(), 10)
     task.cancel()
