@@ -13,7 +13,7 @@ from integration_logs_async.testing import EmulatorFactory
 from ._helpers import basic, ep_headers, get, sendcloud_bearer
 
 
-async def test_faults_get_and_put(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_faults_get_and_put(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     status, body = await get(http, emulator.admin_url + "/faults")
     assert status == 200 and body == FaultConfig().to_dict()
     update = {"rates": {"server_error": 0.5}, "schedule": {"1": "reset"}, "slow_seconds": 2}
@@ -32,7 +32,7 @@ async def test_faults_get_and_put(emulator: Emulator, http: aiohttp.ClientSessio
     assert not emulator.faults.active
 
 
-async def test_request_log(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_request_log(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     await get(http, emulator.sendcloud_url + "/integrations/logs?page_size=5", basic(emulator))
     await get(http, emulator.sendcloud_url + "/integrations/logs")
     headers = await ep_headers(http, emulator)
@@ -55,7 +55,7 @@ async def test_request_log(emulator: Emulator, http: aiohttp.ClientSession):
     assert [r.to_dict() for r in emulator.requests] == records
 
 
-async def test_add_logs_through_admin(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_add_logs_through_admin(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     async with http.post(
         emulator.admin_url + "/logs", json={"provider": "elasticpath", "count": 4}
     ) as response:
@@ -78,7 +78,7 @@ async def test_add_logs_through_admin(emulator: Emulator, http: aiohttp.ClientSe
             assert response.status == status
 
 
-async def test_info_stats_and_reset(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_info_stats_and_reset(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     _, info = await get(http, emulator.admin_url + "/info")
     assert info == emulator.info()
     assert info["env"] == emulator.env()
@@ -91,14 +91,14 @@ async def test_info_stats_and_reset(emulator: Emulator, http: aiohttp.ClientSess
     assert emulator.requests == [] and emulator.max_in_flight == 0
 
 
-async def test_expire_tokens_through_admin(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_expire_tokens_through_admin(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     headers = await ep_headers(http, emulator)
     async with http.post(emulator.admin_url + "/expire-tokens") as response:
         assert response.status == 204
     assert (await get(http, emulator.elasticpath_url + "/v2/integrations", headers))[0] == 401
 
 
-async def test_max_in_flight(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_max_in_flight(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     emulator.set_faults(FaultConfig(rates={"latency": 1.0}, latency_seconds=0.1))
     url = emulator.sendcloud_url + "/integrations"
     results = await asyncio.gather(*(get(http, url, basic(emulator)) for _ in range(6)))
@@ -111,7 +111,7 @@ async def test_max_in_flight(emulator: Emulator, http: aiohttp.ClientSession):
 
 async def test_rate_limit_per_credential(
     emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
-):
+) -> None:
     emu = await emulator_factory(rate_limit_rps=3, logs=5)
     url = emu.sendcloud_url + "/integrations"
     statuses = [(await get(http, url, basic(emu)))[0] for _ in range(4)]

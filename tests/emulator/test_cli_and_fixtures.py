@@ -27,7 +27,7 @@ def _parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_arguments_to_config():
+def test_arguments_to_config() -> None:
     args = _parse(
         "--port",
         "0",
@@ -71,7 +71,7 @@ def test_arguments_to_config():
     assert not args.json
 
 
-def test_bad_fault_argument(capsys: pytest.CaptureFixture[str]):
+def test_bad_fault_argument(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_emulate(_parse("--fault", "explode=1")) == 2
     assert "unknown fault" in capsys.readouterr().err
     assert run_emulate(_parse("--schedule", "2=explode")) == 2
@@ -82,7 +82,7 @@ async def _read_line(proc: asyncio.subprocess.Process) -> str:
     return (await asyncio.wait_for(proc.stdout.readline(), timeout=15)).decode()
 
 
-async def test_python_m_process(http: aiohttp.ClientSession):
+async def test_python_m_process(http: aiohttp.ClientSession) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -112,7 +112,7 @@ async def test_python_m_process(http: aiohttp.ClientSession):
         assert await asyncio.wait_for(proc.wait(), timeout=10) == 0
 
 
-async def test_human_output_and_sigint(http: aiohttp.ClientSession):
+async def test_human_output_and_sigint(http: aiohttp.ClientSession) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -159,25 +159,25 @@ async def test_human_output_and_sigint(http: aiohttp.ClientSession):
         assert await asyncio.wait_for(proc.wait(), timeout=10) == 0
 
 
-async def test_emulator_fixture(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_emulator_fixture(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     assert len(emulator.store.sendcloud_integration_ids) == DEFAULT_OPTIONS["integrations"]
     assert len(emulator.store.elasticpath_logs) == DEFAULT_OPTIONS["logs"]
     assert (await get(http, emulator.sendcloud_url + "/integrations", basic(emulator)))[0] == 200
 
 
 @pytest.mark.emulator(logs=7, seed=9)
-async def test_emulator_marker(emulator: Emulator):
+async def test_emulator_marker(emulator: Emulator) -> None:
     assert emulator.config.seed == 9 and len(emulator.store.sendcloud_logs) == 7
 
 
-async def test_emulator_factory(emulator_factory: EmulatorFactory):
+async def test_emulator_factory(emulator_factory: EmulatorFactory) -> None:
     first = await emulator_factory(logs=2)
     second = await emulator_factory(EmulatorConfig(logs=3))
     assert first.port != second.port
     assert len(second.store.sendcloud_logs) == 3
 
 
-async def test_factory_stops_everything(http: aiohttp.ClientSession):
+async def test_factory_stops_everything(http: aiohttp.ClientSession) -> None:
     factory = EmulatorFactory()
     emu = await factory(logs=1)
     await factory.aclose()
@@ -185,7 +185,7 @@ async def test_factory_stops_everything(http: aiohttp.ClientSession):
         await get(http, emu.sendcloud_url + "/integrations")
 
 
-def test_plugin_in_strict_mode(tmp_path: Path):
+def test_plugin_in_strict_mode(tmp_path: Path) -> None:
     (tmp_path / "test_strict.py").write_text(
         textwrap.dedent("""
         import pytest

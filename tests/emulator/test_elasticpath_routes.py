@@ -29,7 +29,7 @@ def _form(emu: Emulator, **changes: str) -> dict[str, str]:
     return {**form, **changes}
 
 
-async def test_token_top_level(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_token_top_level(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     async with http.post(emulator.elasticpath_token_url, data=_form(emulator)) as response:
         assert response.status == 200
         token = await response.json()
@@ -39,7 +39,9 @@ async def test_token_top_level(emulator: Emulator, http: aiohttp.ClientSession):
     assert token["expires_in"] == 3600 and token["expires"] > 1_700_000_000
 
 
-async def test_token_under_data(emulator_factory: EmulatorFactory, http: aiohttp.ClientSession):
+async def test_token_under_data(
+    emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
+) -> None:
     emu = await emulator_factory(ep_token_under_data=True, logs=5)
     async with http.post(emu.elasticpath_token_url, data=_form(emu)) as response:
         body = await response.json()
@@ -64,7 +66,7 @@ async def test_token_under_data(emulator_factory: EmulatorFactory, http: aiohttp
     assert status == 200
 
 
-async def test_token_errors(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_token_errors(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     for form, status in (
         (_form(emulator, client_secret="nope"), 401),
         (_form(emulator, client_id="someone-else"), 401),
@@ -77,7 +79,7 @@ async def test_token_errors(emulator: Emulator, http: aiohttp.ClientSession):
         schemas.check(body, *schemas.EP_AUTH_ERROR)
 
 
-async def test_integrations_listing(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_integrations_listing(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     headers = await ep_headers(http, emulator)
     status, body = await get(http, emulator.elasticpath_url + "/v2/integrations", headers)
     assert status == 200
@@ -93,7 +95,7 @@ async def test_integrations_listing(emulator: Emulator, http: aiohttp.ClientSess
     assert status == 200 and single["data"] == first
 
 
-async def test_logs_default_page(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_logs_default_page(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     headers = await ep_headers(http, emulator)
     url = emulator.elasticpath_url + "/v2/integrations/logs"
     async with http.get(url, headers=headers) as response:
@@ -120,7 +122,9 @@ def _documented_log_keys() -> list[str]:
     return list(example["data"][0])
 
 
-async def test_logs_keep_the_documented_key_order(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_logs_keep_the_documented_key_order(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
     documented = _documented_log_keys()
     assert documented[-2:] == ["relationships", "meta"]
     headers = await ep_headers(http, emulator)
@@ -135,7 +139,7 @@ async def test_logs_keep_the_documented_key_order(emulator: Emulator, http: aioh
 @pytest.mark.parametrize("encoded", [False, True], ids=["brackets", "percent-encoded"])
 async def test_offset_walk_visits_every_record_once(
     emulator: Emulator, http: aiohttp.ClientSession, encoded: bool
-):
+) -> None:
     headers = await ep_headers(http, emulator)
     limit, offset = "page[limit]", "page[offset]"
     if encoded:
@@ -150,7 +154,7 @@ async def test_offset_walk_visits_every_record_once(
     assert ids == emulator.store.elasticpath_logs.ids()
 
 
-async def test_links(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_links(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     headers = await ep_headers(http, emulator)
     base = f"{emulator.url}/v2/integrations/logs"
     _, body = await get(http, base + "?page[limit]=50&page[offset]=50&foo=bar", headers)
@@ -169,7 +173,7 @@ async def test_links(emulator: Emulator, http: aiohttp.ClientSession):
     assert single["links"]["next"] is None and single["links"]["first"] is not None
 
 
-async def test_walk_following_next_links(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_walk_following_next_links(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     headers = await ep_headers(http, emulator)
     items = await walk_elasticpath(
         http, emulator.elasticpath_url + "/v2/integrations/logs?page[limit]=11", headers
@@ -177,7 +181,7 @@ async def test_walk_following_next_links(emulator: Emulator, http: aiohttp.Clien
     assert [log["id"] for log in items] == emulator.store.elasticpath_logs.ids()
 
 
-async def test_nested_meta(emulator_factory: EmulatorFactory, http: aiohttp.ClientSession):
+async def test_nested_meta(emulator_factory: EmulatorFactory, http: aiohttp.ClientSession) -> None:
     emu = await emulator_factory(ep_meta_style="nested", logs=30)
     headers = await ep_headers(http, emu)
     _, body = await get(http, emu.elasticpath_url + "/v2/integrations/logs?page[limit]=10", headers)
@@ -192,7 +196,9 @@ async def test_nested_meta(emulator_factory: EmulatorFactory, http: aiohttp.Clie
     "query",
     ["page[limit]=101", "page[limit]=0", "page[limit]=x", "page[offset]=-1", "page[offset]=1.5"],
 )
-async def test_bad_page_parameters_400(emulator: Emulator, http: aiohttp.ClientSession, query: str):
+async def test_bad_page_parameters_400(
+    emulator: Emulator, http: aiohttp.ClientSession, query: str
+) -> None:
     headers = await ep_headers(http, emulator)
     status, body = await get(
         http, f"{emulator.elasticpath_url}/v2/integrations/logs?{query}", headers
@@ -202,7 +208,9 @@ async def test_bad_page_parameters_400(emulator: Emulator, http: aiohttp.ClientS
     assert body["errors"][0]["status"] == 400 and "page[" in body["errors"][0]["detail"]
 
 
-async def test_offset_ceiling(emulator_factory: EmulatorFactory, http: aiohttp.ClientSession):
+async def test_offset_ceiling(
+    emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
+) -> None:
     emu = await emulator_factory(ep_offset_ceiling=50, logs=80)
     headers = await ep_headers(http, emu)
     url = emu.elasticpath_url + "/v2/integrations/logs?page[limit]=10&page[offset]="
@@ -212,7 +220,7 @@ async def test_offset_ceiling(emulator_factory: EmulatorFactory, http: aiohttp.C
     assert status == 400 and "must not exceed 50" in body["errors"][0]["detail"]
 
 
-async def test_jobs_and_job_logs(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_jobs_and_job_logs(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     headers = await ep_headers(http, emulator)
     store = emulator.store
     for integration_id in store.elasticpath_integration_ids:
@@ -237,7 +245,7 @@ async def test_jobs_and_job_logs(emulator: Emulator, http: aiohttp.ClientSession
         assert sorted(from_jobs) == sorted(log["id"] for log in logs)
 
 
-async def test_not_found_404(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_not_found_404(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     headers = await ep_headers(http, emulator)
     integration_id = emulator.store.elasticpath_integration_ids[0]
     other = emulator.store.elasticpath_integration_ids[1]
@@ -259,7 +267,7 @@ async def test_not_found_404(emulator: Emulator, http: aiohttp.ClientSession):
         }
 
 
-async def test_unauthorized_401(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_unauthorized_401(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     url = emulator.elasticpath_url + "/v2/integrations/logs"
     expired = await ep_headers(http, emulator)
     emulator.expire_tokens()
@@ -276,7 +284,7 @@ async def test_unauthorized_401(emulator: Emulator, http: aiohttp.ClientSession)
         schemas.check(body, *schemas.EP_ERROR)
 
 
-async def test_token_ttl(emulator_factory: EmulatorFactory, http: aiohttp.ClientSession):
+async def test_token_ttl(emulator_factory: EmulatorFactory, http: aiohttp.ClientSession) -> None:
     emu = await emulator_factory(token_ttl=0.3, logs=5)
     token = await ep_token(http, emu)
     url = emu.elasticpath_url + "/v2/integrations/logs"

@@ -22,7 +22,7 @@ def _kinds(config: FaultConfig, count: int) -> list[FaultKind | None]:
     return [policy.decide().kind for _ in range(count)]
 
 
-def test_policy_is_deterministic_and_respects_rates():
+def test_policy_is_deterministic_and_respects_rates() -> None:
     config = FaultConfig(seed=7, rates={"server_error": 0.2, "reset": 0.1})
     first = _kinds(config, 2000)
     assert first == _kinds(config, 2000)
@@ -32,7 +32,7 @@ def test_policy_is_deterministic_and_respects_rates():
     assert set(first) == {None, FaultKind.SERVER_ERROR, FaultKind.RESET}
 
 
-def test_policy_schedule_and_latency():
+def test_policy_schedule_and_latency() -> None:
     config = FaultConfig(
         schedule={2: "bad_gateway", 3: "latency"},
         rates={"latency": 1.0},
@@ -49,7 +49,7 @@ def test_policy_schedule_and_latency():
     assert plain == [0.0] * 5
 
 
-def test_fault_config_validation_and_round_trip():
+def test_fault_config_validation_and_round_trip() -> None:
     with pytest.raises(ValueError):
         FaultConfig(rates={"server_error": 0.7, "reset": 0.5})
     with pytest.raises(ValueError):
@@ -70,7 +70,7 @@ def test_fault_config_validation_and_round_trip():
 @pytest.mark.parametrize("kind", list(STATUS_FAULTS))
 async def test_status_faults_sendcloud(
     emulator: Emulator, http: aiohttp.ClientSession, kind: FaultKind
-):
+) -> None:
     emulator.set_faults(FaultConfig(schedule={1: kind}, retry_after_seconds=4))
     status_code, html = STATUS_FAULTS[kind]
     url = emulator.sendcloud_url + "/integrations/logs"
@@ -92,7 +92,7 @@ async def test_status_faults_sendcloud(
 @pytest.mark.parametrize("kind", list(STATUS_FAULTS))
 async def test_status_faults_elasticpath(
     emulator: Emulator, http: aiohttp.ClientSession, kind: FaultKind
-):
+) -> None:
     headers = await ep_headers(http, emulator)
     emulator.set_faults(FaultConfig(schedule={1: kind}))
     status_code, html = STATUS_FAULTS[kind]
@@ -113,7 +113,7 @@ async def test_status_faults_elasticpath(
         assert error["title"] == "Internal Server Error" and error["detail"]
 
 
-async def test_reset_mid_body(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_reset_mid_body(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     emulator.set_faults(FaultConfig(schedule={1: "reset"}))
     url = emulator.sendcloud_url + "/integrations/logs"
     with pytest.raises(aiohttp.ClientPayloadError):
@@ -127,7 +127,7 @@ async def test_reset_mid_body(emulator: Emulator, http: aiohttp.ClientSession):
     assert (await get(http, url, basic(emulator)))[0] == 200
 
 
-async def test_truncated_json(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_truncated_json(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     headers = await ep_headers(http, emulator)
     emulator.set_faults(FaultConfig(schedule={1: "truncated"}))
     async with http.get(emulator.elasticpath_url + "/v2/integrations/logs", headers=headers) as r:
@@ -142,7 +142,7 @@ async def test_truncated_json(emulator: Emulator, http: aiohttp.ClientSession):
 
 async def test_slow_response_exceeds_client_timeout(
     emulator: Emulator, http: aiohttp.ClientSession
-):
+) -> None:
     emulator.set_faults(FaultConfig(schedule={1: "slow"}, slow_seconds=0.4))
     url = emulator.sendcloud_url + "/integrations"
     timeout = aiohttp.ClientTimeout(total=0.1)
@@ -154,7 +154,7 @@ async def test_slow_response_exceeds_client_timeout(
     assert time.monotonic() - started < 0.3
 
 
-async def test_latency(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_latency(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     emulator.set_faults(
         FaultConfig(rates={"latency": 1.0}, latency_seconds=0.05, latency_jitter_seconds=0.02)
     )
@@ -165,7 +165,7 @@ async def test_latency(emulator: Emulator, http: aiohttp.ClientSession):
     assert 0.05 <= record.delay <= 0.07 and record.duration >= 0.05 and record.fault is None
 
 
-async def test_foreign_next_links(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_foreign_next_links(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     emulator.set_faults(
         FaultConfig(
             schedule={1: "foreign_next", 3: "foreign_next"},
@@ -186,7 +186,7 @@ async def test_foreign_next_links(emulator: Emulator, http: aiohttp.ClientSessio
 
 async def test_foreign_next_not_recorded_without_next(
     emulator: Emulator, http: aiohttp.ClientSession
-):
+) -> None:
     emulator.set_faults(FaultConfig(schedule={1: "foreign_next"}))
     assert (await get(http, emulator.sendcloud_url + "/integrations", basic(emulator)))[0] == 200
     assert emulator.requests[-1].fault is None
@@ -194,7 +194,7 @@ async def test_foreign_next_not_recorded_without_next(
 
 async def test_random_faults_are_reproducible(
     emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
-):
+) -> None:
     faults = FaultConfig(seed=3, rates={"server_error": 0.3, "rate_limited": 0.2})
 
     async def statuses() -> list[int]:
@@ -207,7 +207,9 @@ async def test_random_faults_are_reproducible(
     assert {200, 429, 500} == set(first)
 
 
-async def test_token_endpoints_only_when_included(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_token_endpoints_only_when_included(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
     form = {
         "grant_type": "client_credentials",
         "client_id": emulator.epcc_client_id,
@@ -227,7 +229,9 @@ async def test_token_endpoints_only_when_included(emulator: Emulator, http: aioh
     assert emulator.requests[-1].category == "token"
 
 
-async def test_schedule_counts_data_requests(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_schedule_counts_data_requests(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
     emulator.set_faults(FaultConfig(schedule={3: "server_error", 5: "gateway_timeout"}))
     url = emulator.sendcloud_url + "/integrations"
     statuses = [(await get(http, url, basic(emulator)))[0] for _ in range(6)]
@@ -242,7 +246,9 @@ async def test_schedule_counts_data_requests(emulator: Emulator, http: aiohttp.C
     ]
 
 
-async def test_faults_from_config(emulator_factory: EmulatorFactory, http: aiohttp.ClientSession):
+async def test_faults_from_config(
+    emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
+) -> None:
     emu = await emulator_factory(logs=5, faults=FaultConfig(schedule={1: "bad_gateway"}))
     assert emu.faults.schedule == {1: FaultKind.BAD_GATEWAY}
     assert (await get(http, emu.sendcloud_url + "/integrations", basic(emu)))[0] == 502
@@ -250,7 +256,7 @@ async def test_faults_from_config(emulator_factory: EmulatorFactory, http: aioht
     assert not emu.faults.active
 
 
-async def test_stop_ends_injected_sleeps(http: aiohttp.ClientSession):
+async def test_stop_ends_injected_sleeps(http: aiohttp.ClientSession) -> None:
     emu = Emulator(logs=3, faults=FaultConfig(schedule={1: "slow"}, slow_seconds=30))
     await emu.start()
     request = asyncio.create_task(get(http, emu.sendcloud_url + "/integrations", basic(emu)))
@@ -262,7 +268,7 @@ async def test_stop_ends_injected_sleeps(http: aiohttp.ClientSession):
     assert (await request)[0] == 200
 
 
-async def test_foreign_redirect(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_foreign_redirect(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     emulator.set_faults(
         FaultConfig(schedule={1: "foreign_redirect"}, foreign_origin="http://127.0.0.2:{port}")
     )
@@ -281,7 +287,7 @@ async def test_foreign_redirect(emulator: Emulator, http: aiohttp.ClientSession)
     assert (await ep_headers(http, emulator))["Authorization"].startswith("Bearer ")
 
 
-async def test_issued_tokens_are_listed(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_issued_tokens_are_listed(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     assert emulator.issued_tokens == []
     first = await ep_headers(http, emulator)
     emulator.expire_tokens()

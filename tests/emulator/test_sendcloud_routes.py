@@ -16,7 +16,9 @@ from . import _schemas as schemas
 from ._helpers import basic, ep_headers, get, sendcloud_bearer, walk_sendcloud
 
 
-async def test_integrations_list_matches_spec(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_integrations_list_matches_spec(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
     status, body = await get(http, emulator.sendcloud_url + "/integrations", basic(emulator))
     assert status == 200
     schemas.check(body, *schemas.SENDCLOUD_INTEGRATIONS)
@@ -24,7 +26,7 @@ async def test_integrations_list_matches_spec(emulator: Emulator, http: aiohttp.
     assert {"shopify", "woocommerce", "magento_2"} <= {i["system"] for i in body}
 
 
-async def test_single_integration(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_single_integration(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     first = emulator.store.sendcloud_integration_ids[0]
     status, body = await get(
         http, f"{emulator.sendcloud_url}/integrations/{first}", basic(emulator)
@@ -36,7 +38,7 @@ async def test_single_integration(emulator: Emulator, http: aiohttp.ClientSessio
     schemas.check(body, *schemas.SENDCLOUD_404)
 
 
-async def test_first_page_shape(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_first_page_shape(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     url = emulator.sendcloud_url + "/integrations/logs"
     async with http.get(url, headers=basic(emulator)) as response:
         assert response.status == 200
@@ -57,13 +59,13 @@ async def test_first_page_shape(emulator: Emulator, http: aiohttp.ClientSession)
 
 async def test_cursor_walk_visits_every_record_once(
     emulator: Emulator, http: aiohttp.ClientSession
-):
+) -> None:
     url = emulator.sendcloud_url + "/integrations/logs?page_size=17"
     logs = await walk_sendcloud(http, url, basic(emulator))
     assert [log["id"] for log in logs] == emulator.store.sendcloud_logs.ids()
 
 
-async def test_previous_links_walk_back(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_previous_links_walk_back(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     url = emulator.sendcloud_url + "/integrations/logs?page_size=25"
     headers = basic(emulator)
     last_url = url
@@ -84,7 +86,9 @@ async def test_previous_links_walk_back(emulator: Emulator, http: aiohttp.Client
     assert ids == emulator.store.sendcloud_logs.ids()
 
 
-async def test_integration_logs_partition_all_logs(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_integration_logs_partition_all_logs(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
     seen: list[int] = []
     for integration_id in emulator.store.sendcloud_integration_ids:
         url = f"{emulator.sendcloud_url}/integrations/{integration_id}/logs?page_size=9"
@@ -99,7 +103,7 @@ async def test_integration_logs_partition_all_logs(emulator: Emulator, http: aio
 
 async def test_page_size_clamped_and_params_kept(
     emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
-):
+) -> None:
     emu = await emulator_factory(logs=620, integrations=2)
     headers = basic(emu)
     _, body = await get(http, emu.sendcloud_url + "/integrations/logs?page_size=9999", headers)
@@ -112,7 +116,7 @@ async def test_page_size_clamped_and_params_kept(
     assert query["page_size"] == ["abc"] and query["ordering"] == ["x"]
 
 
-async def test_unknown_integration_404(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_unknown_integration_404(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     status, body = await get(
         http, emulator.sendcloud_url + "/integrations/999/logs", basic(emulator)
     )
@@ -131,7 +135,9 @@ async def test_unknown_integration_404(emulator: Emulator, http: aiohttp.ClientS
 
 
 @pytest.mark.parametrize("cursor", ["garbage!", base64.b64encode(b"q=1").decode(), "cD1hYmM="])
-async def test_invalid_cursor_404(emulator: Emulator, http: aiohttp.ClientSession, cursor: str):
+async def test_invalid_cursor_404(
+    emulator: Emulator, http: aiohttp.ClientSession, cursor: str
+) -> None:
     url = emulator.sendcloud_url + "/integrations/logs"
     async with http.get(url, params={"cursor": cursor}, headers=basic(emulator)) as response:
         assert response.status == 404
@@ -139,7 +145,7 @@ async def test_invalid_cursor_404(emulator: Emulator, http: aiohttp.ClientSessio
     assert body["error"]["code"] == 404 and body["error"]["message"] == "Invalid cursor"
 
 
-async def test_bad_credentials_401(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_bad_credentials_401(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     url = emulator.sendcloud_url + "/integrations/logs"
     wrong = base64.b64encode(f"{emulator.sendcloud_public_key}:nope".encode()).decode()
     attempts = [
@@ -163,7 +169,7 @@ async def test_bad_credentials_401(emulator: Emulator, http: aiohttp.ClientSessi
         }
 
 
-async def test_oauth_token_and_bearer(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_oauth_token_and_bearer(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     headers = await sendcloud_bearer(http, emulator)
     status, body = await get(http, emulator.sendcloud_url + "/integrations/logs", headers)
     assert status == 200 and len(body["results"]) == 100
@@ -173,7 +179,7 @@ async def test_oauth_token_and_bearer(emulator: Emulator, http: aiohttp.ClientSe
     assert (await get(http, emulator.sendcloud_url + "/integrations", headers))[0] == 401
 
 
-async def test_oauth_token_answers(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_oauth_token_answers(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     form = {
         "grant_type": "client_credentials",
         "client_id": emulator.sendcloud_client_id,
@@ -193,7 +199,7 @@ async def test_oauth_token_answers(emulator: Emulator, http: aiohttp.ClientSessi
             assert response.status == 400
 
 
-async def test_create_log(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_create_log(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     integration_id = emulator.store.sendcloud_integration_ids[1]
     url = f"{emulator.sendcloud_url}/integrations/{integration_id}/logs"
     payload = {
@@ -220,7 +226,7 @@ async def test_create_log(emulator: Emulator, http: aiohttp.ClientSession):
     assert page["results"][0] == created
 
 
-async def test_create_log_errors(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_create_log_errors(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     integration_id = emulator.store.sendcloud_integration_ids[0]
     url = f"{emulator.sendcloud_url}/integrations/{integration_id}/logs"
     for payload, field in (
@@ -241,7 +247,7 @@ async def test_create_log_errors(emulator: Emulator, http: aiohttp.ClientSession
         assert response.status == 404
 
 
-async def test_growth_during_cursor_walk(emulator: Emulator, http: aiohttp.ClientSession):
+async def test_growth_during_cursor_walk(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     headers = basic(emulator)
     before = emulator.store.sendcloud_logs.ids()
     _, body = await get(http, emulator.sendcloud_url + "/integrations/logs?page_size=30", headers)
@@ -256,7 +262,7 @@ async def test_growth_during_cursor_walk(emulator: Emulator, http: aiohttp.Clien
 
 async def test_previous_after_growth_shows_new_logs(
     emulator: Emulator, http: aiohttp.ClientSession
-):
+) -> None:
     headers = basic(emulator)
     _, first = await get(http, emulator.sendcloud_url + "/integrations/logs?page_size=10", headers)
     _, second = await get(http, first["next"], headers)
@@ -272,7 +278,7 @@ async def test_previous_after_growth_shows_new_logs(
 
 async def test_record_shapes_and_mix(
     emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
-):
+) -> None:
     emu = await emulator_factory(logs=400, protected_ratio=0.1)
     logs = await walk_sendcloud(
         http, emu.sendcloud_url + "/integrations/logs?page_size=500", basic(emu)
@@ -305,7 +311,7 @@ async def test_record_shapes_and_mix(
 
 async def test_records_keep_the_documented_key_order(
     emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
-):
+) -> None:
     """Generated and posted logs list their keys as the spec and its examples do."""
     documents = schemas._documents()
     documented = list(
@@ -326,7 +332,9 @@ async def test_records_keep_the_documented_key_order(
         assert list(log) == [key for key in documented if key in log]
 
 
-async def test_custom_prefix(emulator_factory: EmulatorFactory, http: aiohttp.ClientSession):
+async def test_custom_prefix(
+    emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
+) -> None:
     emu = await emulator_factory(sendcloud_prefix="/sc/api/v2", logs=10)
     assert emu.sendcloud_url.endswith("/sc/api/v2")
     status, body = await get(http, emu.sendcloud_url + "/integrations/logs", basic(emu))

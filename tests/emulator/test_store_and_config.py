@@ -23,7 +23,7 @@ from integration_logs_async.testing import EmulatorFactory
 from ._helpers import basic, ep_headers, get
 
 
-def test_same_seed_same_bytes():
+def test_same_seed_same_bytes() -> None:
     config = EmulatorConfig(seed=5, logs=300, integrations=4)
     first, second = Store(config), Store(config)
     assert list(first.sendcloud_logs) == list(second.sendcloud_logs)
@@ -37,7 +37,7 @@ def test_same_seed_same_bytes():
 
 async def test_same_seed_same_responses(
     emulator_factory: EmulatorFactory, http: aiohttp.ClientSession
-):
+) -> None:
     pages = []
     for _ in range(2):
         emu = await emulator_factory(seed=11, logs=50)
@@ -50,7 +50,7 @@ async def test_same_seed_same_responses(
     assert pages[0] == pages[1]
 
 
-def test_store_accessors():
+def test_store_accessors() -> None:
     store = Store(EmulatorConfig(logs=200, integrations=3, jobs_per_integration=2))
     logs = store.sendcloud_logs
     assert len(logs) == 200 and len(logs.ids()) == 200
@@ -64,11 +64,11 @@ def test_store_accessors():
     ep_logs = store.elasticpath_logs
     first = json.loads(ep_logs[0])
     assert store.elasticpath_log(first["id"]) == ep_logs[0]
-    integration_id = store.elasticpath_integration_ids[0]
-    jobs = store.jobs(integration_id)
+    ep_integration_id = store.elasticpath_integration_ids[0]
+    jobs = store.jobs(ep_integration_id)
     assert len(jobs) == 2
-    by_job = sum(len(store.elasticpath_logs_for(integration_id, job)) for job in jobs)
-    assert by_job == len(store.elasticpath_logs_for(integration_id))
+    by_job = sum(len(store.elasticpath_logs_for(ep_integration_id, job)) for job in jobs)
+    assert by_job == len(store.elasticpath_logs_for(ep_integration_id))
     with pytest.raises(KeyError):
         store.sendcloud_log(1)
     with pytest.raises(KeyError):
@@ -78,12 +78,12 @@ def test_store_accessors():
     with pytest.raises(KeyError):
         store.sendcloud_logs_for(1)
     with pytest.raises(KeyError):
-        store.elasticpath_logs_for(integration_id, "nope")
+        store.elasticpath_logs_for(ep_integration_id, "nope")
     with pytest.raises(KeyError):
         store.add_logs("elasticpath", 1, "nope")
 
 
-def test_growth_goes_to_the_head():
+def test_growth_goes_to_the_head() -> None:
     store = Store(EmulatorConfig(logs=20, integrations=2))
     view = store.elasticpath_logs
     before = view.ids()
@@ -99,7 +99,7 @@ def test_growth_goes_to_the_head():
     assert store.log_count("sendcloud") == 22 and store.log_count("elasticpath") == 23
 
 
-def test_empty_store():
+def test_empty_store() -> None:
     store = Store(EmulatorConfig(logs=0, integrations=1))
     assert len(store.sendcloud_logs) == 0 and store.elasticpath_logs.ids() == []
     assert len(store.add_logs("sendcloud", 1)) == 1
@@ -111,7 +111,7 @@ def _scope(ids: list[int]) -> IdScope:
 
 
 @pytest.mark.parametrize("count", [0, 1, 9, 10, 11, 25])
-def test_keyset_windows_cover_scope(count: int):
+def test_keyset_windows_cover_scope(count: int) -> None:
     ids = [10 + 3 * k for k in range(count)]
     scope = _scope(ids)
     seen: list[int] = []
@@ -125,7 +125,7 @@ def test_keyset_windows_cover_scope(count: int):
     assert seen == ids[::-1]
 
 
-def test_keyset_windows_edges():
+def test_keyset_windows_edges() -> None:
     scope = _scope([10, 20, 30, 40])
     below_all = window(scope, Cursor(5), 2)
     assert (below_all.lo, below_all.hi, below_all.next) == (0, 0, None)
@@ -143,17 +143,17 @@ def test_keyset_windows_edges():
 
 
 @pytest.mark.parametrize("value", ["", "###", "cD0=", "cj0xJnA9eA==", "eD0x"])
-def test_invalid_cursors(value: str):
+def test_invalid_cursors(value: str) -> None:
     with pytest.raises(InvalidCursor):
         Cursor.decode(value)
 
 
-def test_cursor_round_trip():
+def test_cursor_round_trip() -> None:
     for cursor in (Cursor(5), Cursor(123456, reverse=True)):
         assert Cursor.decode(cursor.encode()) == cursor
 
 
-def test_template_keeps_percent_signs_and_tail():
+def test_template_keeps_percent_signs_and_tail() -> None:
     record = {
         "id": sentinel("id"),
         "when": sentinel("when"),
@@ -166,7 +166,7 @@ def test_template_keeps_percent_signs_and_tail():
     assert template.tail == b',"css":"width: 100%","body":"<p>50% off</p>"}'
 
 
-def test_template_shares_a_static_run_in_the_middle():
+def test_template_shares_a_static_run_in_the_middle() -> None:
     record = {
         "id": sentinel("id"),
         "response": {"body": "<p>50% off</p>"},
@@ -194,7 +194,7 @@ def test_template_shares_a_static_run_in_the_middle():
     )
 
 
-def test_options_mirror_config_fields():
+def test_options_mirror_config_fields() -> None:
     assert set(get_type_hints(EmulatorOptions)) == {f.name for f in fields(EmulatorConfig)}
 
 
@@ -214,12 +214,12 @@ def test_options_mirror_config_fields():
         {"ep_meta_style": "deep"},
     ],
 )
-def test_config_validation(changes: dict[str, object]):
+def test_config_validation(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         EmulatorConfig(**changes)  # type: ignore[arg-type]
 
 
-async def test_emulator_lifecycle_and_properties():
+async def test_emulator_lifecycle_and_properties() -> None:
     emu = Emulator(EmulatorConfig(logs=3), seed=2, integrations=1)
     assert emu.config.seed == 2 and emu.config.logs == 3
     with pytest.raises(RuntimeError):
@@ -249,7 +249,7 @@ async def test_emulator_lifecycle_and_properties():
 
 async def test_unknown_routes_answer_in_provider_format(
     emulator: Emulator, http: aiohttp.ClientSession
-):
+) -> None:
     status, body = await get(http, emulator.sendcloud_url + "/nothing", basic(emulator))
     assert status == 404 and body["error"]["code"] == 404
     headers = await ep_headers(http, emulator)
