@@ -27,5 +27,6 @@ def install() -> None:
             kwargs.setdefault("stream_writer", Mock(output_size=0))
             super().__init__(*args, **kwargs)
 
-    aioresponses.core.ClientResponse = CompatClientResponse  # type: ignore[misc]
+    # aioresponses.core imports ClientResponse without re-exporting it; patching it is the point
+    aioresponses.core.ClientResponse = CompatClientResponse  # type: ignore[attr-defined]
     aioresponses.core._ila_patched = True  # type: ignore[attr-defined]

@@ -256,8 +256,11 @@ async def test_concurrent_401s_refresh_the_failed_token_only_once(mock: aiorespo
     mock.get(SC_INTEGRATIONS, callback=api, repeat=True)
     mock.get(SC_INTEGRATIONS + "?ordering=id", callback=api, repeat=True)
     async with sc_oauth() as client:
-        assert await asyncio.gather(
-            client.integrations().collect(), client.integrations(ordering="id").collect()
+        # gather's result is a list at run time (typeshed says tuple)
+        assert list(
+            await asyncio.gather(
+                client.integrations().collect(), client.integrations(ordering="id").collect()
+            )
         ) == [
             [],
             [],

@@ -29,7 +29,8 @@ async def test_a_plain_tcp_transport_reads_at_most_the_cap() -> None:
         assert transport.max_size == default > SOCKET_READ_BYTES  # type: ignore[attr-defined]
         cap_socket_reads(transport)
         assert transport.max_size == SOCKET_READ_BYTES  # type: ignore[attr-defined]
-        assert type(transport).max_size == default  # the class (every other transport) unchanged
+        # the class (every other transport) unchanged; max_size is private, untyped asyncio state
+        assert type(transport).max_size == default  # type: ignore[attr-defined]
     finally:
         transport.close()
         server.close()
@@ -38,8 +39,13 @@ async def test_a_plain_tcp_transport_reads_at_most_the_cap() -> None:
 
 async def test_the_tls_layer_reads_at_most_the_cap() -> None:
     loop = asyncio.get_running_loop()
+    # typeshed wants a waiter future; CPython accepts None (it checks `waiter is None`)
     protocol = sslproto.SSLProtocol(
-        loop, asyncio.Protocol(), ssl.create_default_context(), None, server_hostname="x"
+        loop,
+        asyncio.Protocol(),
+        ssl.create_default_context(),
+        None,  # type: ignore[arg-type]
+        server_hostname="x",
     )
     app_transport = protocol._app_transport  # what aiohttp's connection holds for https
     try:

@@ -316,7 +316,7 @@ def test_error_hierarchy() -> None:
         ServerError,
     ):
         assert issubclass(cls, APIError)
-    for cls in (
+    for base in (
         APIError,
         TransportError,
         DecodeError,
@@ -325,7 +325,7 @@ def test_error_hierarchy() -> None:
         FanOutError,
         ResponseTooLargeError,
     ):
-        assert issubclass(cls, IntegrationLogsError)
+        assert issubclass(base, IntegrationLogsError)
 
 
 def test_fan_out_error_message() -> None:
