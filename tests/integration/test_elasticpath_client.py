@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from integration_logs_async import (
+    AsyncStream,
     AuthenticationError,
     BadRequestError,
     ClientCredentials,
@@ -147,7 +148,7 @@ async def test_unknown_ids_are_not_found(emulator: Emulator) -> None:
     known = emulator.store.elasticpath_integration_ids[0]
     job = emulator.store.jobs(emulator.store.elasticpath_integration_ids[1])[0]
     async with elasticpath(emulator) as client:
-        streams = [
+        streams: list[AsyncStream[Any]] = [
             client.integration_logs(UNKNOWN),
             client.jobs(UNKNOWN),
             client.job_logs(UNKNOWN, job),
@@ -293,7 +294,8 @@ async def test_every_listing_resumes_exactly(emulator: Emulator) -> None:
     store = emulator.store
     integration_id = store.elasticpath_integration_ids[0]
     job_id = store.jobs(integration_id)[1]
-    listings = {
+    OpenStream = Callable[[ElasticPathClient, str | None], AsyncStream[Any]]
+    listings: dict[str, tuple[OpenStream, list[str]]] = {
         "integrations": (
             lambda c, cp: c.integrations(page_size=2, resume_from=cp),
             store.elasticpath_integration_ids[::-1],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import msgspec
 import pytest
 
 from integration_logs_async import (
+    AsyncStream,
     AuthenticationError,
     BadRequestError,
     BasicAuth,
@@ -292,7 +294,8 @@ async def test_records_decode_like_the_models(emulator: Emulator) -> None:
 async def test_every_listing_resumes_exactly(emulator: Emulator, oauth: bool) -> None:
     store = emulator.store
     integration_id = store.sendcloud_integration_ids[2]
-    listings = {
+    OpenStream = Callable[[SendcloudClient, str | None], AsyncStream[SendcloudIntegrationLog]]
+    listings: dict[str, tuple[OpenStream, list[str]]] = {
         "logs": (
             lambda c, cp: c.logs(page_size=40, resume_from=cp),
             [str(i) for i in store.sendcloud_logs.ids()],
