@@ -26,7 +26,7 @@ from aioresponses import CallbackResult, aioresponses
 
 from integration_logs_async import ClientCredentials, ElasticPathClient, TransportEvent
 from integration_logs_async.emulator import EmulatorConfig, FaultConfig
-from integration_logs_async.harvest import HarvestOptions, _job, load_state, run_harvest
+from integration_logs_async.harvest import HarvestOptions, _job, _run, load_state, run_harvest
 
 from ._helpers import (
     ThreadedEmulator,
@@ -182,9 +182,7 @@ async def test_cancelled_harvest_has_stopped_its_streams_when_it_returns(tmp_pat
 async def test_cancel_during_setup_closes_the_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = _job._Run
-
-    class SlowSetup(original):  # type: ignore[misc,valid-type]
+    class SlowSetup(_run._Run):
         def __init__(self, options: HarvestOptions) -> None:
             super().__init__(options)
             time.sleep(0.2)  # e.g. reading the ids of a large existing output

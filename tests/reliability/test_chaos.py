@@ -93,7 +93,7 @@ async def _chaos(
 ) -> None:
     other = "sendcloud_logs" if provider == "elasticpath" else "elasticpath_logs"
     emu = await emulator_factory(
-        **{**STORE, other: 10, **emulator},  # type: ignore[arg-type]
+        **{**STORE, other: 10, **emulator},
         faults=FaultConfig(seed=5, **faults),
     )
     settings = dict(settings)

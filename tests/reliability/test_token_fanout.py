@@ -100,12 +100,15 @@ async def test_one_token_request_per_expiry_with_64_concurrent_streams(
 async def test_revoked_token_under_fanout_makes_one_token_request(
     emulator_factory: EmulatorFactory, provider: str
 ) -> None:
+    other_provider_logs: dict[str, Any] = {
+        "elasticpath_logs" if provider == "sendcloud" else "sendcloud_logs": 10
+    }
     emu = await emulator_factory(
         seed=6,
         integrations=CONCURRENCY + 8 if provider == "sendcloud" else 4,
         jobs_per_integration=32,
         logs=20_000,
-        **{"elasticpath_logs" if provider == "sendcloud" else "sendcloud_logs": 10},
+        **other_provider_logs,
         sendcloud_page_size=50,
         faults=_latency(0.005),
     )
