@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from integration_logs_async import AsyncStream, RawRecord
+from integration_logs_async import AsyncStream, ElasticPathClient, RawRecord, SendcloudClient
 from integration_logs_async.emulator import Emulator, Provider
 from integration_logs_async.testing import EmulatorFactory
 
@@ -33,7 +33,9 @@ async def big_store(factory: EmulatorFactory) -> Emulator:
     return await factory(seed=2024, integrations=6, jobs_per_integration=4, logs=RECORDS)
 
 
-def listing(client: Any, *, resume_from: str | None = None) -> AsyncStream[Any]:
+def listing(
+    client: SendcloudClient | ElasticPathClient, *, resume_from: str | None = None
+) -> AsyncStream[Any]:
     return client.logs(resume_from=resume_from)
 
 
