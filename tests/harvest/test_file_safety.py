@@ -389,7 +389,13 @@ async def test_the_ceiling_error_says_how_to_continue_by_job(
     assert f"what was harvested is kept in {out}" in line
     assert line.endswith("rerun with --scope jobs --append")
     written = read_lines(out)
-    assert 10_000 <= len(written) <= 10_100  # offsets 0 .. 10,000, 100 a page
+    # Exactly the newest 10,099 records of the listing, in its order: no gap, nothing dropped
+    # as a duplicate. Pages of 100 overlap by one record (page[offset] = next - 1: how the
+    # pager notices a shifted listing), so they start at offsets 0, 99, ..., 9,999 (the last
+    # start <= 10,000) and end at record 10,098; the next, at offset 10,098, is refused.
+    # The rest (record 10,099 on) comes with --scope jobs --append below.
+    newest = [str(i) for i in emulator.store.logs("elasticpath").ids()]  # its only integration
+    assert line_ids(written) == newest[:10_099]
     rc, _, stderr = await run_cli([*args, "--scope", "jobs", "--append"], env, timeout=60)
     assert rc == 0 and f"duplicates dropped {len(written):,}" in stderr, stderr
     assert read_lines(out)[: len(written)] == written
