@@ -15,6 +15,10 @@ import os
 import sys
 import time
 from collections import Counter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorLike, StrOrBytesPath
 
 _STEP, _, _NTH = os.environ.get("SLOW_DISK_KILL_AT", ":0").partition(":")
 _counts: Counter[str] = Counter()
@@ -36,18 +40,26 @@ def _target(fd: int) -> str:
         return ""
 
 
-def fsync(fd: int) -> None:
+def fsync(fd: FileDescriptorLike) -> None:
+    """``os.fsync``, then note which step of saving the state this sync completed."""
     _fsync(fd)
-    path = _target(fd)
+    path = _target(fd if isinstance(fd, int) else fd.fileno())
     if path.endswith(".jsonl"):
         _reached("output-synced")
     elif path.endswith(".tmp"):
         _reached("temp-synced")
 
 
-def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-    _replace(src, dst)
-    if os.fspath(dst).endswith(".state.json"):
+def replace(
+    src: StrOrBytesPath,
+    dst: StrOrBytesPath,
+    *,
+    src_dir_fd: int | None = None,
+    dst_dir_fd: int | None = None,
+) -> None:
+    """``os.replace``, then note when it was the state file that was replaced."""
+    _replace(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
+    if os.fsdecode(dst).endswith(".state.json"):
         _reached("renamed")
 
 

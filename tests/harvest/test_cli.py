@@ -41,7 +41,7 @@ def created(raw: bytes) -> datetime:
 
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=300, faults=LATENCY)
-async def test_harvest_then_incremental_rerun(emulator: Emulator, tmp_path: Path):
+async def test_harvest_then_incremental_rerun(emulator: Emulator, tmp_path: Path) -> None:
     out = tmp_path / "ep.jsonl"
     env = cli_env(emulator)
     args = [
@@ -90,7 +90,7 @@ async def test_harvest_then_incremental_rerun(emulator: Emulator, tmp_path: Path
 
 
 @pytest.mark.emulator(integrations=3, logs=150)
-async def test_stdout_output_and_base_url_flag(emulator: Emulator, tmp_path: Path):
+async def test_stdout_output_and_base_url_flag(emulator: Emulator, tmp_path: Path) -> None:
     env = cli_env(emulator)
     del env["SENDCLOUD_API_BASE_URL"]  # given as --base-url instead
     rc, stdout, stderr = await run_cli(
@@ -119,7 +119,7 @@ async def test_stdout_output_and_base_url_flag(emulator: Emulator, tmp_path: Pat
 
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=200)
-async def test_since_and_max_items_then_rerun(emulator: Emulator, tmp_path: Path):
+async def test_since_and_max_items_then_rerun(emulator: Emulator, tmp_path: Path) -> None:
     env = cli_env(emulator)
     store = store_records(emulator, "sendcloud")
     since = "2024-05-21T00:00:00Z"
@@ -158,7 +158,7 @@ async def test_since_and_max_items_then_rerun(emulator: Emulator, tmp_path: Path
 
 
 @pytest.mark.emulator(integrations=2, logs=40)
-async def test_exit_codes_and_one_line_reasons(emulator: Emulator, tmp_path: Path):
+async def test_exit_codes_and_one_line_reasons(emulator: Emulator, tmp_path: Path) -> None:
     out = str(tmp_path / "x.jsonl")
     env = cli_env(emulator)
 
@@ -214,7 +214,7 @@ BAD_USAGE = [
 @pytest.mark.parametrize(("extra", "reason"), BAD_USAGE, ids=[" ".join(r) for r, _ in BAD_USAGE])
 def test_bad_usage_exits_2_with_the_reason(
     extra: list[str], reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     """Rejected before any request (in-process: ``main(argv, env)``)."""
     env = {
         "SENDCLOUD_PUBLIC_KEY": "k",
@@ -233,7 +233,7 @@ def test_bad_usage_exits_2_with_the_reason(
     assert not list(tmp_path.iterdir())  # nothing created
 
 
-def test_bad_settings_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_bad_settings_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = str(tmp_path / "x.jsonl")
     assert main(["harvest", "elasticpath", "--out", out], {"PATH": "/bin"}) == 2
     assert "missing Elastic Path credentials" in one_error_line(capsys.readouterr().err)
@@ -251,7 +251,7 @@ def test_bad_settings_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "is not a harvest state" in one_error_line(capsys.readouterr().err)
 
 
-async def test_demo_reports_exactness(tmp_path: Path):
+async def test_demo_reports_exactness(tmp_path: Path) -> None:
     out = tmp_path / "demo.jsonl"
     rc, _, stderr = await run_cli(
         [

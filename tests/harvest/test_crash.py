@@ -165,7 +165,9 @@ async def rounds(
 
 
 @pytest.mark.emulator(integrations=4, jobs_per_integration=3, logs=1000, faults=SLOW)
-async def test_kill9_elasticpath_by_job_then_incremental(emulator: Emulator, tmp_path: Path):
+async def test_kill9_elasticpath_by_job_then_incremental(
+    emulator: Emulator, tmp_path: Path
+) -> None:
     env = cli_env(emulator)
     base = [
         *cli_command("harvest", "elasticpath"),
@@ -197,7 +199,7 @@ async def test_kill9_elasticpath_by_job_then_incremental(emulator: Emulator, tmp
     print("kill -9 rounds (elasticpath jobs):", outcomes, outcome)
 
 
-async def test_kill9_sendcloud_against_an_emulator_process(tmp_path: Path):
+async def test_kill9_sendcloud_against_an_emulator_process(tmp_path: Path) -> None:
     """The emulator in its own process; the console script; kills at random moments."""
     config = EmulatorConfig(seed=9, integrations=5, logs=1000)
     emulator = await asyncio.create_subprocess_exec(
@@ -266,7 +268,7 @@ async def test_kill9_sendcloud_against_an_emulator_process(tmp_path: Path):
 
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=600)
-async def test_kill9_inside_the_state_file_write_window(emulator: Emulator, tmp_path: Path):
+async def test_kill9_inside_the_state_file_write_window(emulator: Emulator, tmp_path: Path) -> None:
     """Kill exactly between fsync(output) and the state, before and after its rename."""
     out = tmp_path / "window.jsonl"
     command = [
@@ -308,7 +310,7 @@ async def test_kill9_inside_the_state_file_write_window(emulator: Emulator, tmp_
 
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=3, logs=900, faults=SLOW)
-async def test_kill9_with_a_save_after_every_page(emulator: Emulator, tmp_path: Path):
+async def test_kill9_with_a_save_after_every_page(emulator: Emulator, tmp_path: Path) -> None:
     """Saves as often as possible, so random kills often land while the state is written."""
     base = [
         sys.executable,
@@ -343,7 +345,7 @@ async def test_kill9_with_a_save_after_every_page(emulator: Emulator, tmp_path: 
 @pytest.mark.emulator(integrations=4, jobs_per_integration=3, logs=1000, faults=SLOW)
 async def test_ctrl_c_saves_progress_exits_130_and_the_rerun_continues(
     emulator: Emulator, tmp_path: Path
-):
+) -> None:
     out = tmp_path / "int.jsonl"
     command = [*cli_command("harvest", "elasticpath"), "--scope", "jobs", "--out", str(out),
                "--rate-limit", "1000", "--page-size", "20"]  # fmt: skip

@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from integration_logs_async import FanOutError, FanOutStream, NotFoundError, Source
+from integration_logs_async import (
+    ElasticPathClient,
+    ElasticPathIntegrationLog,
+    FanOutError,
+    FanOutStream,
+    NotFoundError,
+    SendcloudIntegrationLog,
+    Source,
+)
 from integration_logs_async._body_buffers import BodyBuffers
 from integration_logs_async._constants import FANOUT_DECODE_AHEAD
 from integration_logs_async.emulator import Emulator
@@ -80,7 +88,9 @@ def record_owner(record: Any, method: str) -> tuple[str, str | None]:
 
 @pytest.mark.emulator(integrations=4, jobs_per_integration=3, logs=400, faults=LATENCY)
 @pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
-async def test_records_keep_each_childs_order(emulator: Emulator, provider: str, method: str):
+async def test_records_keep_each_childs_order(
+    emulator: Emulator, provider: str, method: str
+) -> None:
     expected = expected_children(emulator, provider, method)
     async with client_for(emulator, provider) as client:
         seen: dict[tuple[str, str | None], list[str]] = defaultdict(list)
@@ -112,7 +122,7 @@ async def test_records_keep_each_childs_order(emulator: Emulator, provider: str,
 @pytest.mark.parametrize("limit", [1, 3])
 async def test_never_more_than_concurrency_requests_in_flight(
     emulator: Emulator, provider: str, method: str, limit: int
-):
+) -> None:
     async with client_for(emulator, provider) as client:
         emulator.reset_stats()
         fanout = fanout_of(client, method, concurrency=limit, page_size=10)
@@ -125,7 +135,9 @@ async def test_never_more_than_concurrency_requests_in_flight(
 
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=150, faults=LATENCY)
-async def test_prefetching_client_still_bounded_but_single_listing_may_prefetch(emulator: Emulator):
+async def test_prefetching_client_still_bounded_but_single_listing_may_prefetch(
+    emulator: Emulator,
+) -> None:
     """Children do not prefetch (the client's prefetch_pages applies to plain streams only)."""
     async with ep_client(emulator, prefetch_pages=4) as client:
         emulator.reset_stats()
@@ -143,7 +155,7 @@ async def test_prefetching_client_still_bounded_but_single_listing_may_prefetch(
 @pytest.mark.parametrize("buffer_pages", [1, 3])
 async def test_merge_buffer_is_bounded_while_the_consumer_stalls(
     emulator: Emulator, buffer_pages: int
-):
+) -> None:
     async with ep_client(emulator) as client:
         jobs = [
             (i, j)
@@ -199,7 +211,7 @@ async def settle() -> None:
 
 @pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
 @pytest.mark.parametrize("how", ["async-with", "aclose", "plain-break"])
-async def test_early_break_releases_everything(provider: str, method: str, how: str):
+async def test_early_break_releases_everything(provider: str, method: str, how: str) -> None:
     async with ThreadedEmulator(
         integrations=5, jobs_per_integration=3, logs=700, faults=LATENCY
     ) as emu:
@@ -244,7 +256,7 @@ async def test_early_break_releases_everything(provider: str, method: str, how: 
 @pytest.mark.parametrize("closing", [True, False], ids=["async-with", "bare"])
 async def test_cancelling_the_consumer_cancels_every_child(
     provider: str, method: str, closing: bool
-):
+) -> None:
     async with (
         ThreadedEmulator(integrations=5, jobs_per_integration=3, logs=700, faults=LATENCY) as emu,
         client_for(emu, provider) as client,
@@ -284,7 +296,7 @@ async def test_cancelling_the_consumer_cancels_every_child(
 
 
 @pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
-async def test_one_failing_child_cancels_the_rest_and_is_named(provider: str):
+async def test_one_failing_child_cancels_the_rest_and_is_named(provider: str) -> None:
     async with ThreadedEmulator(integrations=4, logs=400, faults=LATENCY) as emulator:
         await _one_failing_child(emulator, provider)
 
@@ -309,6 +321,7 @@ async def _one_failing_child(emulator: Emulator, provider: str) -> None:
         assert client.stats.requests == sent
         # logs_by_job: the unknown integration fails while listing its jobs
         if provider == "elasticpath":
+            assert isinstance(client, ElasticPathClient)
             with pytest.raises(FanOutError) as caught:
                 await client.logs_by_job(ids, concurrency=2).collect()
             ((label, error),) = caught.value.failures.items()
@@ -319,7 +332,7 @@ async def _one_failing_child(emulator: Emulator, provider: str) -> None:
 @pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
 async def test_collect_mode_keeps_going_and_resume_retries_the_failed(
     emulator: Emulator, provider: str
-):
+) -> None:
     good = integration_ids(emulator, provider)
     ids = [good[0], BOGUS[provider], *good[1:]]
     async with client_for(emulator, provider) as client:
@@ -345,9 +358,10 @@ async def test_collect_mode_keeps_going_and_resume_retries_the_failed(
 @pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
 async def test_resume_at_many_points_gives_the_exact_remainder(
     emulator: Emulator, provider: str, method: str
-):
+) -> None:
     every = store_ids(emulator, provider)
     kw: dict[str, Any] = {"concurrency": 2, "page_size": 7}
+    token: str | None
     async with client_for(emulator, provider) as client:
         for cut in (0, 1, 6, 7, 8, 13, 14, 61, 100, 149, 150):
             first = fanout_of(client, method, **kw)
@@ -369,7 +383,8 @@ async def test_resume_at_many_points_gives_the_exact_remainder(
 
         # a chain of resumes with random stops (records and pages), each from the last token
         rng = random.Random(5)
-        token, got = None, []
+        token = None
+        got: list[str] = []
         while True:
             fanout = fanout_of(client, method, resume_from=token, **kw)
             want = rng.randint(1, 40)
@@ -392,7 +407,7 @@ async def test_resume_at_many_points_gives_the_exact_remainder(
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=150)
 @pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
-async def test_max_items(emulator: Emulator, provider: str, method: str):
+async def test_max_items(emulator: Emulator, provider: str, method: str) -> None:
     every = store_ids(emulator, provider)
     async with client_for(emulator, provider) as client:
         emulator.reset_stats()
@@ -427,7 +442,7 @@ def count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 @pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
 async def test_children_fetch_ahead_but_decode_only_shortly_before_they_are_consumed(
     provider: str, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     async with ThreadedEmulator(integrations=4, logs=400, faults=LATENCY) as emulator:
         ids = integration_ids(emulator, provider)
         decoded = count_decodes(monkeypatch)
@@ -437,6 +452,7 @@ async def test_children_fetch_ahead_but_decode_only_shortly_before_they_are_cons
 
         async with client_for(emulator, provider) as client:
             fanout = client.logs_for_integrations(ids, concurrency=4, page_size=5)
+            records: AsyncIterator[SendcloudIntegrationLog | ElasticPathIntegrationLog]
             records = aiter(fanout)
             taken = [str((await anext(records)).id) for _ in range(5)]  # the first page
             # A stalled consumer: each of the 4 children fetches its next body and waits with
@@ -465,7 +481,7 @@ async def test_children_fetch_ahead_but_decode_only_shortly_before_they_are_cons
 @pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
 async def test_waiting_for_a_slow_consumer_does_not_count_against_request_deadline(
     emulator: Emulator, provider: str
-):
+) -> None:
     ids = integration_ids(emulator, provider)
     async with client_for(emulator, provider, request_deadline=0.5, max_attempts=1) as client:
         fanout = client.logs_for_integrations(ids, concurrency=4, page_size=10)
@@ -479,7 +495,7 @@ async def test_waiting_for_a_slow_consumer_does_not_count_against_request_deadli
 
 
 @pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
-async def test_collect_mode_with_a_slow_consumer_delivers_every_good_child(provider: str):
+async def test_collect_mode_with_a_slow_consumer_delivers_every_good_child(provider: str) -> None:
     async with ThreadedEmulator(integrations=4, logs=300, faults=LATENCY) as emulator:
         good = integration_ids(emulator, provider)
         ids = [good[0], BOGUS[provider], *good[1:]]
@@ -499,7 +515,7 @@ async def test_collect_mode_with_a_slow_consumer_delivers_every_good_child(provi
 # --- FanOutStream with custom sources ----------------------------------------------------
 
 
-async def test_custom_sources_raw_stop_when_and_listing_failure():
+async def test_custom_sources_raw_stop_when_and_listing_failure() -> None:
     async with ThreadedEmulator(integrations=3, logs=90) as emulator:
         await _custom_sources(emulator)
 
@@ -531,7 +547,9 @@ async def _custom_sources(emulator: Emulator) -> None:
         def stop(source: Source, record: Any) -> bool:
             return str(record.id) not in keep[str(source.integration_id)]
 
-        stopped = await FanOutStream("test:sc", sources, concurrency=3, stop_when=stop).collect()
+        stopped = await FanOutStream[SendcloudIntegrationLog](
+            "test:sc", sources, concurrency=3, stop_when=stop
+        ).collect()
         assert sorted(str(r.id) for r in stopped) == sorted(i for v in keep.values() for i in v)
 
         # the listing of children fails midway: named as such
@@ -544,7 +562,9 @@ async def _custom_sources(emulator: Emulator) -> None:
         assert other_tasks() == set()
 
         # checkpoints are bound to their fan-out; a stream is iterated once
-        fanout = FanOutStream("test:sc", sources, concurrency=2, max_items=3)
+        fanout = FanOutStream[SendcloudIntegrationLog](
+            "test:sc", sources, concurrency=2, max_items=3
+        )
         await fanout.collect()
         with pytest.raises(RuntimeError, match="already iterated"):
             await fanout.collect()
@@ -562,7 +582,7 @@ async def _custom_sources(emulator: Emulator) -> None:
             await FanOutStream("test:sc", sources, concurrency=2, resume_from=forged).collect()
         assert list(caught.value.failures) == [label]
         assert isinstance(caught.value.failures[label], ValueError)
-        rest = FanOutStream(
+        rest = FanOutStream[SendcloudIntegrationLog](
             "test:sc", sources, concurrency=2, resume_from=forged, on_error="collect"
         )
         failed = label.removeprefix("sc ")

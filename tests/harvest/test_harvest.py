@@ -73,7 +73,7 @@ def created_at(provider: str, raw: bytes) -> datetime:
 @pytest.mark.parametrize(("provider", "scope"), SCOPES, ids=SCOPE_IDS)
 async def test_raw_output_is_the_servers_bytes_exactly_once(
     emulator: Emulator, tmp_path: Path, provider: str, scope: str
-):
+) -> None:
     out = tmp_path / "logs.jsonl"
     result = await harvest(emulator, provider, out, scope=scope, concurrency=3, page_size=20)
     expected = store_records(emulator, provider)
@@ -87,7 +87,7 @@ async def test_raw_output_is_the_servers_bytes_exactly_once(
     assert "complete" in result.summary() and "250 records" in result.summary()
 
 
-def test_lossless_line_appends_source_only_when_the_record_lacks_its_owners():
+def test_lossless_line_appends_source_only_when_the_record_lacks_its_owners() -> None:
     source = Source("job j", integration_id="i-1", job_id="j-1")
     bare = b'{"id":"a","x":[1,{"y":"}"}],"z":"\\u00e9"}'
     line = lossless_line(RawRecord(raw=bare, id="a"), source)
@@ -104,7 +104,7 @@ def test_lossless_line_appends_source_only_when_the_record_lacks_its_owners():
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=200)
 @pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
-async def test_normalized_format(emulator: Emulator, tmp_path: Path, provider: str):
+async def test_normalized_format(emulator: Emulator, tmp_path: Path, provider: str) -> None:
     out = tmp_path / "norm.jsonl"
     scope = "jobs" if provider == "elasticpath" else "integrations"
     result = await harvest(emulator, provider, out, scope=scope, format="normalized")
@@ -152,7 +152,7 @@ async def test_normalized_format(emulator: Emulator, tmp_path: Path, provider: s
 @pytest.mark.parametrize(("provider", "scope"), SCOPES, ids=SCOPE_IDS)
 async def test_incremental_run_fetches_only_what_is_new(
     emulator: Emulator, tmp_path: Path, provider: str, scope: str
-):
+) -> None:
     out = tmp_path / "logs.jsonl"
     first = await harvest(emulator, provider, out, scope=scope, concurrency=4, page_size=25)
     assert first.records == 400 and first.mode == "fresh"
@@ -190,7 +190,9 @@ async def test_incremental_run_fetches_only_what_is_new(
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=300)
 @pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
-async def test_since_keeps_only_newer_logs(emulator: Emulator, tmp_path: Path, provider: str):
+async def test_since_keeps_only_newer_logs(
+    emulator: Emulator, tmp_path: Path, provider: str
+) -> None:
     everything = store_records(emulator, provider)
     times = sorted(created_at(provider, raw) for raw in everything.values())
     k = 2 * len(times) // 3
@@ -213,7 +215,7 @@ async def test_since_keeps_only_newer_logs(emulator: Emulator, tmp_path: Path, p
 @pytest.mark.parametrize(("provider", "scope"), [("sendcloud", "all"), ("elasticpath", "jobs")])
 async def test_max_items_then_rerun_continues(
     emulator: Emulator, tmp_path: Path, provider: str, scope: str
-):
+) -> None:
     out = tmp_path / "logs.jsonl"
     runs = []
     for _ in range(3):
@@ -242,7 +244,7 @@ async def test_max_items_then_rerun_continues(
 )
 async def test_store_growing_during_the_harvest(
     emulator: Emulator, tmp_path: Path, provider: str, scope: str
-):
+) -> None:
     before = store_records(emulator, provider)
     owners = (
         emulator.store.sendcloud_integration_ids
@@ -284,7 +286,7 @@ async def test_store_growing_during_the_harvest(
 
 
 @pytest.mark.emulator(integrations=2, logs=60)
-async def test_state_file_is_bound_to_its_harvest(emulator: Emulator, tmp_path: Path):
+async def test_state_file_is_bound_to_its_harvest(emulator: Emulator, tmp_path: Path) -> None:
     out = tmp_path / "logs.jsonl"
     state = Path(str(out) + ".state.json")
     await harvest(emulator, "elasticpath", out, scope="jobs")
@@ -310,7 +312,9 @@ async def test_state_file_is_bound_to_its_harvest(emulator: Emulator, tmp_path: 
 
 
 @pytest.mark.emulator(integrations=2, jobs_per_integration=2, logs=120)
-async def test_an_empty_harvest_and_a_deleted_empty_output(emulator: Emulator, tmp_path: Path):
+async def test_an_empty_harvest_and_a_deleted_empty_output(
+    emulator: Emulator, tmp_path: Path
+) -> None:
     out = tmp_path / "none.jsonl"
     future = datetime.fromisoformat("2100-01-01T00:00:00+00:00")
     result = await harvest(emulator, "elasticpath", out, scope="jobs", since=future)
@@ -321,7 +325,9 @@ async def test_an_empty_harvest_and_a_deleted_empty_output(emulator: Emulator, t
 
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=300, faults=LATENCY)
-async def test_results_count_this_run_only_and_progress_lines(emulator: Emulator, tmp_path: Path):
+async def test_results_count_this_run_only_and_progress_lines(
+    emulator: Emulator, tmp_path: Path
+) -> None:
     async with client_for(emulator, "elasticpath") as client:
         await client.integrations().collect()  # requests before the harvest
         emulator.reset_stats()

@@ -64,14 +64,14 @@ def check_against_a_set(ids: IdSet, sequence: list[str]) -> None:
     assert len(ids) == len(reference)
 
 
-def test_exact_like_a_set_of_strings():
+def test_exact_like_a_set_of_strings() -> None:
     rng = random.Random(8)
     pool = mixed_pool(rng, 3000)
     with IdSet() as ids:
         check_against_a_set(ids, pool + rng.choices(pool, k=20_000))  # every id again, often
 
 
-def test_tables_grow_and_stay_exact():
+def test_tables_grow_and_stay_exact() -> None:
     numbers = [str(n) for n in range(1, 50_001)]
     uuids = [str(uuid.UUID(int=n << 64 | n)) for n in range(1, 30_001)]  # adversarial: hi == lo
     with IdSet() as ids:
@@ -81,7 +81,7 @@ def test_tables_grow_and_stay_exact():
 
 
 @pytest.mark.parametrize("capacities", TINY, ids=lambda c: ",".join(map(str, c.values())))
-def test_exact_across_many_spills(capacities: dict[str, int]):
+def test_exact_across_many_spills(capacities: dict[str, int]) -> None:
     rng = random.Random(5)
     pool = mixed_pool(rng, 700)
     rng.shuffle(pool)
@@ -97,7 +97,7 @@ def test_exact_across_many_spills(capacities: dict[str, int]):
         assert cold._bloom.capacity > capacities["bloom_capacity"] * 4  # rebuilt, grown
 
 
-def test_look_alike_spellings_stay_apart_on_disk():
+def test_look_alike_spellings_stay_apart_on_disk() -> None:
     """Each spelling lands in the table of its shape, and nothing collides across tables."""
     with IdSet(hot_capacity=1) as ids:
         assert all(ids.add(x) for x in SPELLINGS)
@@ -106,7 +106,7 @@ def test_look_alike_spellings_stay_apart_on_disk():
         assert all(ids.add(x) for x in ("08", "0007", "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaab"))
 
 
-def test_false_positives_cost_a_lookup_never_a_record(monkeypatch: pytest.MonkeyPatch):
+def test_false_positives_cost_a_lookup_never_a_record(monkeypatch: pytest.MonkeyPatch) -> None:
     """A one-bit-per-id Bloom filter says "maybe" often: SQLite decides, exactly."""
     answers = {True: 0, False: 0}
     contains = SpillStore.contains
@@ -125,7 +125,7 @@ def test_false_positives_cost_a_lookup_never_a_record(monkeypatch: pytest.Monkey
     assert answers[True] > 1000  # the duplicates found on disk
 
 
-def test_bloom_rebuild_is_incremental_and_complete():
+def test_bloom_rebuild_is_incremental_and_complete() -> None:
     """The larger filter is filled a few batches a flush, and knows every id when it takes over."""
     rng = random.Random(2)
     hot = 8
@@ -153,7 +153,7 @@ def footprint(ids: IdSet) -> int:
     return sum(len(a) * a.itemsize for a in arrays) + ids._cold.bloom_bytes
 
 
-def test_memory_stays_bounded():
+def test_memory_stays_bounded() -> None:
     """Hot tables are fixed; the Bloom filter costs 2-6 bytes a spilled id (a set: ~130)."""
     rng = random.Random(3)
     hot, bloom = 512, 1024
@@ -170,7 +170,7 @@ def test_memory_stays_bounded():
         assert footprint(ids) / len(ids) < 8  # the old all-in-memory tables: 28-56
 
 
-def test_close_is_idempotent_and_final():
+def test_close_is_idempotent_and_final() -> None:
     ids = IdSet(hot_capacity=4)
     for n in range(100):
         ids.add(str(n))
@@ -185,7 +185,7 @@ def test_close_is_idempotent_and_final():
         other.add("y")
 
 
-def test_a_failed_flush_closes_the_set(monkeypatch: pytest.MonkeyPatch):
+def test_a_failed_flush_closes_the_set(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ids drained from memory but not stored must not be forgotten silently."""
 
     def full_disk(*args: Any) -> None:
@@ -201,7 +201,7 @@ def test_a_failed_flush_closes_the_set(monkeypatch: pytest.MonkeyPatch):
         ids.add("0")
 
 
-def test_bloom_filter_has_no_false_negatives():
+def test_bloom_filter_has_no_false_negatives() -> None:
     rng = random.Random(4)
     hashes = [rng.getrandbits(64) for _ in range(20_000)]
     bloom = BloomFilter(len(hashes), 16)
@@ -256,7 +256,7 @@ def spill_in_subprocess(directory: Path, ending: str) -> subprocess.Popen[str]:
     )
 
 
-def test_the_database_lives_in_tmpdir_and_never_has_a_name(tmp_path: Path):
+def test_the_database_lives_in_tmpdir_and_never_has_a_name(tmp_path: Path) -> None:
     process = spill_in_subprocess(tmp_path, "close")
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 0
@@ -267,7 +267,7 @@ def test_the_database_lives_in_tmpdir_and_never_has_a_name(tmp_path: Path):
     assert closed["open"] == []  # close() releases it
 
 
-def test_kill_9_leaves_no_file(tmp_path: Path):
+def test_kill_9_leaves_no_file(tmp_path: Path) -> None:
     process = spill_in_subprocess(tmp_path, "sleep")
     assert process.stdout is not None
     spilled = json.loads(process.stdout.readline())
@@ -300,7 +300,9 @@ def options(out: Path, **settings: Any) -> HarvestOptions:
 
 
 @pytest.mark.emulator(integrations=2, logs=120)
-async def test_harvest_closes_its_id_set(emulator: Emulator, tmp_path: Path, id_sets: list[IdSet]):
+async def test_harvest_closes_its_id_set(
+    emulator: Emulator, tmp_path: Path, id_sets: list[IdSet]
+) -> None:
     out = tmp_path / "logs.jsonl"
     async with ep_client(emulator) as client:
         await run_harvest(client, options(out, max_items=30), progress=False)  # completes
@@ -321,7 +323,7 @@ async def test_harvest_closes_its_id_set(emulator: Emulator, tmp_path: Path, id_
 )
 async def test_a_cancelled_harvest_closes_its_id_set(
     emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     made: list[IdSet] = []
     harvesting = asyncio.Event()
 
@@ -347,7 +349,7 @@ async def test_a_cancelled_harvest_closes_its_id_set(
 
 async def test_cancelled_while_setting_up_closes_the_id_set_later(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     """The run is still built in its thread after the cancellation; then closed."""
     loop = asyncio.get_running_loop()
     made: list[IdSet] = []
