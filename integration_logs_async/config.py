@@ -3,14 +3,59 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, overload
 
 from . import _constants as C
 
 if TYPE_CHECKING:
     from .events import TransportEvent
+
+StatusCodes: TypeAlias = AbstractSet[int] | Sequence[int]
+"""HTTP status codes as a set, list or tuple, e.g. ``{429, 503}``; stored as a ``frozenset``."""
+
+
+class _StatusCodeSet:
+    """Field descriptor: accepts :data:`StatusCodes`, validates, and stores a ``frozenset``.
+
+    A descriptor-typed dataclass field, so the constructor (and ``dataclasses.replace``)
+    accept any set or sequence of codes while reading the attribute gives a ``frozenset``.
+    """
+
+    def __init__(self, default: frozenset[int]) -> None:
+        self._default = default
+        self._name = "status codes"
+        self._slot = "_status_codes_frozen"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+        self._slot = f"_{name}_frozen"
+
+    @overload
+    def __get__(self, obj: None, owner: Any) -> frozenset[int]: ...
+    @overload
+    def __get__(self, obj: object, owner: Any) -> frozenset[int]: ...
+    def __get__(self, obj: object | None, owner: Any) -> frozenset[int]:
+        if obj is None:  # the dataclass asks the class for the field's default
+            return self._default
+        codes: frozenset[int] = obj.__dict__[self._slot]
+        return codes
+
+    def __set__(self, obj: object, value: StatusCodes) -> None:
+        is_collection = isinstance(value, AbstractSet | Sequence) and not isinstance(
+            value, str | bytes | bytearray
+        )
+        if not is_collection or not all(
+            isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599
+            for code in value
+        ):
+            raise ValueError(
+                f"{self._name} must be a set of HTTP status codes (100-599), e.g. "
+                f"{{429, 503}}, got {value!r}"
+            )
+        obj.__dict__[self._slot] = frozenset(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,6 +64,8 @@ class ClientConfig:
 
     ``rate_limit`` is ``None`` to take the provider's documented default; pass a number of
     requests per second to override, or ``0`` to disable client-side pacing.
+    ``retryable_statuses`` accepts any set, list or tuple of codes (:data:`StatusCodes`) and is
+    stored as a ``frozenset[int]``.
     """
 
     connect_timeout: float = C.CONNECT_TIMEOUT
@@ -30,7 +77,7 @@ class ClientConfig:
     backoff_initial: float = C.BACKOFF_INITIAL
     backoff_max: float = C.BACKOFF_MAX
     retry_after_cap: float = C.RETRY_AFTER_CAP
-    retryable_statuses: frozenset[int] = C.RETRYABLE_STATUSES
+    retryable_statuses: _StatusCodeSet = _StatusCodeSet(C.RETRYABLE_STATUSES)
     retry_decode_errors: bool = True
     default_429_pause: float = C.DEFAULT_429_PAUSE
     rate_limit: float | None = None
@@ -82,16 +129,6 @@ class ClientConfig:
             or self.prefetch_pages < 0
         ):
             raise ValueError(f"prefetch_pages must be an integer >= 0, got {self.prefetch_pages!r}")
-        statuses = self.retryable_statuses
-        if not isinstance(statuses, set | frozenset | list | tuple) or not all(
-            isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599
-            for code in statuses
-        ):
-            raise ValueError(
-                f"retryable_statuses must be a set of HTTP status codes (100-599), e.g. "
-                f"{{429, 503}}, got {statuses!r}"
-            )
-        object.__setattr__(self, "retryable_statuses", frozenset(statuses))
         for name in ("retry_decode_errors", "allow_insecure_http", "verify_ssl"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -129,7 +166,7 @@ class ClientSettings(TypedDict, total=False):
     backoff_initial: float
     backoff_max: float
     retry_after_cap: float
-    retryable_statuses: frozenset[int]
+    retryable_statuses: StatusCodes
     retry_decode_errors: bool
     default_429_pause: float
     rate_limit: float | None

@@ -629,8 +629,7 @@ def test_client_settings_say_what_is_allowed(name: str, value: Any, says: str) -
 
 
 def test_retryable_statuses_may_be_any_collection_of_codes() -> None:
-    # ClientConfig annotates frozenset[int] but accepts any collection at run time (package
-    # typing gap, reported): this test pins the run-time promise.
-    statuses = ClientConfig(retryable_statuses=[503, 429]).retryable_statuses  # type: ignore[arg-type]
+    # accepted as any set or sequence of codes (config.StatusCodes), stored as a frozenset
+    statuses = ClientConfig(retryable_statuses=[503, 429]).retryable_statuses
     assert statuses == frozenset({429, 503})
     assert ClientConfig(rate_limit=0, default_429_pause=0).default_429_pause == 0
