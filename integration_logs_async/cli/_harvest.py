@@ -74,7 +74,7 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=["raw", "normalized"],
         default="raw",
-        help="raw: the server's records, lossless (default); normalized: one schema for both",
+        help="raw: the server's records, lossless; normalized: one schema for both",
     )
     parser.add_argument(
         "--save-every",
