@@ -114,8 +114,9 @@ class OffsetCeilingError(BadRequestError):
 
     hint = (
         "The listing is longer than the provider lets one walk by offset. Read it in shorter "
-        "listings: ElasticPathClient.logs_by_job() (or logs_for_integrations()), or "
-        "`integration-logs harvest elasticpath --scope jobs`."
+        "listings with ElasticPathClient.logs_by_job() (one listing per job), skipping the ids "
+        "already read; from the CLI, rerun `integration-logs harvest elasticpath` with "
+        "`--scope jobs --append` (keeps the output, adds only the records it lacks)."
     )
 
     @classmethod
