@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 from . import _constants as C
 
@@ -33,10 +33,6 @@ class _StatusCodeSet:
         self._name = name
         self._slot = f"_{name}_frozen"
 
-    @overload
-    def __get__(self, obj: None, owner: Any) -> frozenset[int]: ...
-    @overload
-    def __get__(self, obj: object, owner: Any) -> frozenset[int]: ...
     def __get__(self, obj: object | None, owner: Any) -> frozenset[int]:
         if obj is None:  # the dataclass asks the class for the field's default
             return self._default
