@@ -133,7 +133,14 @@ def plan_run(
             watermarks={},
             since=options.since,
         )
-    if same and previous is not None and size >= previous.out_bytes:
+    if (
+        same
+        and previous is not None
+        # Bytes past the state's size are this harvest's own only while a run is in
+        # progress (written after its last save; the rerun truncates and re-fetches them).
+        # After a complete run they are someone else's: never truncated unasked.
+        and (size == previous.out_bytes or (size > previous.out_bytes and previous.in_progress))
+    ):
         return _continue(options, previous, now)
     if options.append:
         return _append(options, previous, out_abs, size, now)
@@ -153,6 +160,12 @@ def plan_run(
         raise HarvestFileError(
             f"--out {out} holds another harvest's records (state file {state_label}: "
             f"{_differences(previous, options)}); {keep}, or give this harvest another --out"
+        )
+    if size > previous.out_bytes:
+        raise HarvestFileError(
+            f"--out {out} holds {size:,} bytes, more than the {previous.out_bytes:,} its "
+            f"complete harvest wrote (state file {state_label}): something was added to it; "
+            f"{keep}"
         )
     holds = "does not exist" if out_size is None else f"holds {size:,} bytes"
     raise HarvestFileError(
@@ -202,7 +215,9 @@ def _continue(options: HarvestOptions, previous: HarvestState, now: str) -> Plan
         mode=mode,
         state=state,
         keep_bytes=previous.out_bytes,
-        save_at_open=bool(notes),
+        # an incremental run marks its state in progress before it writes a byte, so bytes
+        # past the state's size after a crash are known to be its own
+        save_at_open=bool(notes) or mode == "incremental",
         remove_old_state=False,
         watermarks=dict(state.watermarks),
         since=since,
@@ -225,7 +240,7 @@ def _append(
                 f"harvest writes {options.format} {options.provider} records; nothing was "
                 "changed. Give this harvest another --out"
             )
-        if previous.out_bytes <= size:
+        if previous.in_progress and previous.out_bytes <= size:
             base = previous.out_bytes  # past it: an interrupted write of that harvest
     return Plan(
         options=options,

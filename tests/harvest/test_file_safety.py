@@ -121,6 +121,38 @@ async def test_an_output_without_its_state_is_refused_then_appended_or_replaced(
     assert len(read_lines(out)) == 10  # replaced, as asked
 
 
+@pytest.mark.emulator(integrations=2, logs=100)
+async def test_lines_added_after_a_complete_harvest_are_never_truncated(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """Bytes past the state's size after a complete run are the user's, not a crash's."""
+    out = tmp_path / "a.jsonl"
+    env = cli_env(emulator)
+    base = ["harvest", "sendcloud", "--out", str(out), "--quiet"]
+    rc, _, stderr = await run_cli(base, env)
+    assert rc == 0, stderr
+    harvested = out.read_bytes()
+    added = b'{"id":990001,"note":"mine"}\n{"id":990002,"note":"mine too"}\n'
+    with out.open("ab") as handle:
+        handle.write(added)
+
+    rc, _, stderr = await run_cli(base, env)
+    line = one_error_line(stderr)
+    assert rc == 2, stderr
+    assert f"--out {out} holds {len(harvested) + len(added):,} bytes, more than" in line
+    assert "nothing was changed" in line and "--append" in line and "--force" in line
+    assert out.read_bytes() == harvested + added
+
+    new = emulator.add_logs("sendcloud", 3)
+    rc, _, stderr = await run_cli([*base, "--append"], env)
+    assert rc == 0 and "appended 3 records" in stderr, stderr
+    assert out.read_bytes()[: len(harvested) + len(added)] == harvested + added
+    assert set(line_ids(read_lines(out)[-3:])) == {str(i) for i in new}
+    rc, _, stderr = await run_cli(base, env)  # described again: an incremental run
+    assert rc == 0 and "found new since the last complete run: 0 records" in stderr, stderr
+    assert out.read_bytes()[: len(harvested) + len(added)] == harvested + added
+
+
 @pytest.mark.emulator(integrations=2, jobs_per_integration=2, logs=200)
 async def test_a_changed_scope_or_filter_over_an_existing_output_is_refused(
     emulator: Emulator, tmp_path: Path
