@@ -45,12 +45,17 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         "a first page to write; a run that fails before leaves it as it was)",
     )
     parser.add_argument(
-        "--integration", action="append", default=[], metavar="ID", help="only these (repeat)"
+        "--integration",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only these integration ids (repeat; default: all)",
     )
     parser.add_argument(
         "--concurrency",
         type=positive_int,
         default=C.FANOUT_CONCURRENCY,
+        metavar="N",
         help="integrations or jobs read at once (requests in flight)",
     )
     parser.add_argument(
@@ -81,14 +86,14 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         metavar="N",
         help="make the output durable and record progress in the state file every N records "
-        "(default 5000; also every 2 s); a rerun after a crash re-fetches at most that much",
+        "(default: 5000; also every 2 s); a rerun after a crash re-fetches at most that much",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     parser.add_argument(
         "--progress-interval",
         type=positive_float,
         metavar="S",
-        help="seconds between progress lines when stderr is not a terminal (default 5)",
+        help="seconds between progress lines when stderr is not a terminal (default: 5)",
     )
 
 

@@ -173,13 +173,14 @@ def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--ep-offset-ceiling",
         type=int,
         metavar="N",
-        help="answer 400 for page[offset] above N (documented soft limit: 10000)",
+        help="answer 400 for page[offset] above N (the real API documents 10000; default: no "
+        "ceiling)",
     )
     parser.add_argument(
         "--json",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="print one JSON line instead of export lines (default: %(default)s)",
+        help="print one JSON line instead of export lines (default: export lines)",
     )
 
 

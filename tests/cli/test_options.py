@@ -112,6 +112,18 @@ def test_every_meaningful_default_is_in_help(capsys: pytest.CaptureFixture[str])
     assert checked >= 20
 
 
+def test_an_option_without_a_default_value_says_what_omitting_it_means() -> None:
+    """An option whose default is None (e.g. "all", "no ceiling") states it in its help."""
+    unstated = []
+    for name, sub in _subparsers(build_parser()).items():
+        for action in sub._actions:
+            if not action.option_strings or action.required or action.nargs == 0:
+                continue  # positionals, required options and flags
+            if action.default is None and "default" not in (action.help or "").lower():
+                unstated.append(f"{name} {action.option_strings[0]}")
+    assert not unstated, unstated
+
+
 def test_help_shows_the_client_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     text = _help(["harvest"], capsys)
     for expected in (
