@@ -144,10 +144,11 @@ def check_base_url(raw: str, *, allow_insecure_http: bool, what: str = "base_url
         )
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(
-            f"{what} must be an absolute http(s) URL like 'https://api.example.com', got {raw!r}"
+            f"{what} must be an absolute http(s) URL like 'https://api.example.com', "
+            f"got {redact_url(url)!r}"
         )
     if url.query_string or url.fragment:
-        raise ValueError(f"{what} must not carry a query or fragment, got {raw!r}")
+        raise ValueError(f"{what} must not carry a query or fragment, got {redact_url(url)!r}")
     if url.scheme == "http" and not is_loopback(url.host) and not allow_insecure_http:
         raise ValueError(
             f"{what} {raw!r} uses plain http to a non-loopback host; credentials would travel "

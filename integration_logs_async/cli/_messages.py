@@ -20,6 +20,7 @@ _FLAGS = {
     "request_deadline": "--request-deadline",
     "rate_limit": "--rate-limit",
     "base_url": "--base-url",
+    "token_url": "the token URL (SENDCLOUD_TOKEN_URL or EPCC_TOKEN_URL)",
 }
 # Not inside a URL, a path, a quoted name or another identifier: nothing word-like, '/',
 # '?', '&', '=', '.', or a quote before it; no word character, '-', '/' or ".ext" after it.

@@ -24,6 +24,7 @@ from integration_logs_async import (
     UnsafeURLError,
 )
 from integration_logs_async._redact import REDACTED, redact_headers, redact_text, redact_url
+from integration_logs_async.cli._messages import in_cli_words
 
 from ._fakes import EP_TOKEN_URL, FAST, SC_BASE, SC_LOGS, SC_TOKEN_URL, sc_log
 
@@ -173,3 +174,21 @@ async def test_nothing_secret_is_logged_at_debug(
     assert "429" in caplog.text
     assert secrets_in(caplog.text) == []
     assert secrets_in(str(errors[0])) == []
+
+
+@pytest.mark.parametrize(
+    ("token_url", "refused"),
+    [
+        (f"{SC_BASE}/token?client_secret={PASSWORD}", "must not carry a query"),
+        (f"ftp://user:{PASSWORD}@example.test/token", "must not carry credentials"),
+        (f"ftp://example.test/token?key={PASSWORD}", "must be an absolute http"),
+    ],
+)
+def test_a_refused_token_url_does_not_show_its_secret(token_url: str, refused: str) -> None:
+    auth = ClientCredentials("cid", "csecret", token_url=token_url)
+    with pytest.raises(ValueError, match=refused) as info:
+        SendcloudClient(auth=auth, base_url=SC_BASE)
+    assert PASSWORD not in str(info.value)
+    # on the command line, named as the user sets it (not the setting's internal name)
+    shown = in_cli_words(str(info.value))
+    assert shown.startswith("the token URL (SENDCLOUD_TOKEN_URL or EPCC_TOKEN_URL) must ")
