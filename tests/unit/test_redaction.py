@@ -191,4 +191,4 @@ def test_a_refused_token_url_does_not_show_its_secret(token_url: str, refused: s
     assert PASSWORD not in str(info.value)
     # on the command line, named as the user sets it (not the setting's internal name)
     shown = in_cli_words(str(info.value))
-    assert shown.startswith("the token URL (SENDCLOUD_TOKEN_URL or EPCC_TOKEN_URL) must ")
+    assert shown.startswith("the token URL (SENDCLOUD_TOKEN_URL or EPCC_TOKEN_URL) ")
