@@ -103,9 +103,9 @@ def test_nested_and_optional_timestamps() -> None:
 @pytest.mark.parametrize(
     ("record", "message"),
     [
-        (sc(1, "yesterday"), r"Invalid RFC3339 encoded datetime - at `\$.results\[0\].created_at`"),
-        ({**sc(1, "2024-03-01T02:02:00"), "id": "x"}, r"Expected `int`, got `str`"),
-        ({**sc(1, "2024-03-01T02:02:00Z"), "id": "x"}, r"Expected `int`, got `str`"),
+        (sc(1, "yesterday"), r"(?i)datetime.*results.*created_at"),
+        ({**sc(1, "2024-03-01T02:02:00"), "id": "x"}, r"(?i)int.*str.*results.*id"),
+        ({**sc(1, "2024-03-01T02:02:00Z"), "id": "x"}, r"(?i)int.*str.*results.*id"),
     ],
 )
 def test_other_problems_are_still_validation_errors(record: dict[str, Any], message: str) -> None:
