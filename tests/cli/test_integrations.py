@@ -102,7 +102,7 @@ def test_client_flags_apply_and_failures_are_one_line(capsys: pytest.CaptureFixt
         )
         assert code == 0 and len(out.splitlines()) == 3, err
         code, out, err = run_main(["integrations", "sendcloud", "--format", "csv"], env, capsys)
-        assert code == 2 and "invalid choice: 'csv'" in err
+        assert code == 2 and "--format" in err and "csv" in err  # argparse's words, loosely
 
 
 async def test_both_clients_return_a_stream_of_integrations(emulator: Emulator) -> None:
