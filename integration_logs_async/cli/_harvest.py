@@ -130,11 +130,16 @@ def _continue_by_job(
 ) -> CeilingReached:
     """The ceiling error of a listing longer than a job's, with the way on."""
     what = str(exc).replace(exc.hint, "").strip()
-    kept = "" if options.out == "-" else f"what was harvested is kept in {options.out}; "
+    if options.out == "-":  # nothing kept: stdout has no state and takes no --append
+        way = "continue job by job (shorter listings): rerun with --scope jobs"
+    else:
+        way = (
+            f"what was harvested is kept in {options.out}; continue job by job (shorter "
+            "listings), keeping it: rerun with --scope jobs --append"
+        )
     return CeilingReached(
         f"{label + ': ' if label else ''}{what} Elastic Path does not list past offset "
-        f"{C.ELASTICPATH_OFFSET_CEILING:,} of one listing: {kept}continue job by job (shorter "
-        "listings), keeping it: rerun with --scope jobs --append"
+        f"{C.ELASTICPATH_OFFSET_CEILING:,} of one listing: {way}"
     )
 
 

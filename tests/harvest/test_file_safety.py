@@ -421,6 +421,11 @@ async def test_the_ceiling_error_says_how_to_continue_by_job(
     assert f"what was harvested is kept in {out}" in line
     assert line.endswith("rerun with --scope jobs --append")
     written = read_lines(out)
+    # to stdout nothing is kept and --append is refused: the advice is a plain --scope jobs
+    to_stdout = ["harvest", "elasticpath", "--out", "-", "--rate-limit", "0", "--quiet"]
+    rc, _, stderr = await run_cli([*to_stdout, "--scope", "integrations"], env, timeout=60)
+    line = one_error_line(stderr)
+    assert rc == 4 and line.endswith("rerun with --scope jobs") and "--append" not in line
     # Exactly the newest 10,099 records of the listing, in its order: no gap, nothing dropped
     # as a duplicate. Pages of 100 overlap by one record (page[offset] = next - 1: how the
     # pager notices a shifted listing), so they start at offsets 0, 99, ..., 9,999 (the last
