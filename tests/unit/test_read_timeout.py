@@ -46,6 +46,7 @@ class ScriptedServer:
         self.connections = 0
         self.port = 0
         self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> ScriptedServer:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -56,9 +57,17 @@ class ScriptedServer:
         assert self._server is not None
         self._server.close()
         await self._server.wait_closed()
+        # Python 3.11's wait_closed() does not wait for the connection handlers: end them
+        # here, so none is left pending when the test's event loop closes.
+        for handler in self._handlers:
+            handler.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._handlers.add(handler)
         try:
             while await reader.readuntil(b"\r\n\r\n"):
                 script = self.scripts[min(self.requests, len(self.scripts) - 1)]
