@@ -1,7 +1,8 @@
 """``integration-logs harvest``: its options and the run.
 
 SIGTERM (how schedulers and containers stop a job) is handled like Ctrl-C: the run stops at
-once, its progress saved, and the command exits 143 (:class:`Terminated`).
+once, its progress saved, and the command exits 143 (:class:`Terminated`), saying what a rerun
+finds: saved progress, nothing written yet, or (``--out -``) nothing kept.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 
 from .. import _constants as C
 from ..errors import FanOutError, IntegrationLogsError, OffsetCeilingError
-from ..harvest import HarvestOptions, HarvestResult, run_harvest
+from ..harvest import HarvestOptions, HarvestResult, HarvestState, load_state, run_harvest
 from ._clients import add_client_arguments, client_from_args
 from ._common import positive_float, positive_int, since_arg
 
@@ -102,12 +103,35 @@ EXIT_TERMINATED = 143
 
 
 class Terminated(Exception):
-    """The harvest was stopped by SIGTERM; its progress is saved."""
+    """The harvest was stopped by SIGTERM; the message says what a rerun finds."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            "terminated (SIGTERM); progress is saved, rerun the same command to continue"
-        )
+    def __init__(self, what_is_kept: str) -> None:
+        super().__init__(f"terminated (SIGTERM); {what_is_kept}")
+
+
+def kept_after_stop(out: str, state: HarvestState | None) -> str:
+    """What a harvest of ``out`` stopped early leaves for a rerun, given its state file now.
+
+    ``state`` is None when there is no state file: the run stopped before its first page
+    (a run creates its files only then), so nothing was written. A state not in progress is
+    the last complete harvest's, untouched by this run: again nothing was written.
+    """
+    if out == "-":
+        return "--out - keeps no state: a rerun starts over"
+    if state is None or not state.in_progress:
+        return "nothing was written yet, no file was changed; rerun the same command to start"
+    return "progress is saved, rerun the same command to continue"
+
+
+def _kept_now(options: HarvestOptions) -> str:
+    """:func:`kept_after_stop` for the state file as it is on disk now."""
+    state = None
+    if options.state_path is not None:
+        try:
+            state = load_state(options.state_path)
+        except (OSError, ValueError):  # unreadable now: claim nothing about it
+            return "rerun the same command to continue"
+    return kept_after_stop(options.out, state)
 
 
 def _ceiling_error(exc: BaseException) -> tuple[str, OffsetCeilingError] | None:
@@ -191,7 +215,7 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
             )
     except asyncio.CancelledError:
         if terminated:
-            raise Terminated from None
+            raise Terminated(_kept_now(options)) from None
         raise
     except (IntegrationLogsError, ValueError) as exc:
         found = _ceiling_error(exc)
