@@ -58,12 +58,20 @@ def test_the_progress_line_says_when_pacing_limits_the_rate(
         assert any(line.endswith("; " + PACED_NOTE) for line in paced), err
         assert all(line.endswith("; " + PACED_NOTE) or "; " not in line for line in paced), err
 
+        # Unpaced, the run must still last past a few progress intervals, or no line would be
+        # there to check: 12 requests of at least 60 ms each outlast 0.1 s intervals.
+        emu.set_faults(FaultConfig(rates={"latency": 1.0}, latency_seconds=0.06))
         out = tmp_path / "free.jsonl"
         code, _, err = run_main(
-            [*base, "--out", str(out), "--rate-limit", "0"], basic_only(emu), capsys
+            [*base, "--out", str(out), "--rate-limit", "0", "--progress-interval", "0.1"],
+            basic_only(emu),
+            capsys,
         )
         assert code == 0, err
-        assert "paced" not in err and "429" not in "".join(_progress(err)).replace(" 0 429s", "")
+        free = _progress(err)
+        assert free, err  # the check below saw lines
+        assert all("; " not in line for line in free), err  # no note: neither paced nor paused
+        assert "paced" not in err and "429" not in "".join(free).replace(" 0 429s", "")
 
 
 def test_the_progress_line_says_when_a_429_pause_holds_requests(
