@@ -23,7 +23,7 @@ from . import _responses as responses
 from ._config import PROVIDERS, Provider
 from ._faults import FaultConfig
 from ._info import connection_info
-from ._log_fields import LogFieldError
+from ._log_fields import LogFieldError, field_names
 from ._pipeline import ADMIN_PREFIX
 from ._state import origin_of, state_of
 
@@ -84,6 +84,7 @@ def _field_error(field: str | None, message: str, allowed: str, status: int = 40
 
 
 _PROVIDER_ALLOWED = "sendcloud or elasticpath"
+_BODY_KEYS = "the body's own keys provider, count, integration_id"
 _JOBS_ALLOWED = "a job of the integration, as listed by GET /v2/integrations/{id}/jobs"
 
 
@@ -127,7 +128,10 @@ async def add_logs(request: web.Request) -> web.Response:
     try:
         ids = store.add_logs(chosen, count, integration_id, fields)
     except LogFieldError as exc:
-        return _field_error(exc.field, str(exc), exc.allowed)
+        error = exc
+        if exc.field in fields and exc.field not in field_names(chosen):  # no field of its logs
+            error = LogFieldError(exc.field, exc.problem, f"{_BODY_KEYS}; {exc.allowed}")
+        return _field_error(error.field, str(error), error.allowed)
     except KeyError as exc:
         message = str(exc.args[0])
         if message.startswith("no job"):

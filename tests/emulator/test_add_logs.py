@@ -241,3 +241,19 @@ async def test_admin_errors_name_the_field(
     if field is not None:
         assert field in answer["error"]
     assert emulator.store.log_count("sendcloud") == emulator.store.log_count("elasticpath") == 120
+
+
+@pytest.mark.parametrize(
+    ("provider", "key"),
+    [("sendcloud", "integration"), ("elasticpath", "method"), ("sendcloud", "job_id")],
+)
+async def test_admin_unknown_key_lists_the_bodys_own_keys_too(
+    emulator: Emulator, http: aiohttp.ClientSession, provider: Any, key: str
+) -> None:
+    status, answer = await _post(http, emulator, {"provider": provider, key: 1})
+    assert status == 400 and answer["field"] == key
+    allowed = answer["allowed"]
+    for name in ("provider", "count", "integration_id", "status_code", "created_at"):
+        assert name in allowed.replace(",", " ").replace(";", " ").split(), allowed
+    assert allowed in answer["error"]  # the error says the same
+    assert emulator.store.log_count(provider) == 120  # nothing added
