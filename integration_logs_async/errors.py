@@ -21,7 +21,9 @@ Messages say what happened, where (method, URL without secrets, status) and what
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -146,9 +148,38 @@ class PermissionDeniedError(APIError):
 
 
 class NotFoundError(APIError):
-    """404: the resource (integration, job, page) does not exist."""
+    """404: the resource (integration, job, page) does not exist.
+
+    The hint depends on the request: one that named an integration or job id may name one
+    that does not exist; one that named none (listing the integrations, or every log) can
+    only have gone to a wrong URL.
+    """
 
     hint = "Check the integration/job id and that base_url points at the right API and region."
+    no_id_hint = (
+        "The request named no integration or job id, so its URL is wrong: check that base_url "
+        "points at the right API and region."
+    )
+
+    def _message(self) -> str:
+        if "hint" not in vars(self) and not names_an_id(self.url):  # a hint set stays
+            self.hint = self.no_id_hint
+        return super()._message()
+
+
+_ID_PARENTS = ("integrations", "jobs")
+_NOT_IDS = ("logs", "jobs")
+
+
+def names_an_id(url: str) -> bool:
+    """Whether ``url``'s path names an integration or job id: a segment after
+    ``integrations`` or ``jobs`` that is not ``logs`` or ``jobs`` (``/integrations/7/logs``,
+    ``/v2/integrations/a/jobs/b/logs``; not ``/integrations`` nor ``/integrations/logs``)."""
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    return any(
+        segment in _ID_PARENTS and following not in _NOT_IDS
+        for segment, following in pairwise(segments)
+    )
 
 
 class RateLimitError(APIError):

@@ -166,3 +166,23 @@ def test_which_credentials_are_used_when_both_kinds_are_set(
 
         code, _, err = run_main(["integrations", "elasticpath"], both, capsys)
         assert code == 0 and err == ""  # one kind of Elastic Path credentials: no note
+
+
+def test_404_advice_depends_on_whether_the_request_named_an_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serving(integrations=2, logs=10) as emu:
+        env = basic_only(emu)
+        argv = ["harvest", "sendcloud", "--out", str(tmp_path / "x.jsonl"), "--quiet"]
+        code, _, err = run_main([*argv, "--integration", "987654321"], env, capsys)
+        named = error_line(err)  # an id that does not exist: check it
+        assert code == 4 and "Check the integration/job id" in named, named
+
+        env["SENDCLOUD_API_BASE_URL"] = emu.sendcloud_url + "/wrong"  # listing, no id
+        for command in (["integrations", "sendcloud"], argv):
+            code, _, err = run_main(command, env, capsys)
+            line = error_line(err)
+            assert code == 4 and "/wrong/integrations -> HTTP 404" in line, line
+            assert "integration/job id" not in line and "Check the" not in line, line
+            assert "named no integration or job id" in line, line
+            assert "check that --base-url points at the right API" in line, line
