@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 2 bad usage or settings; 3 authentication or permission refused;
 4 the provider or the network failed after retries; 5 unexpected data (decode, pagination,
-unsafe URL); 130 interrupted. Failures print one line saying what happened and what to do.
+unsafe URL); 130 interrupted; 141 stdout's reader went away (``--out - | head``), stopped
+quietly; 143 terminated (SIGTERM). Failures print one line saying what happened and what to do.
 """
 
 from ._clients import credentials_from_env, make_client

@@ -17,6 +17,22 @@ from ._help import DefaultsHelpFormatter, add_global_options
 from ._integrations import add_integrations_arguments, integrations_command
 from ._messages import in_cli_words, one_line
 
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a command whose output pipe's reader went away."""
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush of what is still
+    buffered for the gone reader fails no more (Python's documented way to stop quietly)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (replaced, closed): nothing to silence
+        pass
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``integration-logs`` argument parser.
@@ -92,6 +108,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             asyncio.run(integrations_command(args, environment))
             return EXIT_OK
         result = asyncio.run(harvest_command(args, environment))
+    except BrokenPipeError:  # stdout's reader went away (`... --out - | head -1`)
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("integration-logs: interrupted; rerun the same command to continue", file=sys.stderr)
         return EXIT_INTERRUPTED

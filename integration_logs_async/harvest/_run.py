@@ -42,6 +42,8 @@ def _naming(path: str | Path, what: str) -> Iterator[None]:
     """An OSError in the block names ``path`` as the user gave it (not a temporary file)."""
     try:
         yield
+    except BrokenPipeError:  # a pipe's reader went away: no room or permission to fix
+        raise
     except OSError as exc:
         reason = exc.strerror or str(exc)
         named = OSError(
