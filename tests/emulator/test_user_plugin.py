@@ -125,7 +125,8 @@ def test_without_an_async_plugin_the_message_says_what_to_install(
             pass
         """
     )
-    result = _run(pytester, "-p", "no:asyncio")
+    # neither async plugin (anyio comes with httpx in some environments)
+    result = _run(pytester, "-p", "no:asyncio", "-p", "no:anyio")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*install pytest-asyncio*asyncio_mode*"])
 
