@@ -8,10 +8,11 @@ On the Sendcloud benchmark, decoding a page cost 240-243 µs in a fan-out, 232-2
 stream, and 225-230 µs in a gated fan-out.
 
 A :class:`DecodeGate` holds a child back between the arrival of a body and its decoding
-until fewer than ``ahead`` items wait in the merge queue. The transport waits at it
-(:func:`current_gate`) after the connection has gone back to the pool and the read timeout
-has ended. The request deadline is paused meanwhile: the wait is the consumer's, not the
-provider's. Only page requests wait, never a token request.
+until fewer than ``ahead`` items wait in the merge queue. The fan-out hands it to each child
+stream, whose pager passes it to every page request; the transport waits at it after the
+connection has gone back to the pool and the read timeout has ended. The request deadline is
+paused meanwhile: the wait is the consumer's, not the provider's. Only page requests wait,
+never a token request.
 
 Liveness: a waiter is woken when the consumer takes an item and the gate is open. A waiter
 that passes while the queue is empty also wakes the next one: it may put nothing into the
@@ -26,7 +27,6 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable
-from contextvars import ContextVar
 
 
 class DecodeGate:
@@ -87,19 +87,4 @@ class DecodeGate:
                 return
 
 
-_GATE: ContextVar[DecodeGate | None] = ContextVar(
-    "integration_logs_async_decode_gate", default=None
-)
-
-
-def current_gate() -> DecodeGate | None:
-    """The gate of the fan-out child running in this task, if any."""
-    return _GATE.get()
-
-
-def enter_gate(gate: DecodeGate) -> None:
-    """Make this task (and the tasks it starts) a child held back by ``gate``."""
-    _GATE.set(gate)
-
-
-__all__ = ["DecodeGate", "current_gate", "enter_gate"]
+__all__ = ["DecodeGate"]

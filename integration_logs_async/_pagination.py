@@ -28,6 +28,7 @@ from yarl import URL
 from ._body_buffers import Body
 from ._checkpoint import Position
 from ._constants import ELASTICPATH_OFFSET_CEILING
+from ._decode_gate import DecodeGate
 from ._redact import redact_url
 from ._transport import AsyncTransport
 from .errors import BadRequestError, OffsetCeilingError, PaginationError, UnsafeURLError
@@ -122,10 +123,11 @@ class CursorPager(Generic[T]):
     path: str
     params: dict[str, str]
     codec: RecordCodec[T]
+    gate: DecodeGate | None = None  # a fan-out child's: decode only when the consumer is near
 
     def with_codec(self, codec: RecordCodec[U]) -> CursorPager[U]:
         """The same listing, decoding items with ``codec``."""
-        return CursorPager(self.transport, self.path, self.params, codec)
+        return CursorPager(self.transport, self.path, self.params, codec, self.gate)
 
     def head_url(self) -> str:
         """URL of the first page."""
@@ -175,7 +177,7 @@ class CursorPager(Generic[T]):
             seen.add(url)
             # raises UnsafeURLError off-origin
             target = next_target if next_target is not None else self.transport.resolve(url)
-            resp = await self.transport.get(target, decode=decode, resolved=True)
+            resp = await self.transport.get(target, decode=decode, resolved=True, gate=self.gate)
             page = resp.value
             if page.next_url is not None and not page.next_url.startswith(("http://", "https://")):
                 page.next_url = str(self.transport.join_link(target, page.next_url))
@@ -246,11 +248,12 @@ class OffsetPager(Generic[T]):
     codec: RecordCodec[T]
     page_size: int
     prefetch: int
+    gate: DecodeGate | None = None  # a fan-out child's: decode only when the consumer is near
 
     def with_codec(self, codec: RecordCodec[U]) -> OffsetPager[U]:
         """The same listing, decoding items with ``codec``."""
         return OffsetPager(
-            self.transport, self.path, self.params, codec, self.page_size, self.prefetch
+            self.transport, self.path, self.params, codec, self.page_size, self.prefetch, self.gate
         )
 
     @property
@@ -285,7 +288,7 @@ class OffsetPager(Generic[T]):
             {**self.params, "page[limit]": str(self._limit), "page[offset]": str(offset)}
         )
         try:
-            resp = await self.transport.get(url, decode=decode, resolved=True)
+            resp = await self.transport.get(url, decode=decode, resolved=True, gate=self.gate)
         except BadRequestError as exc:
             if offset >= ELASTICPATH_OFFSET_CEILING and not isinstance(exc, OffsetCeilingError):
                 raise OffsetCeilingError.from_error(exc) from None

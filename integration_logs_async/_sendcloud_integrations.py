@@ -44,7 +44,7 @@ class ArrayPager(CursorPager[T]):
 
     def with_codec(self, codec: RecordCodec[U]) -> ArrayPager[U]:
         """The same listing, decoding items with ``codec``."""
-        return ArrayPager(self.transport, self.path, self.params, codec)
+        return ArrayPager(self.transport, self.path, self.params, codec, self.gate)
 
     def _decode(self) -> Callable[[Body], WirePage[T]]:
         decoder = _array_decoder(self.codec.item_type)

@@ -29,7 +29,7 @@ from ._constants import (
     LOGGER_NAME,
 )
 from ._deadlines import DeadlineClock
-from ._decode_gate import current_gate
+from ._decode_gate import DecodeGate
 from ._ratelimit import AsyncRateLimiter
 from ._read_timeout import ReadWatch
 from ._redact import REDACTED, redact_text, redact_url
@@ -316,6 +316,7 @@ class AsyncTransport:
         decode: Callable[[Body], T],
         params: Mapping[str, str | int] | None = None,
         resolved: bool = False,
+        gate: DecodeGate | None = None,
     ) -> Response[T]:
         """GET with auth, pacing, retries and the overall deadline; decode the 2xx body.
 
@@ -330,7 +331,9 @@ class AsyncTransport:
             url = self.resolve(path_or_url)
         if params:
             url = url.update_query({k: str(v) for k, v in params.items()})
-        return await self._with_retries("GET", url, None, {}, decode, authenticated=True)
+        return await self._with_retries(
+            "GET", url, None, {}, decode, authenticated=True, gate=gate
+        )
 
     async def send(
         self,
@@ -384,6 +387,7 @@ class AsyncTransport:
         decode: Callable[[Body], T],
         *,
         authenticated: bool,
+        gate: DecodeGate | None = None,
     ) -> Response[T]:
         try:
             with self._deadlines.scope(self.config.request_deadline):
@@ -393,14 +397,21 @@ class AsyncTransport:
                 # its first attempt so waits, logging, events and counts are unchanged.
                 try:
                     return await self._attempt(
-                        method, url, data, headers, decode, authenticated=authenticated
+                        method, url, data, headers, decode, authenticated=authenticated, gate=gate
                     )
                 except Exception as exc:
                     if self.config.max_attempts <= 1 or not self._retryable(exc):
                         raise
                     failure = exc
                 return await self._retry(
-                    failure, method, url, data, headers, decode, authenticated=authenticated
+                    failure,
+                    method,
+                    url,
+                    data,
+                    headers,
+                    decode,
+                    authenticated=authenticated,
+                    gate=gate,
                 )
         except TimeoutError:
             raise self._deadline_error(method, url) from None
@@ -415,6 +426,7 @@ class AsyncTransport:
         decode: Callable[[Body], T],
         *,
         authenticated: bool,
+        gate: DecodeGate | None,
     ) -> Response[T]:
         """Attempts after the first, driven by tenacity, which sees ``failure`` as its first."""
         cfg = self.config
@@ -439,7 +451,14 @@ class AsyncTransport:
         )
         try:
             result: Response[T] = await retrying(
-                attempt_again, method, url, data, headers, decode, authenticated=authenticated
+                attempt_again,
+                method,
+                url,
+                data,
+                headers,
+                decode,
+                authenticated=authenticated,
+                gate=gate,
             )
         except IntegrationLogsError as exc:
             if attempts >= cfg.max_attempts and self._retryable(exc):
@@ -490,6 +509,7 @@ class AsyncTransport:
         decode: Callable[[Body], T],
         *,
         authenticated: bool,
+        gate: DecodeGate | None = None,
         replayed: bool = False,
         redirects: int = 0,
     ) -> Response[T]:
@@ -549,7 +569,6 @@ class AsyncTransport:
         if 200 <= status < 300:
             # A fan-out child decodes only shortly before its consumer needs the page
             # (``_decode_gate.py``); the connection is back in the pool by now.
-            gate = current_gate() if authenticated else None
             if gate is not None and not gate.is_open():
                 with self._deadlines.paused():
                     await gate.wait()
@@ -591,6 +610,7 @@ class AsyncTransport:
                 headers,
                 decode,
                 authenticated=authenticated,
+                gate=gate,
                 replayed=replayed,
                 redirects=redirects + 1,
             )
@@ -609,6 +629,7 @@ class AsyncTransport:
                 headers,
                 decode,
                 authenticated=authenticated,
+                gate=gate,
                 replayed=True,
                 redirects=redirects,
             )

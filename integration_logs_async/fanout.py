@@ -40,7 +40,7 @@ from ._checkpoint import PendingCheckpoint
 from ._client_checks import is_count as _is_count
 from ._constants import FANOUT_BUFFER, FANOUT_CONCURRENCY, FANOUT_DECODE_AHEAD
 from ._consume import NO_PAGE, ConsumeOnce, PageProgress
-from ._decode_gate import DecodeGate, enter_gate
+from ._decode_gate import DecodeGate
 from .errors import FanOutError
 from .records import RawRecord
 from .stream import AsyncStream, Page
@@ -439,6 +439,8 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
                     stream = factory(self._state.active.get(source.label))
                     if self._raw:
                         stream = stream.raw()
+                    # decode a page only when few wait for the consumer (``_decode_gate.py``)
+                    stream = stream._with_decode_gate(gate)
                     if not self._child_prefetch:
                         # one page at a time: a fan-out's parallelism is its children, so at
                         # most ``concurrency`` requests are in flight
@@ -450,7 +452,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
                     slots.release()
                     await queue.put(_Item("error", source, error=exc))
                     continue
-                task = asyncio.create_task(self._produce(source, stream, queue, gate, slots))
+                task = asyncio.create_task(self._produce(source, stream, queue, slots))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 self._live += 1
@@ -479,11 +481,9 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         source: Source,
         stream: AsyncStream[Any],
         queue: asyncio.Queue[_Item[T]],
-        gate: DecodeGate,
         slots: asyncio.Semaphore,
     ) -> None:
         """Run one child: push its pages, then an end marker (or its error)."""
-        enter_gate(gate)  # this task's context only (and its prefetch tasks')
         stop = self._stop_when
         try:
             async with stream:

@@ -18,6 +18,7 @@ import msgspec
 from ._checkpoint import PendingCheckpoint, Position, decode_checkpoint, encode_checkpoint
 from ._client_checks import is_count as _is_count
 from ._consume import NO_PAGE, ConsumeOnce, PageProgress
+from ._decode_gate import DecodeGate
 from ._pagination import FetchedPage, OffsetPager, Pager
 from .records import RawRecord, RecordCodec
 
@@ -196,6 +197,11 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
             raise ValueError(f"pages must be an integer >= 0, got {pages!r}")
         if isinstance(self._pager, OffsetPager):
             self._pager.prefetch = pages
+
+    def _with_decode_gate(self, gate: DecodeGate) -> AsyncStream[T]:
+        """The same listing, decoding each page only when ``gate`` (a fan-out's) is open."""
+        self._claim(check_only=True)
+        return self._twin(dataclasses.replace(self._pager, gate=gate))
 
     def _twin(self, pager: Pager[Any]) -> AsyncStream[Any]:
         return AsyncStream(
