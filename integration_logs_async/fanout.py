@@ -521,7 +521,7 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
             return
         share = max(1, self._concurrency // len(self._throttled))
         for stream, configured in self._throttled.values():
-            stream.set_prefetch(min(configured, share))
+            stream._set_prefetch(min(configured, share))
 
     @staticmethod
     def _cut(page: Page[Any], cut: int) -> Page[Any]:

@@ -190,7 +190,7 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
         pager = self._pager
         return pager.prefetch if isinstance(pager, OffsetPager) else 0
 
-    def set_prefetch(self, pages: int) -> None:
+    def _set_prefetch(self, pages: int) -> None:
         """Change how many pages are fetched ahead, also while the stream is being consumed
         (takes effect when the next pages are planned). No effect on cursor pagination."""
         if isinstance(pages, bool) or not isinstance(pages, int) or pages < 0:

@@ -91,11 +91,11 @@ def test_prefetch_settings_are_public_and_validated() -> None:
     assert stream.prefetch_pages == 4
     single = stream.with_prefetch(0)
     assert single.prefetch_pages == 0 and stream.prefetch_pages == 4  # a twin, not a mutation
-    single.set_prefetch(2)
+    single._set_prefetch(2)
     assert single.prefetch_pages == 2
     for bad in (-1, True, 1.5):
         with pytest.raises(ValueError, match="integer >= 0"):
-            single.set_prefetch(bad)  # type: ignore[arg-type]
+            single._set_prefetch(bad)  # type: ignore[arg-type]
     cursor = SendcloudClient(BasicAuth("a", "b")).logs()
-    cursor.set_prefetch(3)  # cursor pagination fetches one page at a time
+    cursor._set_prefetch(3)  # cursor pagination fetches one page at a time
     assert cursor.prefetch_pages == 0
