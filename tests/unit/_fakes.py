@@ -8,6 +8,7 @@ import json
 import math
 import re
 from collections.abc import Awaitable, Callable
+from importlib.metadata import version
 from typing import Any
 
 from aioresponses import CallbackResult, aioresponses
@@ -20,7 +21,7 @@ SC_TOKEN_URL = "https://account.sendcloud.com/oauth2/token"
 EP_BASE = "https://useast.api.elasticpath.com"
 EP_LOGS = EP_BASE + "/v2/integrations/logs"
 EP_TOKEN_URL = EP_BASE + "/oauth/access_token"
-USER_AGENT = "integration-logs-async/0.1.0"
+USER_AGENT = f"integration-logs-async/{version('integration-logs-async')}"
 
 # No client-side pacing and near-zero backoff: retries cost microseconds.
 FAST: dict[str, Any] = {
