@@ -13,6 +13,8 @@ import json
 import urllib.parse
 from dataclasses import dataclass, field
 
+__all__ = ["Auth", "BasicAuth", "BearerToken", "ClientCredentials"]
+
 
 def _mask(secret: str) -> str:
     return "'***'" if secret else "''"
@@ -106,3 +108,4 @@ class ClientCredentials:
 
 
 Auth = BasicAuth | BearerToken | ClientCredentials
+"""Any of the credentials a client accepts."""

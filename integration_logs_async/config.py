@@ -6,12 +6,12 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
+from typing import Any, TypeAlias, TypedDict
 
 from . import _constants as C
+from .events import TransportEvent  # at run time too: typing.get_type_hints resolves the fields
 
-if TYPE_CHECKING:
-    from .events import TransportEvent
+__all__ = ["ClientConfig", "ClientSettings", "StatusCodes"]
 
 StatusCodes: TypeAlias = AbstractSet[int] | Sequence[int]
 """HTTP status codes as a set, list or tuple, e.g. ``{429, 503}``; stored as a ``frozenset``."""
@@ -151,7 +151,12 @@ def _is_number(value: object) -> bool:
 
 
 class ClientSettings(TypedDict, total=False):
-    """Keyword overrides accepted by the clients; see :class:`ClientConfig`."""
+    """Keyword overrides accepted by the clients; see :class:`ClientConfig`.
+
+    One key per :class:`ClientConfig` field, of the type its constructor accepts. Written out
+    by hand because type checkers need a literal ``TypedDict`` to check ``**settings``
+    (``Unpack[ClientSettings]``); ``tests/unit/test_config_validation.py`` keeps the two in step.
+    """
 
     connect_timeout: float
     read_timeout: float

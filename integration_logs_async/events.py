@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+__all__ = ["EventKind", "TransportEvent", "TransportStats"]
+
 EventKind = Literal["request", "retry", "rate_limited", "token"]
+"""What a :class:`TransportEvent` reports: a request, a retry, a 429 wait or a token fetch."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import tomllib
+import typing
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,11 +17,15 @@ from integration_logs_async import (
     BearerToken,
     ClientConfig,
     ClientCredentials,
+    ClientSettings,
     ElasticPathClient,
     SendcloudClient,
+    __version__,
 )
 from integration_logs_async import _constants as C
 from integration_logs_async._transport import check_base_url, is_loopback
+
+VERSION = version("integration-logs-async")  # pyproject.toml's, as installed
 
 
 def test_defaults_come_from_constants() -> None:
@@ -26,7 +35,7 @@ def test_defaults_come_from_constants() -> None:
     assert cfg.retryable_statuses == frozenset({408, 429, 500, 502, 503, 504})
     assert (cfg.retry_after_cap, cfg.token_refresh_margin, cfg.prefetch_pages) == (120.0, 60.0, 4)
     assert cfg.rate_limit is None and cfg.rate_limit_burst == 1
-    assert cfg.user_agent == C.USER_AGENT == "integration-logs-async/0.1.0"
+    assert cfg.user_agent == C.USER_AGENT == f"integration-logs-async/{VERSION}"
     assert cfg.allow_insecure_http is False and cfg.verify_ssl is True
 
 
@@ -155,3 +164,70 @@ def test_credentials_in_base_url_are_rejected_without_echoing_them(base_url: str
     with pytest.raises(ValueError, match="token_url") as info:
         SendcloudClient(creds)
     assert "hunter2" not in str(info.value)
+
+
+def test_one_version_source() -> None:
+    """pyproject.toml's version, as installed, is the version everywhere else."""
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    assert declared == VERSION, (
+        f"installed metadata says {VERSION}, pyproject.toml says {declared}: reinstall "
+        "the package (pip install -e .)"
+    )
+    assert __version__ == VERSION
+
+
+def _accepted_type(hint: Any) -> Any:
+    """The type a ClientConfig field's constructor accepts.
+
+    A descriptor-typed field (``retryable_statuses``) accepts what its ``__set__`` accepts.
+    """
+    if isinstance(hint, type) and hasattr(hint, "__set__"):
+        return typing.get_type_hints(hint.__set__)["value"]
+    return hint
+
+
+def test_client_settings_mirror_client_config() -> None:
+    """``ClientSettings`` (the clients' ``**settings``) has one key per ``ClientConfig`` field,
+    of the type the field accepts; it is written by hand because type checkers need a literal
+    TypedDict, so this test keeps the two in step."""
+    config_hints = typing.get_type_hints(ClientConfig)
+    fields = {
+        field.name: _accepted_type(config_hints[field.name])
+        for field in dataclasses.fields(ClientConfig)
+        if field.init
+    }
+    settings = typing.get_type_hints(ClientSettings)
+    problems = [f"missing from ClientSettings: {name}" for name in sorted(fields - settings.keys())]
+    problems += [f"not a ClientConfig field: {name}" for name in sorted(settings.keys() - fields)]
+    problems += [
+        f"{name}: ClientSettings says {settings[name]}, ClientConfig accepts {fields[name]}"
+        for name in sorted(fields.keys() & settings.keys())
+        if settings[name] != fields[name]
+    ]
+    assert not problems, "ClientSettings is out of step with ClientConfig:\n" + "\n".join(problems)
+    assert not ClientSettings.__required_keys__, "every setting is optional (total=False)"
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    raise AssertionError("the parser has no subcommands")
+
+
+@pytest.mark.parametrize("command", ["harvest", "integrations"])
+def test_cli_client_options_default_to_client_config(command: str) -> None:
+    """Each CLI option named after a ClientConfig field defaults to that field's default."""
+    from integration_logs_async.cli import build_parser
+
+    defaults = dataclasses.asdict(ClientConfig())
+    sub = _subcommands(build_parser())[command]
+    mirrored = {action.dest for action in sub._actions} & defaults.keys()
+    assert {"max_attempts", "connect_timeout", "read_timeout", "request_deadline"} <= mirrored
+    wrong = {
+        dest: (sub.get_default(dest), defaults[dest])
+        for dest in sorted(mirrored)
+        if sub.get_default(dest) != defaults[dest]
+    }
+    assert not wrong, f"CLI default != ClientConfig default (option: (cli, config)): {wrong}"
