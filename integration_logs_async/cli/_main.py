@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from ..errors import IntegrationLogsError
 from ._clients import CREDENTIALS_HELP
 from ._common import EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE, UsageError, exit_code_for
+from ._demo import add_demo_arguments, run_demo
 from ._harvest import EXIT_TERMINATED, Terminated, add_harvest_arguments, harvest_command
 from ._help import DefaultsHelpFormatter, add_global_options
 from ._integrations import add_integrations_arguments, integrations_command
@@ -72,8 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_integrations_arguments(integrations)
     demo = command("demo", "harvest from the built-in emulator (no account needed)")
-    from ..demo import add_demo_arguments
-
     add_demo_arguments(demo)
     emulate = command("emulate", "serve the built-in emulator of both APIs")
     from ..emulator.cli import add_emulate_arguments
@@ -101,8 +100,6 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             code: int = run_emulate(args)
             return code
         if args.command == "demo":
-            from ..demo import run_demo
-
             return run_demo(args)
         if args.command == "integrations":
             asyncio.run(integrations_command(args, environment))
