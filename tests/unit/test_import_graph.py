@@ -55,6 +55,7 @@ PROVIDER_INTERNALS = (
     f"{PACKAGE}._sendcloud_integrations",
     f"{PACKAGE}.models.sendcloud",
     f"{PACKAGE}.models.elasticpath",
+    f"{PACKAGE}.models",  # the public re-export of every provider's models
 )
 """Modules that GENERIC modules must not import (fnmatch patterns)."""
 
@@ -311,11 +312,12 @@ def _matches(module: str, patterns: tuple[str, ...]) -> bool:
 
 
 def provider_of(module: str) -> str:
-    """The provider a provider-internal module belongs to (``sendcloud``, ``elasticpath``)."""
+    """The provider a provider-internal module belongs to (``sendcloud``, ``elasticpath``;
+    ``*`` for a module of all of them)."""
     rest = module.removeprefix(f"{PACKAGE}.")
     if rest.startswith("providers."):
         return rest.split(".")[1]
-    return next(name for name in ("sendcloud", "elasticpath") if name in rest)
+    return next((name for name in ("sendcloud", "elasticpath") if name in rest), "*")
 
 
 def provider_imports() -> dict[tuple[str, str], list[str]]:
