@@ -23,9 +23,9 @@ from integration_logs_async import (
     ElasticPathJob,
     NotFoundError,
     OffsetCeilingError,
-    _socket_reads,
 )
 from integration_logs_async._constants import SOCKET_READ_BYTES
+from integration_logs_async._http import _socket_reads
 from integration_logs_async.emulator import Emulator, FaultConfig
 from integration_logs_async.emulator._config import MetaStyle
 from integration_logs_async.testing import EmulatorFactory

@@ -19,9 +19,9 @@ from integration_logs_async import (
     SendcloudClient,
     SendcloudIntegration,
     SendcloudIntegrationLog,
-    _body_buffers,
 )
 from integration_logs_async._constants import SOCKET_READ_BYTES
+from integration_logs_async._http import _body_buffers
 from integration_logs_async.emulator import Emulator
 from integration_logs_async.testing import EmulatorFactory
 

@@ -19,8 +19,8 @@ from integration_logs_async import (
     ElasticPathClient,
     SendcloudClient,
     ServerError,
-    _tokens,
 )
+from integration_logs_async._http import _tokens
 
 from ._fakes import (
     EP_BASE,

@@ -7,8 +7,9 @@ import base64
 
 import pytest
 
-from integration_logs_async import BasicAuth, BearerToken, ClientCredentials, _tokens
-from integration_logs_async._tokens import (
+from integration_logs_async import BasicAuth, BearerToken, ClientCredentials
+from integration_logs_async._http import _tokens
+from integration_logs_async._http._tokens import (
     StaticAuthenticator,
     TokenAuthenticator,
     TokenEndpoint,

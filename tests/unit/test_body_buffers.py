@@ -18,8 +18,8 @@ from aiohttp import web
 from aiohttp.base_protocol import BaseProtocol
 
 from integration_logs_async import BasicAuth, DecodeError, SendcloudClient, ServerError
-from integration_logs_async._body_buffers import Body, BodyBuffers
 from integration_logs_async._constants import SOCKET_READ_BYTES
+from integration_logs_async._http._body_buffers import Body, BodyBuffers
 
 
 class _Connected(BaseProtocol):
@@ -184,7 +184,7 @@ async def test_large_error_and_undecodable_bodies_are_reported_exactly() -> None
         with pytest.raises(ServerError, match="upstream is down") as down:
             await client.integration_logs("down").collect()
         assert down.value.status == 503
-        pool = client._transport._bodies
+        pool = client._transport._io.bodies
         assert len(pool) == 1  # the error kept a copy; the buffer went back
         with pytest.raises(DecodeError) as undecodable:
             await client.integration_logs("broken").collect()
@@ -216,5 +216,5 @@ async def test_a_session_you_pass_reads_bodies_as_configured() -> None:
         ) as client,
     ):
         assert await client.logs().collect() == []
-        assert len(client._transport._bodies) == 0
+        assert len(client._transport._io.bodies) == 0
     assert sum(chunks) == len(page)

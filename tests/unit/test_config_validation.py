@@ -23,7 +23,7 @@ from integration_logs_async import (
     __version__,
 )
 from integration_logs_async import _constants as C
-from integration_logs_async._transport import check_base_url, is_loopback
+from integration_logs_async._http import check_base_url, is_loopback
 
 VERSION = version("integration-logs-async")  # pyproject.toml's, as installed
 

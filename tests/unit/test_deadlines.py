@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from integration_logs_async._deadlines import DeadlineClock, DeadlineScope
+from integration_logs_async._http._deadlines import DeadlineClock, DeadlineScope
 
 
 async def test_an_expired_scope_raises_timeout_error_and_uncancels_the_task() -> None:

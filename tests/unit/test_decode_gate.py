@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from integration_logs_async._decode_gate import DecodeGate
+from integration_logs_async._http._decode_gate import DecodeGate
 
 
 class Backlog:

@@ -16,9 +16,9 @@ from integration_logs_async import (
     ElasticPathClient,
     SendcloudClient,
     TransportEvent,
-    _ratelimit,
 )
-from integration_logs_async._ratelimit import AsyncRateLimiter
+from integration_logs_async._http import _ratelimit
+from integration_logs_async._http._ratelimit import AsyncRateLimiter
 
 from ._fakes import FAST, SC_BASE
 from .conftest import FakeClock

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 
 from integration_logs_async import BasicAuth, SendcloudClient, TransportError
-from integration_logs_async._deadlines import DeadlineClock
-from integration_logs_async._read_timeout import ReadWatch, connection_acquired
+from integration_logs_async._http._deadlines import DeadlineClock
+from integration_logs_async._http._read_timeout import ReadWatch, connection_acquired
 
 READ_TIMEOUT = 0.2
 BODY = b'[{"id": 1}, {"id": 2}, {"id": 3}, {"id": 4}, {"id": 5}, {"id": 6}]'

@@ -23,7 +23,7 @@ from integration_logs_async import (
     SendcloudClient,
     UnsafeURLError,
 )
-from integration_logs_async._redact import REDACTED, redact_headers, redact_text, redact_url
+from integration_logs_async._http._redact import REDACTED, redact_headers, redact_text, redact_url
 from integration_logs_async.cli._messages import in_cli_words
 
 from ._fakes import EP_TOKEN_URL, FAST, SC_BASE, SC_LOGS, SC_TOKEN_URL, sc_log

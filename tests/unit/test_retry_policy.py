@@ -19,7 +19,7 @@ from integration_logs_async import (
     TransportError,
 )
 from integration_logs_async._constants import RETRYABLE_STATUSES
-from integration_logs_async._retry import (
+from integration_logs_async._http._retry import (
     RetryWait,
     full_jitter_backoff,
     is_retryable_error,

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from integration_logs_async._constants import SOCKET_READ_BYTES
-from integration_logs_async._socket_reads import cap_socket_reads
+from integration_logs_async._http._socket_reads import cap_socket_reads
 
 
 async def test_a_plain_tcp_transport_reads_at_most_the_cap() -> None:

@@ -25,8 +25,8 @@ from integration_logs_async import (
     ServerError,
     TransportError,
     TransportEvent,
-    _retry,
 )
+from integration_logs_async._http import _retry
 
 from ._fakes import FAST, SC_BASE, calls, sc_log, total_requests
 

@@ -16,7 +16,7 @@ from integration_logs_async import (
     ResponseTooLargeError,
     TransportError,
 )
-from integration_logs_async._transport_errors import describe_transport_error, note_gave_up
+from integration_logs_async._http._transport_errors import describe_transport_error, note_gave_up
 from integration_logs_async.cli._clients import credentials_note
 from integration_logs_async.cli._integrations import IntegrationRow, format_table
 from integration_logs_async.cli._messages import in_cli_words

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from yarl import URL
 
@@ -66,3 +66,36 @@ def redact_text(text: str, secrets: tuple[str, ...]) -> str:
         if secret:
             text = text.replace(secret, REDACTED)
     return text
+
+
+class Secrets:
+    """The secrets one client keeps out of messages and logs: its configured credentials and
+    the last ``remember`` tokens it obtained (the current one and the one before)."""
+
+    __slots__ = ("_all", "_remember", "_static")
+
+    def __init__(self, static: Iterable[str], *, remember: int = 2) -> None:
+        self._static = tuple(s for s in static if s)
+        self._all = self._static
+        self._remember = remember
+
+    def add_token(self, token: str) -> None:
+        """An obtained token is a secret too, from now on."""
+        tokens = [s for s in self._all if s not in self._static and s != token]
+        kept = tokens[max(0, len(tokens) - self._remember + 1) :]
+        self._all = (*self._static, *kept, token)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret replaced by a marker."""
+        return redact_text(text, self._all)
+
+
+__all__ = [
+    "REDACTED",
+    "SENSITIVE_HEADERS",
+    "SENSITIVE_QUERY_KEYS",
+    "Secrets",
+    "redact_headers",
+    "redact_text",
+    "redact_url",
+]

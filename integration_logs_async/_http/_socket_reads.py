@@ -21,7 +21,7 @@ from aiohttp.client_reqrep import ClientRequest
 from aiohttp.connector import Connection
 from aiohttp.tracing import Trace
 
-from ._constants import SOCKET_READ_BYTES
+from .._constants import SOCKET_READ_BYTES
 from ._read_timeout import connection_acquired
 
 

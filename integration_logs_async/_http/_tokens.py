@@ -1,8 +1,13 @@
-"""Turning credentials into ``Authorization`` headers; OAuth2 token caching and refresh.
+"""Turning credentials into ``Authorization`` headers; OAuth2 token requests, caching, refresh.
 
 Token refresh is single-flight: however many requests need a token at once, one token
 request is made and everyone shares its result. On a 401 the token that failed is dropped
 (only if it is still the current one) and the request is replayed once.
+
+A token request is sent like any request (paced, retried, within the deadline); one that
+fails for good raises :class:`TokenRequestFailed`, which the request waiting for the token
+does not retry (that would make up to ``max_attempts**2`` token requests): the transport
+raises the error it carries.
 """
 
 from __future__ import annotations
@@ -15,12 +20,20 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import msgspec
+from yarl import URL
 
+from ..auth import Auth, BasicAuth, BearerToken, ClientCredentials
+from ..errors import APIError, IntegrationLogsError, error_class_for
 from ._body_buffers import Body
-from .auth import Auth, BasicAuth, BearerToken, ClientCredentials
 
 TokenFetcher = Callable[[str, dict[str, str], dict[str, str]], Awaitable[tuple[str, float]]]
 """Posts a form (url, form, headers); returns ``(token, lifetime)`` parsed from a 2xx answer."""
+
+TokenPost = Callable[
+    [URL, dict[str, str], dict[str, str], Callable[[Body], tuple[str, float]]],
+    Awaitable[tuple[str, float]],
+]
+"""Sends a POST (url, form, headers) with the client's retries and decodes its 2xx body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +91,51 @@ def token_request(
     return form, headers
 
 
+class TokenRequestFailed(Exception):
+    """A token request failed after its own retries; the transport raises ``error``."""
+
+    def __init__(self, error: IntegrationLogsError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def fetch_token(
+    post: TokenPost, url: str, form: dict[str, str], headers: dict[str, str]
+) -> tuple[str, float]:
+    """``(token, lifetime)`` from the token endpoint, or :class:`TokenRequestFailed`."""
+    try:
+        return await post(URL(url), form, headers, parse_token_response)
+    except APIError as exc:
+        raise TokenRequestFailed(_token_refused(exc)) from None
+    except IntegrationLogsError as exc:
+        raise TokenRequestFailed(exc) from None
+
+
+def _token_refused(exc: APIError) -> APIError:
+    """The error a refused token request shows: 400/401/403 mean the credentials."""
+    if exc.status == 404:  # not an id of ours: the token URL itself is wrong
+        exc.hint = (
+            "The token endpoint was not found: check base_url (for Elastic Path the "
+            "token URL is derived from it) and token_url if you set one."
+        )
+        exc.args = (exc._message(),)
+    if exc.status in (400, 401, 403):
+        return error_class_for(401)(
+            status=exc.status,
+            method=exc.method,
+            url=exc.url,
+            errors=exc.errors,
+            excerpt=exc.excerpt,
+            request_id=exc.request_id,
+        )
+    return exc
+
+
 class Authenticator(Protocol):
     """Supplies the ``Authorization`` header of each request."""
+
+    renewable: bool
+    """Whether a credential refused with a 401 can be replaced (a token), so a replay may help."""
 
     async def authorization(self) -> tuple[str, int]:
         """Header value and the generation of the credential it carries."""
@@ -102,6 +158,8 @@ class Authenticator(Protocol):
 class StaticAuthenticator:
     """Basic auth or a fixed bearer token: nothing to refresh."""
 
+    renewable = False
+
     def __init__(self, header: str) -> None:
         self._header = header
 
@@ -120,6 +178,8 @@ class StaticAuthenticator:
 
 class TokenAuthenticator:
     """Caches an OAuth2 token, refreshes it shortly before expiry, single-flight."""
+
+    renewable = True
 
     def __init__(
         self,
@@ -216,3 +276,18 @@ def make_authenticator(
     raise TypeError(
         f"auth must be BasicAuth, BearerToken or ClientCredentials, not {type(auth).__name__}"
     )
+
+
+__all__ = [
+    "Authenticator",
+    "StaticAuthenticator",
+    "TokenAuthenticator",
+    "TokenEndpoint",
+    "TokenFetcher",
+    "TokenPost",
+    "TokenRequestFailed",
+    "fetch_token",
+    "make_authenticator",
+    "parse_token_response",
+    "token_request",
+]

@@ -10,7 +10,7 @@ from datetime import UTC
 
 import tenacity
 
-from .errors import APIError, DecodeError, TransportError
+from ..errors import APIError, DecodeError, TransportError
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:

@@ -13,9 +13,9 @@ import socket
 import aiohttp
 from yarl import URL
 
+from ..config import ClientConfig
+from ..errors import IntegrationLogsError
 from ._read_timeout import ReadTimeout
-from .config import ClientConfig
-from .errors import IntegrationLogsError
 
 _CONNECTION_TIMEOUT: tuple[type[BaseException], ...] = tuple(
     cls for cls in (getattr(aiohttp, "ConnectionTimeoutError", None),) if cls is not None
