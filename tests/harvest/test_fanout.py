@@ -25,10 +25,10 @@ from integration_logs_async import (
     SendcloudIntegrationLog,
     Source,
 )
-from integration_logs_async._body_buffers import BodyBuffers
 from integration_logs_async._constants import FANOUT_DECODE_AHEAD
+from integration_logs_async._fanout import StreamFactory
+from integration_logs_async._http._body_buffers import BodyBuffers
 from integration_logs_async.emulator import Emulator
-from integration_logs_async.fanout import StreamFactory
 
 from ._helpers import (
     LATENCY,
