@@ -89,14 +89,14 @@ class FanOutRun(Generic[T]):
         self._skip = skip
         queue: asyncio.Queue[QueueItem[T]] = asyncio.Queue(maxsize=plan.buffer)
         self.queue = queue
-        # RunPlan decode a page only when few wait for the consumer (``_decode_gate.py``).
+        # Children decode a page only when few wait for the consumer (``_decode_gate.py``).
         self.gate = DecodeGate(queue.qsize, min(FANOUT_DECODE_AHEAD, plan.buffer))
         self.finished = asyncio.Event()  # set once every task has unwound
         self.max_running = 0  # most children that ran at once
         self._running = 0
         self._slots = asyncio.Semaphore(plan.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
-        # RunPlan held to one page at a time: label -> (stream, its configured prefetch).
+        # Children held to one page at a time: label -> (stream, its configured prefetch).
         self._throttled: dict[str, tuple[AsyncStream[Any], int]] = {}
         self._listing_done = False
         self._loop = asyncio.get_running_loop()
@@ -224,7 +224,7 @@ class FanOutRun(Generic[T]):
     def _rebalance(self) -> None:
         """Once every child has started, let the ones still running share the idle slots.
 
-        RunPlan fetch one page at a time so that ``concurrency`` children make at most
+        Children fetch one page at a time so that ``concurrency`` children make at most
         ``concurrency`` requests. When fewer are left and no more will start, each may fetch
         up to ``concurrency // running`` pages ahead (never more than its own
         ``prefetch_pages``), so the last children, often the largest, do not crawl one
