@@ -112,19 +112,27 @@ class BadRequestError(APIError):
 
 class OffsetCeilingError(BadRequestError):
     """An offset listing was refused past the provider's offset ceiling (Elastic Path documents
-    a soft limit of 10,000 records per listing)."""
+    a soft limit of 10,000 records per listing).
 
-    hint = (
-        "The listing is longer than the provider lets one walk by offset. Read it in shorter "
-        "listings with ElasticPathClient.logs_by_job() (one listing per job), skipping the ids "
-        "already read; from the CLI, rerun `integration-logs harvest elasticpath` with "
-        "`--scope jobs --append` (keeps the output, adds only the records it lacks)."
-    )
+    ``ceiling`` is that offset; the hint, set by the provider, says how to read on.
+    """
+
+    hint = "The listing is longer than the provider lets one walk by offset."
+
+    def __init__(self, *, ceiling: int | None = None, hint: str | None = None, **answer: Any):
+        self.ceiling = ceiling
+        if hint is not None:
+            self.hint = hint
+        super().__init__(**answer)
 
     @classmethod
-    def from_error(cls, exc: APIError) -> OffsetCeilingError:
-        """The same answer, with this class's hint."""
+    def from_error(
+        cls, exc: APIError, *, ceiling: int | None = None, hint: str | None = None
+    ) -> OffsetCeilingError:
+        """The same answer as an :class:`OffsetCeilingError` at ``ceiling``, with ``hint``."""
         return cls(
+            ceiling=ceiling,
+            hint=hint,
             status=exc.status,
             method=exc.method,
             url=exc.url,
@@ -304,80 +312,8 @@ class ResponseTooLargeError(IntegrationLogsError):
         )
 
 
-# --- provider error bodies (pure parsing) --------------------------------------------------
+def parse_error_body(body: bytes) -> tuple[ProviderError, ...]:  # transitional: see providers
+    """Provider error objects from an error body (every provider's shapes)."""
+    from .providers.sendcloud._errors import parse_errors
 
-
-class _JsonApiError(msgspec.Struct):
-    status: int | str | None = None
-    title: str | None = None
-    detail: str | None = None
-    code: int | str | None = None
-    source: str | dict[str, Any] | None = None
-    request_id: str | None = None
-
-
-class _SendcloudError(msgspec.Struct):
-    code: int | str | None = None
-    message: str | None = None
-    request: str | None = None
-
-
-class _ErrorEnvelope(msgspec.Struct):
-    errors: list[_JsonApiError] | None = None
-    error: _SendcloudError | str | None = None
-    error_description: str | None = None
-    message: str | None = None
-    detail: str | None = None
-
-
-def _as_int(value: int | str | None) -> int | None:
-    if isinstance(value, int):
-        return value
-    # ASCII digits only, and short: str.isdigit() accepts "²" and int() refuses strings of
-    # more than 4300 digits; a provider's error body must never make parsing raise.
-    if isinstance(value, str) and 0 < len(value) <= 9 and value.isascii() and value.isdigit():
-        return int(value)
-    return None
-
-
-def parse_error_body(body: bytes) -> tuple[ProviderError, ...]:
-    """Provider error objects from an error response body; ``()`` if it has none.
-
-    Understands JSON:API ``{"errors": [...]}`` (Elastic Path, ``status`` as number or
-    string), Sendcloud ``{"error": {"code", "message"}}`` and OAuth2 ``{"error": "...",
-    "error_description": "..."}``.
-    """
-    try:
-        env = msgspec.json.decode(body, type=_ErrorEnvelope)
-    except (msgspec.MsgspecError, ValueError, RecursionError):
-        return ()
-    if not isinstance(env, _ErrorEnvelope):
-        return ()
-    found: list[ProviderError] = []
-    for item in env.errors or ():
-        source = item.source if isinstance(item.source, str) else None
-        if isinstance(item.source, dict):
-            source = str(item.source.get("pointer") or item.source.get("parameter") or "") or None
-        found.append(
-            ProviderError(
-                status=_as_int(item.status),
-                title=item.title,
-                detail=item.detail,
-                code=None if item.code is None else str(item.code),
-                source=source,
-                request_id=item.request_id,
-            )
-        )
-    if isinstance(env.error, _SendcloudError):
-        found.append(
-            ProviderError(
-                status=_as_int(env.error.code),
-                title=env.error.message,
-                code=None if env.error.code is None else str(env.error.code),
-            )
-        )
-    elif isinstance(env.error, str):
-        found.append(ProviderError(code=env.error, title=env.error, detail=env.error_description))
-    elif not found and (env.message or env.detail):
-        found.append(ProviderError(title=env.message, detail=env.detail))
-    return tuple(found)
+    return parse_errors(body)

@@ -15,18 +15,27 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from ._checkpoint import PendingCheckpoint, Position, decode_checkpoint, encode_checkpoint
 from ._client_checks import is_count as _is_count
 from ._consume import NO_PAGE, ConsumeOnce, PageProgress
-from ._decode_gate import DecodeGate
-from ._pagination import FetchedPage, OffsetPager, Pager
-from .records import RawRecord, RecordCodec
+from ._http import DecodeGate
+from ._paging import (
+    FetchedCursorPage,
+    FetchedPage,
+    OffsetPager,
+    Pager,
+    PendingCheckpoint,
+    Position,
+    RecordCodec,
+    decode_checkpoint,
+    encode_checkpoint,
+)
+from .records import RawRecord
 
 T = TypeVar("T")
 
 
-class PageSource:
-    """Where a page came from: its URL and checkpoints, built only when asked for."""
+class _PagePositions:
+    """A page's URL and the checkpoints within it, built only when asked for."""
 
     __slots__ = ("_fetched", "_key", "_provider")
 
@@ -36,7 +45,7 @@ class PageSource:
         self._fetched = fetched
 
     def __repr__(self) -> str:
-        return f"<PageSource {self._provider} {self._key} {self.url}>"
+        return f"<page of {self._provider} {self._key} {self.url}>"
 
     @property
     def url(self) -> str:
@@ -66,7 +75,7 @@ class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     items: Sequence[T]
     number: int
     last: bool
-    _source: PageSource
+    _source: _PagePositions
     next_url: str | None = None
     offset: int | None = None
     total: int | None = None
@@ -119,10 +128,11 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
         self._key = key
         self._raw_codec = raw_codec
         self._resume_from = resume_from
-        self._start = (
-            decode_checkpoint(resume_from, provider=provider, stream=key)
+        style = pager.position_type
+        self._start: Position = (
+            decode_checkpoint(resume_from, provider=provider, stream=key, style=style)
             if resume_from is not None
-            else Position()
+            else style()
         )
         self._max_items = max_items
         # Consumer-side state. Pages fully consumed are kept only as the position after them,
@@ -264,14 +274,18 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
                 take = size if remaining is None else min(remaining, size)
                 items = fetched.items if take == len(fetched.items) else fetched.items[:take]
                 self._settle(fetched, take)
+                if isinstance(fetched, FetchedCursorPage):
+                    next_url, offset, total = fetched.next_url, None, None
+                else:
+                    next_url, offset, total = None, fetched.start, fetched.total
                 page = Page(
                     items=items,
                     number=number,
                     last=fetched.last and take == len(fetched.items),
-                    _source=PageSource(self._provider, self._key, fetched),
-                    next_url=fetched.next_url,
-                    offset=None if fetched.page_url is not None else fetched.start,
-                    total=fetched.total,
+                    _source=_PagePositions(self._provider, self._key, fetched),
+                    next_url=next_url,
+                    offset=offset,
+                    total=total,
                 )
                 del fetched, items  # the consumer's page is the only holder of its records
                 yield page

@@ -8,47 +8,57 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from .. import _constants as C
+from .. import providers
 from ..auth import Auth, BasicAuth, ClientCredentials
 from ..config import ClientSettings
-from ..elasticpath import ElasticPathClient
-from ..sendcloud import SendcloudClient
+from ..providers import BaseClient, CredentialVars, ProviderSpec
 from ._common import UsageError, non_negative_float, positive_float, positive_int
 
-CREDENTIALS_HELP = f"""credentials come from the environment:
-  sendcloud:   SENDCLOUD_PUBLIC_KEY + SENDCLOUD_SECRET_KEY (HTTP Basic), or
-               SENDCLOUD_CLIENT_ID + SENDCLOUD_CLIENT_SECRET (OAuth2; SENDCLOUD_TOKEN_URL optional);
-               when both pairs are set, HTTP Basic is used (and a note on stderr says so)
-               SENDCLOUD_API_BASE_URL optional (default {C.SENDCLOUD_BASE_URL})
-  elasticpath: EPCC_CLIENT_ID + EPCC_CLIENT_SECRET, EPCC_API_BASE_URL
-               (default {C.ELASTICPATH_BASE_URL}); EPCC_TOKEN_URL optional
-"""
-
-_BASIC = ("SENDCLOUD_PUBLIC_KEY", "SENDCLOUD_SECRET_KEY")
-_OAUTH = ("SENDCLOUD_CLIENT_ID", "SENDCLOUD_CLIENT_SECRET")
-_BASE_URL_VARIABLE = {"sendcloud": "SENDCLOUD_API_BASE_URL", "elasticpath": "EPCC_API_BASE_URL"}
+_KIND = {"basic": "HTTP Basic", "client_credentials": "OAuth2"}
+_PAIR = {"basic": "Basic", "client_credentials": "OAuth2"}
 
 
-def _both_set(env: Mapping[str, str], names: tuple[str, str]) -> bool:
-    return all(env.get(name) for name in names)
+def _credentials_help(spec: ProviderSpec) -> list[str]:
+    kinds = []
+    for creds in spec.credentials:
+        token = f"; {creds.token_url_var} optional" if creds.token_url_var else ""
+        kinds.append(f"{creds.id_var} + {creds.secret_var} ({_KIND[creds.kind]}{token})")
+    lines = [f"  {spec.name}:", *(f"    {kind}" for kind in kinds)]
+    if len(kinds) > 1:
+        lines.append("    when both are set, the first is used (a note on stderr says so)")
+    lines.append(f"    {spec.base_url_var} optional (default {spec.base_url})")
+    return lines
+
+
+CREDENTIALS_HELP = "credentials come from the environment:\n" + "".join(
+    line + "\n" for spec in providers.specs() for line in _credentials_help(spec)
+)
+
+
+def _both_set(env: Mapping[str, str], creds: CredentialVars) -> bool:
+    return bool(env.get(creds.id_var) and env.get(creds.secret_var))
+
+
+def _auth(creds: CredentialVars, env: Mapping[str, str]) -> Auth:
+    if creds.kind == "basic":
+        return BasicAuth(env[creds.id_var], env[creds.secret_var])
+    token_url = env.get(creds.token_url_var) if creds.token_url_var else None
+    return ClientCredentials(env[creds.id_var], env[creds.secret_var], token_url=token_url)
 
 
 def credentials_from_env(provider: str, env: Mapping[str, str]) -> Auth:
-    """The auth object for ``provider`` from environment variables."""
-    if provider == "sendcloud":
-        if _both_set(env, _BASIC):
-            return BasicAuth(env[_BASIC[0]], env[_BASIC[1]])
-        if _both_set(env, _OAUTH):
-            return ClientCredentials(
-                env[_OAUTH[0]], env[_OAUTH[1]], token_url=env.get("SENDCLOUD_TOKEN_URL")
-            )
-        raise UsageError(
-            "missing Sendcloud credentials: set SENDCLOUD_PUBLIC_KEY and SENDCLOUD_SECRET_KEY "
-            "(or SENDCLOUD_CLIENT_ID and SENDCLOUD_CLIENT_SECRET)"
-        )
-    cid, csecret = env.get("EPCC_CLIENT_ID"), env.get("EPCC_CLIENT_SECRET")
-    if cid and csecret:
-        return ClientCredentials(cid, csecret, token_url=env.get("EPCC_TOKEN_URL"))
-    raise UsageError("missing Elastic Path credentials: set EPCC_CLIENT_ID and EPCC_CLIENT_SECRET")
+    """The auth object for ``provider`` from environment variables (the first pair set, in
+    the order the provider's spec prefers)."""
+    spec = providers.spec(provider)
+    for creds in spec.credentials:
+        if _both_set(env, creds):
+            return _auth(creds, env)
+    first, *others = spec.credentials
+    alternatives = "".join(f" (or {c.id_var} and {c.secret_var})" for c in others)
+    raise UsageError(
+        f"missing {spec.title} credentials: set {first.id_var} and {first.secret_var}"
+        + alternatives
+    )
 
 
 def credentials_note(provider: str, env: Mapping[str, str]) -> str | None:
@@ -56,13 +66,17 @@ def credentials_note(provider: str, env: Mapping[str, str]) -> str | None:
 
     Names variables only, never their values.
     """
-    if provider == "sendcloud" and _both_set(env, _BASIC) and _both_set(env, _OAUTH):
-        return (
-            f"sendcloud: using HTTP Basic credentials ({_BASIC[0]}, {_BASIC[1]}); "
-            f"{_OAUTH[0]} and {_OAUTH[1]} are set too and not used (unset the Basic pair "
-            "to use OAuth2)"
-        )
-    return None
+    spec = providers.spec(provider)
+    offered = [creds for creds in spec.credentials if _both_set(env, creds)]
+    if len(offered) < 2:
+        return None
+    used, *unused = offered
+    ignored = " and ".join(f"{c.id_var} and {c.secret_var}" for c in unused)
+    return (
+        f"{spec.name}: using {_KIND[used.kind]} credentials ({used.id_var}, {used.secret_var}); "
+        f"{ignored} are set too and not used (unset the {_PAIR[used.kind]} pair "
+        f"to use {_KIND[unused[0].kind]})"
+    )
 
 
 def make_client(
@@ -73,27 +87,27 @@ def make_client(
     rate_limit: float | None = None,
     allow_insecure_http: bool = False,
     settings: ClientSettings | None = None,
-) -> SendcloudClient | ElasticPathClient:
+) -> BaseClient:
     """A client for ``provider`` configured from the environment and flags.
 
     ``rate_limit``: requests per second, ``0`` for no pacing, ``None`` for the provider's
     documented limit; ``settings``: further :class:`~integration_logs_async.ClientConfig`
     settings (timeouts, attempts).
     """
+    cls = providers.client_class(provider)
     auth = credentials_from_env(provider, env)
     chosen: ClientSettings = {**(settings or {})}
     chosen["rate_limit"] = rate_limit
     chosen["allow_insecure_http"] = allow_insecure_http
-    url = base_url or env.get(_BASE_URL_VARIABLE[provider]) or None
-    if provider == "sendcloud":
-        return SendcloudClient(auth, base_url=url, **chosen)
-    return ElasticPathClient(auth, base_url=url, **chosen)
+    url = base_url or env.get(cls.spec.base_url_var) or None
+    return cls(auth, base_url=url, **chosen)
 
 
 _RATE_HELP = (
-    "client-side pacing in requests per second; 0 disables it (default: 90%% of the "
-    f"provider's documented limit: sendcloud {C.SENDCLOUD_RATE_LIMIT:g}/s, "
-    f"elasticpath {C.ELASTICPATH_RATE_LIMIT:g}/s)"
+    "client-side pacing in requests per second; 0 disables it (default: "
+    f"{C.RATE_LIMIT_HEADROOM * 100:.0f}%% of the provider's documented limit: "
+    + ", ".join(f"{spec.name} {spec.rate_limit:g}/s" for spec in providers.specs())
+    + ")"
 )
 
 
@@ -103,8 +117,9 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--base-url",
         metavar="URL",
-        help="API base URL (default: $SENDCLOUD_API_BASE_URL or $EPCC_API_BASE_URL, else the "
-        "provider's public API)",
+        help="API base URL (default: "
+        + " or ".join(f"${spec.base_url_var}" for spec in providers.specs())
+        + ", else the provider's public API)",
     )
     group.add_argument("--rate-limit", type=non_negative_float, metavar="N", help=_RATE_HELP)
     group.add_argument(
@@ -144,7 +159,7 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
 
 def client_from_args(
     args: argparse.Namespace, env: Mapping[str, str], *, notes: TextIO | None = None
-) -> SendcloudClient | ElasticPathClient:
+) -> BaseClient:
     """The client that ``args`` (from :func:`add_client_arguments`) and ``env`` describe.
 
     When the environment holds two kinds of credentials, a one-line note saying which are

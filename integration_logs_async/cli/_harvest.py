@@ -13,6 +13,7 @@ import signal
 from collections.abc import Mapping
 
 from .. import _constants as C
+from .. import providers
 from ..errors import FanOutError, IntegrationLogsError, OffsetCeilingError
 from ..harvest import HarvestOptions, HarvestResult, HarvestState, load_state, run_harvest
 from ._clients import add_client_arguments, client_from_args
@@ -21,7 +22,7 @@ from ._common import positive_float, positive_int, since_arg
 
 def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``integration-logs harvest``."""
-    parser.add_argument("provider", choices=["sendcloud", "elasticpath"])
+    parser.add_argument("provider", choices=providers.names())
     add_client_arguments(parser)
     parser.add_argument("--out", required=True, help="output JSON Lines file, or - for stdout")
     parser.add_argument("--state", help="state file (default: OUT.state.json)")
@@ -146,13 +147,14 @@ def _ceiling_error(exc: BaseException) -> tuple[str, OffsetCeilingError] | None:
 
 
 class CeilingReached(IntegrationLogsError):
-    """A listing reached Elastic Path's offset ceiling; the message says how to continue."""
+    """A listing reached its provider's offset ceiling; the message says how to continue."""
 
 
 def _continue_by_job(
     options: HarvestOptions, label: str, exc: OffsetCeilingError
 ) -> CeilingReached:
     """The ceiling error of a listing longer than a job's, with the way on."""
+    title = providers.spec(options.provider).title
     what = str(exc).replace(exc.hint, "").strip()
     if options.out == "-":  # nothing kept: stdout has no state and takes no --append
         way = "continue job by job (shorter listings): rerun with --scope jobs"
@@ -162,8 +164,8 @@ def _continue_by_job(
             "listings), keeping it: rerun with --scope jobs --append"
         )
     return CeilingReached(
-        f"{label + ': ' if label else ''}{what} Elastic Path does not list past offset "
-        f"{C.ELASTICPATH_OFFSET_CEILING:,} of one listing: {way}"
+        f"{label + ': ' if label else ''}{what} {title} does not list past offset "
+        f"{exc.ceiling or 0:,} of one listing: {way}"
     )
 
 

@@ -16,8 +16,7 @@ from typing import TextIO
 
 import msgspec
 
-from ..models.elasticpath import ElasticPathIntegration
-from ..models.sendcloud import SendcloudIntegration
+from .. import providers
 from ._clients import add_client_arguments, client_from_args
 
 COLUMNS = ("id", "name", "type", "status")
@@ -30,21 +29,6 @@ class IntegrationRow(msgspec.Struct, frozen=True):
     name: str | None
     type: str | None
     status: str
-
-
-def sendcloud_row(item: SendcloudIntegration) -> IntegrationRow:
-    """Name: the shop's name (else its URL); type: the shop system; status: failing or ok."""
-    if item.failing_since is not None:
-        status = "failing since " + item.failing_since.isoformat()
-    else:
-        status = "ok"
-    return IntegrationRow(item.id, item.shop_name or item.shop_url, item.system, status)
-
-
-def elasticpath_row(item: ElasticPathIntegration) -> IntegrationRow:
-    """Name: the integration's name; type: webhook, aws_sqs or stomp; status: enabled or not."""
-    status = {True: "enabled", False: "disabled", None: "unknown"}[item.enabled]
-    return IntegrationRow(item.id, item.name, item.integration_type, status)
 
 
 def _cell(value: object) -> str:
@@ -76,7 +60,7 @@ def format_json_lines(rows: Sequence[IntegrationRow]) -> str:
 
 def add_integrations_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``integration-logs integrations``."""
-    parser.add_argument("provider", choices=["sendcloud", "elasticpath"])
+    parser.add_argument("provider", choices=providers.names())
     parser.add_argument(
         "--format",
         choices=["table", "json"],
@@ -91,14 +75,12 @@ async def integrations_command(
 ) -> int:
     """List the integrations to ``out`` (default stdout); returns how many there are."""
     client = client_from_args(args, env)
+    summarize = client.spec.summarize_integration
     async with client:
         rows: list[IntegrationRow] = []
         async with client.integrations() as listing:
             async for item in listing:
-                if isinstance(item, SendcloudIntegration):
-                    rows.append(sendcloud_row(item))
-                else:
-                    rows.append(elasticpath_row(item))
+                rows.append(IntegrationRow(*summarize(item)))
     text = format_table(rows) if args.format == "table" else format_json_lines(rows)
     stream = out if out is not None else sys.stdout
     stream.write(text)

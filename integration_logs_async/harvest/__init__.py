@@ -4,9 +4,10 @@ Use it from Python (:func:`run_harvest`) or from the command line
 (``integration-logs harvest ...``).
 """
 
+from ..providers import Scope
+from ..records import NormalizedLog
 from ._job import HarvestResult, build_stream, run_harvest
-from ._normalize import NormalizedLog
-from ._options import HarvestOptions, Provider, Scope, default_scope
+from ._options import HarvestOptions, Provider, default_scope
 from ._output import OutputFormat, lossless_line
 from ._paths import HarvestFileError
 from ._state import HarvestState, Watermark, load_state

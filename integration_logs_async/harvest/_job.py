@@ -19,15 +19,15 @@ import asyncio
 import functools
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
-from ..elasticpath import ElasticPathClient
-from ..fanout import FanOutStream, Source, StopWhen, StreamFactory
+from .. import providers
+from ..fanout import FanOutStream, Source, StopWhen
+from ..providers import BaseClient
 from ..records import RawRecord
-from ..sendcloud import SendcloudClient
 from ._options import HarvestOptions, Provider
 from ._output import encode_line
 from ._plan import Mode
@@ -35,7 +35,8 @@ from ._progress import HarvestCounters, Progress
 from ._run import _Run
 from ._state import Watermark
 
-Client = SendcloudClient | ElasticPathClient
+Client = BaseClient
+"""Any provider's client (e.g. ``SendcloudClient``)."""
 
 
 @dataclass
@@ -116,42 +117,21 @@ def build_stream(
     client: Client, options: HarvestOptions, resume_from: str | None, stop: StopWhen | None
 ) -> FanOutStream[RawRecord]:
     """The raw record stream a harvest with ``options`` reads."""
-    ids = list(options.integration_ids) or None
-    scope = options.chosen_scope
-    if scope == "all":
-
-        async def one_source() -> AsyncIterator[tuple[Source, StreamFactory]]:
-            yield Source("all"), lambda cp: client.logs(page_size=options.page_size, resume_from=cp)
-
-        return FanOutStream(
-            f"{options.provider}:all",
-            one_source,
-            concurrency=1,
-            resume_from=resume_from,
-            max_items=options.max_items,
-            stop_when=stop,
-            child_prefetch=True,  # one listing: let it fetch pages ahead as a plain stream does
-        ).raw()
-    if scope == "jobs":
-        if not isinstance(client, ElasticPathClient):
-            raise ValueError("--scope jobs needs an Elastic Path client")
-        return client.logs_by_job(
-            ids,
-            concurrency=options.concurrency,
-            page_size=options.page_size,
-            resume_from=resume_from,
-            max_items=options.max_items,
-            stop_when=stop,
-        ).raw()
-    fanout: FanOutStream[object] = client.logs_for_integrations(  # type: ignore[assignment]
-        ids,
+    if client.provider != options.provider:
+        wanted = providers.client_class(options.provider).__name__
+        raise ValueError(
+            f"the harvest options name provider {options.provider!r}, but the client is a "
+            f"{type(client).__name__}: pass a {wanted}"
+        )
+    return client.logs_in_scope(
+        options.chosen_scope,
+        list(options.integration_ids) or None,
         concurrency=options.concurrency,
         page_size=options.page_size,
         resume_from=resume_from,
         max_items=options.max_items,
         stop_when=stop,
-    )
-    return fanout.raw()
+    ).raw()
 
 
 async def _setup(options: HarvestOptions) -> _Run:
@@ -207,6 +187,7 @@ async def run_harvest(
         raise
     counters = HarvestCounters()
     provider, fmt, seen, pending = options.provider, options.format, run.seen, run.pending
+    normalizer = providers.spec(provider).normalize
     stats = client.stats
     base_requests, base_retries, base_429 = stats.requests, stats.retries, stats.rate_limited
     last_save_records, last_save_time = 0, time.monotonic()
@@ -257,7 +238,7 @@ async def run_harvest(
                     if not seen.add(record.id):
                         counters.duplicates += 1
                         continue
-                    write(encode_line(record, source, provider, fmt))
+                    write(encode_line(record, source, fmt, normalizer))
                     counters.records += 1
                 mid_page = False
                 del sourced  # not held while the next page is awaited: its records are freed

@@ -6,31 +6,27 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
-from .. import _constants as C
+from .. import providers
 from .._client_checks import check_count
+from ..providers import Scope
 from ._output import OutputFormat
 
-Provider = Literal["sendcloud", "elasticpath"]
-Scope = Literal["all", "integrations", "jobs"]
-PAGE_SIZE_MAX = {"sendcloud": C.SENDCLOUD_MAX_PAGE_SIZE, "elasticpath": C.ELASTICPATH_MAX_PAGE_SIZE}
-SCOPES: dict[str, tuple[Scope, ...]] = {
-    "sendcloud": ("integrations", "all"),
-    "elasticpath": ("jobs", "integrations", "all"),
-}
-"""The scopes of each provider, its default first."""
+Provider = str
+"""A provider's name, as :func:`integration_logs_async.providers.names` lists them."""
+
+SCOPES: tuple[Scope, ...] = ("all", "integrations", "jobs")
 
 
 def default_scope(provider: Provider) -> Scope:
-    """The scope of a new harvest when none is given.
+    """The scope of a new harvest when none is given: the provider's first.
 
     Elastic Path: ``jobs``, one listing per job, because one offset listing (all logs, or one
     integration's) cannot be read past Elastic Path's documented offset ceiling (10,000
     records) and a busy integration reaches it. Sendcloud: ``integrations`` (cursor pages,
     no ceiling).
     """
-    return SCOPES[provider][0]
+    return providers.spec(provider).scopes[0]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,14 +56,12 @@ class HarvestOptions:
     force: bool = False
 
     def __post_init__(self) -> None:
-        if self.provider not in ("sendcloud", "elasticpath"):
-            raise ValueError(
-                f"provider must be 'sendcloud' or 'elasticpath', not {self.provider!r}"
-            )
-        if self.scope is not None and self.scope not in ("all", "integrations", "jobs"):
+        spec = providers.spec(self.provider)  # ValueError naming the providers
+        if self.scope is not None and self.scope not in SCOPES:
             raise ValueError(f"scope must be all, integrations or jobs, not {self.scope!r}")
-        if self.scope == "jobs" and self.provider == "sendcloud":
-            raise ValueError("Sendcloud has no jobs; use --scope all or --scope integrations")
+        if self.scope is not None and self.scope not in spec.scopes:
+            others = " or ".join(f"--scope {s}" for s in sorted(spec.scopes))
+            raise ValueError(f"{spec.title} has no {self.scope}; use {others}")
         if self.scope == "all" and self.integration_ids:
             raise ValueError(
                 "--integration selects integrations; use it with --scope integrations or jobs"
@@ -78,9 +72,7 @@ class HarvestOptions:
         if self.max_items is not None:
             check_count("max_items", self.max_items, minimum=0)
         if self.page_size is not None:
-            check_count(
-                "page_size", self.page_size, minimum=1, maximum=PAGE_SIZE_MAX[self.provider]
-            )
+            check_count("page_size", self.page_size, minimum=1, maximum=spec.max_page_size)
         check_count("save_every_records", self.save_every_records, minimum=1)
         if self.since is not None and self.since.tzinfo is None:
             raise ValueError("since must carry a timezone, e.g. 2024-01-31T00:00:00Z")

@@ -12,7 +12,7 @@ import msgspec
 
 from ..fanout import Source
 from ..records import RawRecord
-from ._normalize import normalize
+from ._normalize import Normalizer, normalize
 
 OutputFormat = Literal["raw", "normalized"]
 
@@ -129,8 +129,10 @@ def existing_ids(path: str, size: int) -> Iterator[str]:
             yield str(ident)
 
 
-def encode_line(record: RawRecord, source: Source, provider: str, fmt: OutputFormat) -> bytes:
-    """One output line for ``record`` in format ``fmt``."""
+def encode_line(
+    record: RawRecord, source: Source, fmt: OutputFormat, normalizer: Normalizer
+) -> bytes:
+    """One output line for ``record`` in format ``fmt`` (``normalizer``: the provider's)."""
     if fmt == "raw":
         return lossless_line(record, source)
-    return _encode(normalize(provider, record, source)) + b"\n"
+    return _encode(normalize(normalizer, record, source)) + b"\n"

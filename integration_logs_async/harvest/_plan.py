@@ -14,7 +14,9 @@ from typing import Literal
 
 import msgspec
 
-from ._options import SCOPES, HarvestOptions, Scope
+from .. import providers
+from ..providers import Scope
+from ._options import HarvestOptions
 from ._paths import HarvestFileError
 from ._state import HarvestState, Watermark
 
@@ -47,7 +49,7 @@ def choose_scope(options: HarvestOptions, previous: HarvestState | None) -> Scop
     if options.scope is not None:
         return options.scope
     if previous is not None:
-        for scope in SCOPES[options.provider]:
+        for scope in providers.spec(options.provider).scopes:
             if scope == "all" and options.integration_ids:
                 continue  # not a harvest these options can continue
             if options.with_scope(scope).fingerprint() == previous.fingerprint:

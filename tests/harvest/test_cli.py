@@ -14,17 +14,11 @@ import pytest
 
 from integration_logs_async.cli import main
 from integration_logs_async.emulator import Emulator
-from integration_logs_async.records import sendcloud_raw
+from integration_logs_async.providers.sendcloud._records import raw_log as sendcloud_raw
 
-from ._helpers import (
-    LATENCY,
-    assert_exactly_once,
-    cli_env,
-    one_error_line,
-    read_lines,
-    run_cli,
-    store_records,
-)
+from .._support.cli import cli_env, error_line, run_cli
+from .._support.store import store_records
+from ._helpers import LATENCY, assert_exactly_once, read_lines
 
 
 def summary_numbers(stderr: str) -> dict[str, int]:
@@ -115,7 +109,7 @@ async def test_stdout_output_and_base_url_flag(emulator: Emulator, tmp_path: Pat
     assert "harvested 150 records" in stderr and "-> -" in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stdout.jsonl"]  # no state file
     rc, _, stderr = await run_cli(["harvest", "sendcloud", "--out", "-", "--state", "s.json"], env)
-    assert rc == 2 and "stdout cannot be truncated" in one_error_line(stderr)
+    assert rc == 2 and "stdout cannot be truncated" in error_line(stderr)
 
 
 @pytest.mark.emulator(integrations=3, jobs_per_integration=2, logs=200)
@@ -169,7 +163,7 @@ async def test_exit_codes_and_one_line_reasons(emulator: Emulator, tmp_path: Pat
     ):
         rc, _, stderr = await run_cli(["harvest", provider, "--out", out], {**env, bad: "wrong"})
         assert rc == 3, stderr
-        line = one_error_line(stderr)
+        line = error_line(stderr)
         assert "401" in line and "wrong" not in line  # no secret in the message
         assert not Path(out + ".state.json").exists()  # nothing harvested, nothing to resume
 
@@ -185,7 +179,7 @@ async def test_exit_codes_and_one_line_reasons(emulator: Emulator, tmp_path: Pat
             ["harvest", provider, "--out", out, "--integration", bogus, *extra], env
         )
         assert rc == 4, stderr
-        line = one_error_line(stderr)
+        line = error_line(stderr)
         assert bogus in line and "404" in line
         assert not Path(out).exists() and not Path(out + ".state.json").exists()
 
@@ -193,7 +187,7 @@ async def test_exit_codes_and_one_line_reasons(emulator: Emulator, tmp_path: Pat
     rc, _, stderr = await run_cli(["harvest", "elasticpath", "--out", out, "--scope", "jobs"], env)
     assert rc == 0, stderr
     rc, _, stderr = await run_cli(["harvest", "elasticpath", "--out", out, "--scope", "all"], env)
-    line = one_error_line(stderr)
+    line = error_line(stderr)
     assert rc == 2 and "holds another harvest's records" in line, stderr
     assert "--append" in line and "--force" in line
 
@@ -236,19 +230,19 @@ def test_bad_usage_exits_2_with_the_reason(
 def test_bad_settings_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = str(tmp_path / "x.jsonl")
     assert main(["harvest", "elasticpath", "--out", out], {"PATH": "/bin"}) == 2
-    assert "missing Elastic Path credentials" in one_error_line(capsys.readouterr().err)
+    assert "missing Elastic Path credentials" in error_line(capsys.readouterr().err)
     assert main(["harvest", "sendcloud", "--out", out], {}) == 2
-    assert "missing Sendcloud credentials" in one_error_line(capsys.readouterr().err)
+    assert "missing Sendcloud credentials" in error_line(capsys.readouterr().err)
     env = {
         "EPCC_CLIENT_ID": "i",
         "EPCC_CLIENT_SECRET": "s",
         "EPCC_API_BASE_URL": "http://127.0.0.1:9",
     }
     assert main(["harvest", "elasticpath", "--out", str(tmp_path)], env) == 2  # a directory
-    assert f"--out {tmp_path} is a directory" in one_error_line(capsys.readouterr().err)
+    assert f"--out {tmp_path} is a directory" in error_line(capsys.readouterr().err)
     Path(out + ".state.json").write_text("[]")
     assert main(["harvest", "elasticpath", "--out", out], env) == 2
-    assert "is not a harvest state" in one_error_line(capsys.readouterr().err)
+    assert "is not a harvest state" in error_line(capsys.readouterr().err)
 
 
 async def test_demo_reports_exactness(tmp_path: Path) -> None:

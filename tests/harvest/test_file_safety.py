@@ -9,7 +9,6 @@ public API (``run_harvest``).
 from __future__ import annotations
 
 import ast
-import asyncio
 import errno
 import os
 import signal
@@ -39,20 +38,13 @@ from integration_logs_async.harvest import (
     load_state,
     run_harvest,
 )
-from integration_logs_async.records import elasticpath_raw, sendcloud_raw
+from integration_logs_async.providers.elasticpath._records import raw_log as elasticpath_raw
+from integration_logs_async.providers.sendcloud._records import raw_log as sendcloud_raw
 
-from ._helpers import (
-    FAST,
-    assert_exactly_once,
-    cli_command,
-    cli_env,
-    client_for,
-    line_ids,
-    one_error_line,
-    read_lines,
-    run_cli,
-    store_records,
-)
+from .._support.cli import cli_command, cli_env, error_line, run_cli
+from .._support.clients import FAST, client_for
+from .._support.store import store_records
+from ._helpers import assert_exactly_once, line_ids, read_lines, signal_at_progress
 
 PACKAGE = Path(integration_logs_async.__file__).parent
 
@@ -98,7 +90,7 @@ async def test_an_output_without_its_state_is_refused_then_appended_or_replaced(
     emulator.reset_stats()
 
     rc, _, stderr = await run_cli([*base, "--max-items", "10"], env)
-    line = one_error_line(stderr)
+    line = error_line(stderr)
     assert rc == 2, stderr
     assert f"--out {out} already holds {len(before):,} bytes that no state file describes" in line
     assert "nothing was changed" in line and "--append" in line and "--force" in line
@@ -137,7 +129,7 @@ async def test_lines_added_after_a_complete_harvest_are_never_truncated(
         handle.write(added)
 
     rc, _, stderr = await run_cli(base, env)
-    line = one_error_line(stderr)
+    line = error_line(stderr)
     assert rc == 2, stderr
     assert f"--out {out} holds {len(harvested) + len(added):,} bytes, more than" in line
     assert "nothing was changed" in line and "--append" in line and "--force" in line
@@ -173,7 +165,7 @@ async def test_a_changed_scope_or_filter_over_an_existing_output_is_refused(
         rc, _, stderr = await run_cli(
             ["harvest", "elasticpath", "--out", str(out), "--max-items", "5", *extra], env
         )
-        line = one_error_line(stderr)
+        line = error_line(stderr)
         assert rc == 2 and "holds another harvest's records" in line and reason in line, line
         assert "--append" in line and "--force" in line
         assert "delete" not in line.lower() and "start over" not in line
@@ -182,7 +174,7 @@ async def test_a_changed_scope_or_filter_over_an_existing_output_is_refused(
     rc, _, stderr = await run_cli(
         ["harvest", "elasticpath", "--out", str(out), "--state", str(other_state)], env
     )
-    assert rc == 2 and "no state file describes" in one_error_line(stderr)
+    assert rc == 2 and "no state file describes" in error_line(stderr)
     assert out.read_bytes() == before and state_of(out).read_bytes() == state_before
     assert not other_state.exists()
 
@@ -196,7 +188,7 @@ async def test_a_changed_scope_or_filter_over_an_existing_output_is_refused(
     rc, _, stderr = await run_cli(
         ["harvest", "elasticpath", "--out", str(out), "--format", "normalized", "--append"], env
     )
-    assert rc == 2 and "--append would mix records" in one_error_line(stderr)
+    assert rc == 2 and "--append would mix records" in error_line(stderr)
     assert out.read_bytes() == before
 
 
@@ -335,13 +327,13 @@ async def test_paths_are_checked_before_the_first_request(
         ["harvest", "sendcloud", "--out", "missing/x.jsonl"], env, cwd=tmp_path
     )
     assert rc == 2 and "--out missing/x.jsonl: directory missing does not exist" in (
-        one_error_line(stderr)
+        error_line(stderr)
     )
     os.symlink(tmp_path / "x.jsonl", tmp_path / "link.jsonl")  # the same file by another name
     rc, _, stderr = await run_cli(
         ["harvest", "sendcloud", "--out", "x.jsonl", "--state", "link.jsonl"], env, cwd=tmp_path
     )
-    assert rc == 2 and "are the same file" in one_error_line(stderr)
+    assert rc == 2 and "are the same file" in error_line(stderr)
     assert emulator.requests == []
 
 
@@ -390,14 +382,14 @@ async def test_elasticpath_default_reads_by_job_under_the_offset_ceiling(
     rc, _, stderr = await run_cli(
         ["harvest", "elasticpath", "--out", str(one), "--scope", "integrations", *common], env
     )
-    assert rc == 4 and "page[offset]" in one_error_line(stderr), stderr  # what the default avoids
+    assert rc == 4 and "page[offset]" in error_line(stderr), stderr  # what the default avoids
     written = read_lines(one)
     assert 0 < len(written) < 240
     # continued job by job, keeping what it wrote
     rc, _, stderr = await run_cli(
         ["harvest", "elasticpath", "--out", str(one), "--scope", "jobs", *common], env
     )
-    assert rc == 2 and "made with --scope integrations" in one_error_line(stderr)
+    assert rc == 2 and "made with --scope integrations" in error_line(stderr)
     rc, _, stderr = await run_cli(
         ["harvest", "elasticpath", "--out", str(one), "--scope", "jobs", "--append", *common], env
     )
@@ -415,7 +407,7 @@ async def test_the_ceiling_error_says_how_to_continue_by_job(
     env = cli_env(emulator)
     args = ["harvest", "elasticpath", "--out", str(out), "--rate-limit", "0", "--quiet"]
     rc, _, stderr = await run_cli([*args, "--scope", "integrations"], env, timeout=60)
-    line = one_error_line(stderr)
+    line = error_line(stderr)
     assert rc == 4, stderr
     assert "page[offset]" in line and "offset 10,000" in line
     assert f"what was harvested is kept in {out}" in line
@@ -424,7 +416,7 @@ async def test_the_ceiling_error_says_how_to_continue_by_job(
     # to stdout nothing is kept and --append is refused: the advice is a plain --scope jobs
     to_stdout = ["harvest", "elasticpath", "--out", "-", "--rate-limit", "0", "--quiet"]
     rc, _, stderr = await run_cli([*to_stdout, "--scope", "integrations"], env, timeout=60)
-    line = one_error_line(stderr)
+    line = error_line(stderr)
     assert rc == 4 and line.endswith("rerun with --scope jobs") and "--append" not in line
     # Exactly the newest 10,099 records of the listing, in its order: no gap, nothing dropped
     # as a duplicate. Pages of 100 overlap by one record (page[offset] = next - 1: how the
@@ -512,23 +504,9 @@ async def test_sigterm_saves_progress_exits_143_and_the_rerun_continues(
         "harvest", "elasticpath", "--out", str(out), "--rate-limit", "1000", "--page-size", "20"
     )
     env = cli_env(emulator)
-    proc = await asyncio.create_subprocess_exec(
-        *command, "--progress-interval", "0.05", env=env, stderr=asyncio.subprocess.PIPE
-    )
-    assert proc.stderr is not None
-    try:
-        async with asyncio.timeout(20):  # stop it once a few hundred records are in
-            while line := await proc.stderr.readline():
-                if line.startswith(b"progress: ") and int(line.split()[1].replace(b",", b"")) > 200:
-                    break
-        assert proc.returncode is None
-        proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 20)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode == 143, err
+    # stop it once a few hundred records are in
+    rc, err = await signal_at_progress(command, env, signal.SIGTERM, records=200)
+    assert rc == 143, err
     text = err.decode()
     assert "Traceback" not in text
     assert text.strip().splitlines()[-1] == (
@@ -551,7 +529,7 @@ def test_the_demo_does_not_replace_an_output_without_force(
     out = tmp_path / "mine.jsonl"
     out.write_text('{"id": 1}\n')
     assert main(["demo", "--out", str(out), "--quiet"]) == 2
-    line = one_error_line(capsys.readouterr().err)
+    line = error_line(capsys.readouterr().err)
     assert f"--out {out} already holds data; nothing was changed" in line and "--force" in line
     assert out.read_text() == '{"id": 1}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.jsonl"]

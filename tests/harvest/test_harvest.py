@@ -24,17 +24,13 @@ from integration_logs_async.harvest import (
     lossless_line,
     run_harvest,
 )
-from integration_logs_async.records import RawRecord, elasticpath_raw, sendcloud_raw
+from integration_logs_async.providers.elasticpath._records import raw_log as elasticpath_raw
+from integration_logs_async.providers.sendcloud._records import raw_log as sendcloud_raw
+from integration_logs_async.records import RawRecord
 
-from ._helpers import (
-    LATENCY,
-    assert_exactly_once,
-    client_for,
-    line_ids,
-    read_lines,
-    split_source,
-    store_records,
-)
+from .._support.clients import client_for
+from .._support.store import store_records
+from ._helpers import LATENCY, assert_exactly_once, line_ids, read_lines, split_source
 
 SCOPES = [
     ("sendcloud", "all"),

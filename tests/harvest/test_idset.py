@@ -24,7 +24,7 @@ from integration_logs_async.harvest._bloom import BloomFilter
 from integration_logs_async.harvest._idset import IdSet
 from integration_logs_async.harvest._spill import SpillStore
 
-from ._helpers import client_for, ep_client, sc_client
+from .._support.clients import client_for, elasticpath, sendcloud
 
 SPELLINGS = [
     *["0", "1", "9" * 19, str(2**64 - 1), str(2**64), "1" * 25, "007", "7", "-7", "+7"],
@@ -304,10 +304,10 @@ async def test_harvest_closes_its_id_set(
     emulator: Emulator, tmp_path: Path, id_sets: list[IdSet]
 ) -> None:
     out = tmp_path / "logs.jsonl"
-    async with ep_client(emulator) as client:
+    async with elasticpath(emulator) as client:
         await run_harvest(client, options(out, max_items=30), progress=False)  # completes
-        with pytest.raises(ValueError, match="needs an Elastic Path client"):  # build_stream
-            async with sc_client(emulator) as wrong:
+        with pytest.raises(ValueError, match="pass a ElasticPathClient"):  # build_stream
+            async with sendcloud(emulator) as wrong:
                 await run_harvest(wrong, options(tmp_path / "b", scope="jobs"), progress=False)
         assert [ids._closed for ids in id_sets] == [True, True]
         out.write_bytes(b"x" * out.stat().st_size)  # resuming fails while reading the ids

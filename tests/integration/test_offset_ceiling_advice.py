@@ -13,8 +13,10 @@ import pytest
 
 from integration_logs_async import BadRequestError, OffsetCeilingError
 from integration_logs_async.emulator import Emulator
+from integration_logs_async.providers.elasticpath._pages import CEILING_HINT, OFFSET_CEILING
 
-from ._helpers import assert_exactly, elasticpath
+from .._support.clients import elasticpath
+from ._helpers import assert_exactly
 
 
 def _ceiling_error() -> OffsetCeilingError:
@@ -24,7 +26,7 @@ def _ceiling_error() -> OffsetCeilingError:
         url="https://example.invalid/v2/integrations/logs?page[offset]=10000",
         excerpt="page[offset] must not exceed 10000",
     )
-    return OffsetCeilingError.from_error(refused)
+    return OffsetCeilingError.from_error(refused, ceiling=OFFSET_CEILING, hint=CEILING_HINT)
 
 
 def test_the_hint_names_the_call_and_the_cli_continuation_that_keeps_the_output() -> None:
@@ -38,7 +40,7 @@ def test_the_hint_names_the_call_and_the_cli_continuation_that_keeps_the_output(
     # the provider's answer comes first, the advice once, at the end
     assert message.startswith("GET https://example.invalid/v2/integrations/logs?page[offset]=")
     assert "page[offset] must not exceed 10000" in message
-    assert message.endswith(OffsetCeilingError.hint) and message.count("logs_by_job") == 1
+    assert message.endswith(CEILING_HINT) and message.count("logs_by_job") == 1
 
 
 @pytest.mark.emulator(integrations=1, jobs_per_integration=3, logs=10_150, ep_offset_ceiling=10_000)
@@ -50,7 +52,7 @@ async def test_following_the_hint_reads_every_record_exactly_once(emulator: Emul
         with pytest.raises(OffsetCeilingError) as caught:
             async for log in client.logs(page_size=100):
                 read.append(log.id)
-        assert "logs_by_job()" in str(caught.value)
+        assert "logs_by_job()" in str(caught.value) and caught.value.ceiling == OFFSET_CEILING
         assert 10_000 <= len(read) < len(every)
         seen = set(read)
         rest = [log.id async for log in client.logs_by_job(concurrency=3) if log.id not in seen]

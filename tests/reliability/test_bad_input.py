@@ -36,13 +36,14 @@ from integration_logs_async import (
     TransportError,
     UnsafeURLError,
 )
-from integration_logs_async._retry import parse_retry_after
-from integration_logs_async._tokens import parse_token_response
-from integration_logs_async._transport import _DECODE_FAILURES
+from integration_logs_async._http._response import DECODE_FAILURES as _DECODE_FAILURES
+from integration_logs_async._http._retry import parse_retry_after
+from integration_logs_async._http._tokens import parse_token_response
 from integration_logs_async.emulator import EmulatorConfig
 from integration_logs_async.emulator._store import Store
-from integration_logs_async.errors import excerpt, parse_error_body
-from integration_logs_async.models.sendcloud import CursorPage, SendcloudIntegrationLog
+from integration_logs_async.errors import excerpt
+from integration_logs_async.providers.sendcloud._errors import parse_errors as parse_error_body
+from integration_logs_async.providers.sendcloud._models import CursorPage, SendcloudIntegrationLog
 
 SC_BASE = "https://panel.sendcloud.sc/api/v2"
 SC_LOGS = SC_BASE + "/integrations/logs"

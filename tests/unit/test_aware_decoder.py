@@ -18,10 +18,11 @@ from integration_logs_async import (
     SendcloudIntegrationLog,
 )
 from integration_logs_async.models import AwareDatetime
-from integration_logs_async.models.elasticpath import ListPage
-from integration_logs_async.models.sendcloud import CursorPage
+from integration_logs_async.providers.elasticpath._models import ListPage
+from integration_logs_async.providers.sendcloud._models import CursorPage
 
-from ._fakes import EP_BASE, FAST
+from .._support.clients import FAST
+from ._fakes import EP_BASE
 
 PLUS_ONE = timezone(timedelta(hours=1))
 

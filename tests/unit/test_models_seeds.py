@@ -21,10 +21,13 @@ from integration_logs_async import (
     SendcloudIntegration,
     SendcloudIntegrationLog,
 )
-from integration_logs_async.errors import ProviderError, parse_error_body
-from integration_logs_async.models.elasticpath import ListPage
-from integration_logs_async.models.sendcloud import CursorPage
-from integration_logs_async.records import elasticpath_raw, plain_raw, sendcloud_raw
+from integration_logs_async.errors import ProviderError
+from integration_logs_async.providers._raw import plain_raw
+from integration_logs_async.providers.elasticpath._errors import parse_errors as parse_error_body
+from integration_logs_async.providers.elasticpath._models import ListPage
+from integration_logs_async.providers.elasticpath._records import raw_log as elasticpath_raw
+from integration_logs_async.providers.sendcloud._models import CursorPage
+from integration_logs_async.providers.sendcloud._records import raw_log as sendcloud_raw
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 SEEDS = REFERENCE / "seeds"

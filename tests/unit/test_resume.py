@@ -17,9 +17,10 @@ from integration_logs_async import (
     PaginationError,
     SendcloudClient,
 )
-from integration_logs_async._checkpoint import Position, encode_checkpoint
+from integration_logs_async._paging import CursorPosition, OffsetPosition, encode_checkpoint
 
-from ._fakes import FAST, FakeElasticPath, FakeSendcloud, ep_log, sc_log
+from .._support.clients import FAST
+from ._fakes import FakeElasticPath, FakeSendcloud, ep_log, sc_log
 
 SC_IDS = [str(i) for i in range(1, 9)]
 EP_IDS = [f"log-{i:04d}" for i in range(7)]
@@ -207,10 +208,10 @@ def b64(raw: bytes) -> str:
         b64(b'{"v": 1, "provider": "sendcloud", "stream": "/integrations/logs"}'),
         b64(b'{"v": 1, "provider": "sendcloud", "stream": "/integrations/logs", "pos": 3}'),
         b64(b'{"v": 2, "provider": "sendcloud", "stream": "/integrations/logs", "pos": {}}'),
-        encode_checkpoint("sendcloud", "/integrations/logs", Position(offset=-1)),
-        encode_checkpoint("sendcloud", "/integrations/logs", Position(in_page=-2)),
-        encode_checkpoint("elasticpath", "/integrations/logs", Position()),
-        encode_checkpoint("sendcloud", "/integrations/7/logs", Position()),
+        encode_checkpoint("sendcloud", "/integrations/logs", OffsetPosition(offset=-1)),
+        encode_checkpoint("sendcloud", "/integrations/logs", CursorPosition(in_page=-2)),
+        encode_checkpoint("elasticpath", "/integrations/logs", OffsetPosition()),
+        encode_checkpoint("sendcloud", "/integrations/7/logs", CursorPosition()),
         123,
         b"bytes",
     ],

@@ -1,9 +1,10 @@
-"""Opaque, item-exact resume tokens (pure encode/decode).
+"""Opaque, item-exact resume tokens of one stream (pure encode/decode).
 
 A checkpoint is URL-safe base64 of a small JSON object naming the provider, the stream it
-belongs to and a position: for cursor pagination the page URL plus the id of the last record
-consumed; for offset pagination the offset of the next record, the last id and the total at
-that moment. Anchoring on the last id is what keeps resume exact when new records arrive.
+belongs to and a position (:mod:`._positions`). The JSON keeps one flat ``pos`` object for
+both pagination styles (the fields of the two never overlap), so checkpoints written by
+earlier releases stay valid; the stream's own pagination style says which position type it
+holds.
 """
 
 from __future__ import annotations
@@ -13,36 +14,40 @@ import binascii
 
 import msgspec
 
+from ._positions import CursorPosition, OffsetPosition, Position
+
 VERSION = 1
 
 
-class Position(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Where a stream stands. ``done`` means nothing is left."""
-
-    url: str | None = None  # cursor: the page to (re)fetch
-    offset: int = 0  # offset: records consumed from the start of the listing
-    anchor: str | None = None  # id of the last record consumed
-    in_page: int = 0  # cursor: records consumed from ``url``'s page
-    total: int | None = None  # offset: collection total when ``anchor`` was consumed
+class _WirePosition(msgspec.Struct, kw_only=True, omit_defaults=True):
+    url: str | None = None
+    offset: int = 0
+    anchor: str | None = None
+    in_page: int = 0
+    total: int | None = None
     done: bool = False
 
 
-class Checkpoint(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """The decoded content of a checkpoint string."""
-
+class _Checkpoint(msgspec.Struct, kw_only=True, omit_defaults=True):
     v: int
     provider: str
     stream: str
-    pos: Position
+    pos: _WirePosition
 
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(Checkpoint)
+_decoder = msgspec.json.Decoder(_Checkpoint)
+
+
+def _wire(pos: Position) -> _WirePosition:
+    if isinstance(pos, CursorPosition):
+        return _WirePosition(url=pos.url, anchor=pos.anchor, in_page=pos.in_page, done=pos.done)
+    return _WirePosition(offset=pos.offset, anchor=pos.anchor, total=pos.total, done=pos.done)
 
 
 def encode_checkpoint(provider: str, stream: str, pos: Position) -> str:
     """The opaque string for ``pos`` of ``stream``."""
-    raw = _encoder.encode(Checkpoint(v=VERSION, provider=provider, stream=stream, pos=pos))
+    raw = _encoder.encode(_Checkpoint(v=VERSION, provider=provider, stream=stream, pos=_wire(pos)))
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
@@ -61,8 +66,9 @@ class PendingCheckpoint:
         return encode_checkpoint(self._provider, self._stream, self._pos)
 
 
-def decode_checkpoint(token: str, *, provider: str, stream: str) -> Position:
-    """The position in ``token``; ``ValueError`` when malformed or from another stream."""
+def decode_checkpoint(token: str, *, provider: str, stream: str, style: type[Position]) -> Position:
+    """The position in ``token``, of type ``style``; ``ValueError`` when malformed or from
+    another stream."""
     if not isinstance(token, str) or not token:
         raise ValueError("resume_from must be a checkpoint string taken from stream.checkpoint")
     try:
@@ -79,8 +85,14 @@ def decode_checkpoint(token: str, *, provider: str, stream: str) -> Position:
             f"checkpoint belongs to {cp.provider} stream {cp.stream!r}, not to {provider} "
             f"stream {stream!r}; resume it with the same method and arguments that produced it"
         )
-    if cp.pos.offset < 0 or cp.pos.in_page < 0:
+    pos = cp.pos
+    if pos.offset < 0 or pos.in_page < 0:
         raise ValueError(
             "checkpoint holds a negative position; it was not produced by this library"
         )
-    return cp.pos
+    if style is CursorPosition:
+        return CursorPosition(url=pos.url, anchor=pos.anchor, in_page=pos.in_page, done=pos.done)
+    return OffsetPosition(offset=pos.offset, anchor=pos.anchor, total=pos.total, done=pos.done)
+
+
+__all__ = ["PendingCheckpoint", "decode_checkpoint", "encode_checkpoint"]

@@ -1,0 +1,155 @@
+"""The cursor engine: walks a listing by following the link each page gives to the next.
+
+A checkpoint stores the page URL and the id of the last record consumed; resume re-fetches
+that page and skips through that id. If new records pushed the anchor to a later page of
+the head, it is searched for forward. Links are followed as given (absolute, or resolved
+against the page's URL), and only on the configured origin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from yarl import URL
+
+from .._http import AsyncTransport, Body, DecodeGate
+from ..errors import PaginationError, UnsafeURLError
+from ._codec import RecordCodec, record_id
+from ._fetched import FetchedCursorPage
+from ._positions import CursorPosition, Position
+from ._styles import CursorPageView, CursorStyle
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def index_of(items: Sequence[Any], anchor: str) -> int | None:
+    """The index of the record whose id is ``anchor`` in ``items``, or None."""
+    for i, item in enumerate(items):
+        if record_id(item) == anchor:
+            return i
+    return None
+
+
+@dataclass(frozen=True)
+class CursorPager(Generic[T]):
+    """Walks one cursor listing (``path`` with ``params``), decoding items with ``codec``."""
+
+    position_type: ClassVar[type[CursorPosition]] = CursorPosition
+
+    transport: AsyncTransport
+    path: str
+    params: dict[str, str]
+    codec: RecordCodec[T]
+    style: CursorStyle
+    gate: DecodeGate | None = None  # a fan-out child's: decode only when the consumer is near
+
+    def with_codec(self, codec: RecordCodec[U]) -> CursorPager[U]:
+        """The same listing, decoding items with ``codec``."""
+        return CursorPager(self.transport, self.path, self.params, codec, self.style, self.gate)
+
+    def head_url(self) -> str:
+        """URL of the first page."""
+        url = self.transport.resolve(self.path)
+        return str(url.update_query(self.params) if self.params else url)
+
+    def _decode(self) -> Callable[[Body], CursorPageView]:
+        style = self.style
+        decoder = style.decoder(self.codec.item_type)
+        convert = self.codec.converter()
+        items, in_body = style.items, style.next_in_body
+
+        # Items are converted here, while the body is still in its receive buffer.
+        def decode(body: Body) -> CursorPageView:
+            page = decoder.decode(body)
+            return CursorPageView(convert(items(page)), None if in_body is None else in_body(page))
+
+        return decode
+
+    def _followable(self, url: str) -> URL | None:
+        """``url`` parsed when it may be followed; None when it would be refused (it is, with
+        the error, if the stream goes on to follow it)."""
+        try:
+            return self.transport.resolve(url)
+        except UnsafeURLError:
+            return None
+
+    async def pages(
+        self, start: Position, *, max_items: int | None
+    ) -> AsyncGenerator[FetchedCursorPage[T], None]:
+        """Pages from ``start`` on, skipping records a checkpoint already covered."""
+        del max_items  # cursor pages are fetched one at a time; nothing to plan
+        if not isinstance(start, CursorPosition):
+            raise TypeError(f"a {type(start).__name__} is not a position in this listing")
+        if start.done:
+            return
+        decode = self._decode()
+        in_headers = self.style.next_in_headers
+        head = self.head_url()
+        url: str | None = start.url or head
+        anchor = start.anchor if start.url is not None else None
+        searching = False  # scanning forward for the anchor after the head page grew
+        seen: set[str] = set()
+        entry = start
+        next_target: URL | None = None  # ``url`` already parsed and checked
+        while url is not None:
+            if url in seen:
+                raise PaginationError(
+                    f"the provider's next link repeats a page already fetched ({url}); "
+                    "stopping instead of looping. Report this to the provider."
+                )
+            seen.add(url)
+            # raises UnsafeURLError off-origin
+            target = next_target if next_target is not None else self.transport.resolve(url)
+            resp = await self.transport.get(target, decode=decode, resolved=True, gate=self.gate)
+            page = resp.value
+            link = page.next_link if in_headers is None else in_headers(resp.headers)
+            if link is not None and not link.startswith(("http://", "https://")):
+                link = str(self.transport.join_link(target, link))
+            next_target = None if link is None else self._followable(link)
+            followable = link is None or next_target is not None
+            skip = 0
+            if anchor is not None:
+                idx = index_of(page.items, anchor)
+                if idx is not None:
+                    skip, anchor, searching = idx + 1, None, False
+                elif searching or (start.in_page > 0 and url == head):
+                    searching = True  # new records pushed the anchor to a later page
+                    skip = len(page.items)
+                elif start.in_page > 0:
+                    raise PaginationError(
+                        f"cannot resume: the page {resp.url} no longer holds record {anchor!r} "
+                        "named by the checkpoint; restart the stream without resume_from."
+                    )
+                else:
+                    anchor = None  # checkpoint taken at a page boundary
+            if searching and link is None:
+                raise PaginationError(
+                    f"cannot resume: record {start.anchor!r} named by the checkpoint was not "
+                    "found in the listing; restart the stream without resume_from."
+                )
+            if not searching:
+                fetched = FetchedCursorPage(
+                    items=page.items[skip:] if skip else page.items,
+                    request_url=resp.request_url,
+                    entry=entry,
+                    last=link is None,
+                    page_url=url,
+                    next_url=link,
+                    skipped=skip,
+                    next_followable=followable,
+                )
+                yield fetched
+                entry = (
+                    fetched.position_after(len(fetched.items))
+                    if fetched.items
+                    else CursorPosition(url=link, anchor=entry.anchor)
+                )
+                del fetched
+            url = link
+            del page, resp  # hold no record while the next page is fetched
+
+
+__all__ = ["CursorPager", "index_of"]

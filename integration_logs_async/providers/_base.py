@@ -1,0 +1,194 @@
+"""What every provider client shares: settings, transport ownership, context management."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Any, ClassVar, Self, Unpack
+
+import aiohttp
+
+from .._client_checks import check_count
+from .._fanout import FanOutOptions, FanOutStream, Source, StreamFactory
+from .._http import AsyncTransport
+from .._paging import Pager, RecordCodec
+from ..auth import Auth, BasicAuth, BearerToken, ClientCredentials
+from ..config import ClientConfig, ClientSettings
+from ..events import TransportStats
+from ..records import RawRecord
+from ..stream import AsyncStream
+from ._spec import ProviderSpec, Scope
+
+_UNSAFE_ID_CHARS = frozenset("/?#%\\ \t\r\n")
+
+
+def path_id(value: int | str, what: str) -> str:
+    """``value`` as a path segment; ``ValueError`` if it is empty or could alter the path."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{what} must be a string or integer, got {type(value).__name__}")
+    text = str(value)
+    if not text or text in (".", "..") or any(ch in _UNSAFE_ID_CHARS for ch in text):
+        raise ValueError(
+            f"{what} {text!r} is not a valid id (empty, or has '/', '?', '#', '%' or spaces)"
+        )
+    return text
+
+
+def check_page_size(page_size: int | None, maximum: int) -> None:
+    """``ValueError`` unless ``page_size`` is None or an integer in 1..maximum."""
+    if page_size is not None:
+        check_count("page_size", page_size, minimum=1, maximum=maximum)
+
+
+class BaseClient(abc.ABC):
+    """Common machinery of the provider clients (e.g. ``SendcloudClient``)."""
+
+    spec: ClassVar[ProviderSpec]
+    """The provider's defaults, environment variables and hooks."""
+
+    def __init__(
+        self,
+        auth: Auth,
+        *,
+        base_url: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        config: ClientConfig | None = None,
+        **settings: Unpack[ClientSettings],
+    ) -> None:
+        if not isinstance(auth, BasicAuth | BearerToken | ClientCredentials):
+            raise TypeError(
+                "auth must be BasicAuth, BearerToken or ClientCredentials, "
+                f"not {type(auth).__name__}"
+            )
+        self.config = (config or ClientConfig()).with_settings(settings)
+        if base_url is not None and not isinstance(base_url, str):
+            raise ValueError(f"base_url must be a string URL, got {type(base_url).__name__}")
+        spec = self.spec
+        self.base_url = (base_url or spec.base_url).rstrip("/")
+        self._auth = auth
+        token_url = auth.token_url if isinstance(auth, ClientCredentials) else None
+        self._transport = AsyncTransport(
+            base_url=self.base_url,
+            auth=auth,
+            token_endpoint=spec.token.endpoint(self.base_url, token_url),
+            config=self.config,
+            default_rate_limit=spec.rate_limit,
+            parse_errors=spec.parse_errors,
+            session=session,
+        )
+
+    @property
+    def provider(self) -> str:
+        """The provider's name (``spec.name``), as checkpoints and harvests name it."""
+        return self.spec.name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self._auth!r})"
+
+    @property
+    def stats(self) -> TransportStats:
+        """Counters: requests, retries, 429s, token requests, bytes."""
+        return self._transport.stats
+
+    async def aclose(self) -> None:
+        """Close the HTTP session if the client created it. Idempotent."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @abc.abstractmethod
+    def logs(
+        self,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        resume_from: str | None = None,
+    ) -> AsyncStream[Any]:
+        """Every integration log of the account, newest first."""
+
+    @abc.abstractmethod
+    def logs_for_integrations(
+        self,
+        ids: Sequence[Any] | None = None,
+        *,
+        page_size: int | None = None,
+        **options: Unpack[FanOutOptions],
+    ) -> FanOutStream[Any]:
+        """The logs of many integrations (all when ``ids`` is None), ``concurrency`` at once."""
+
+    @abc.abstractmethod
+    def integrations(self, *, max_items: int | None = None) -> AsyncStream[Any]:
+        """Every integration of the account or store."""
+
+    def logs_in_scope(
+        self,
+        scope: Scope,
+        integration_ids: Sequence[Any] | None = None,
+        *,
+        page_size: int | None = None,
+        **options: Unpack[FanOutOptions],
+    ) -> FanOutStream[Any]:
+        """The logs a harvest of ``scope`` reads, as one fan-out.
+
+        ``"all"``: the one listing of every log (no ``integration_ids``); ``"integrations"``:
+        one listing per integration (:meth:`logs_for_integrations`); other scopes are the
+        provider's own (see ``spec.scopes``).
+        """
+        if scope not in self.spec.scopes:
+            others = " or ".join(sorted(self.spec.scopes))
+            raise ValueError(f"{self.spec.title} has no {scope} scope; use {others}")
+        if scope == "integrations":
+            return self.logs_for_integrations(integration_ids, page_size=page_size, **options)
+        if scope != "all":
+            return self._logs_in_own_scope(scope, integration_ids, page_size, options)
+        if integration_ids:
+            raise ValueError("scope 'all' reads every log: it takes no integration ids")
+
+        async def one_listing() -> AsyncIterator[tuple[Source, StreamFactory]]:
+            yield Source("all"), lambda cp: self.logs(page_size=page_size, resume_from=cp)
+
+        options["concurrency"] = 1
+        # one listing: let it fetch pages ahead as a plain stream does
+        options["child_prefetch"] = True
+        return FanOutStream(f"{self.spec.name}:all", one_listing, **options)
+
+    def _logs_in_own_scope(
+        self,
+        scope: Scope,
+        integration_ids: Sequence[Any] | None,
+        page_size: int | None,
+        options: FanOutOptions,
+    ) -> FanOutStream[Any]:
+        """A scope of this provider's own (``spec.scopes`` beyond all and integrations)."""
+        raise ValueError(f"{self.spec.title} has no {scope} scope")
+
+    def _stream(
+        self,
+        pager: Pager[Any],
+        key: str,
+        raw_codec: RecordCodec[RawRecord],
+        *,
+        resume_from: str | None,
+        max_items: int | None,
+    ) -> AsyncStream[Any]:
+        return AsyncStream(
+            pager,
+            provider=self.spec.name,
+            key=key,
+            raw_codec=raw_codec,
+            resume_from=resume_from,
+            max_items=max_items,
+        )
+
+
+__all__ = ["BaseClient", "check_page_size", "path_id"]

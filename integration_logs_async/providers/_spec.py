@@ -1,0 +1,99 @@
+"""What makes a provider, as data: :class:`ProviderSpec`.
+
+A provider (or one API version of it) is one folder under ``providers/`` holding its
+client, wire models, raw-record keys, error envelope, normalizer and this spec. The engine,
+the harvest and the command line read the spec; none of them names a provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+from .. import _constants as C
+from .._http import TokenEndpoint
+from ..errors import ProviderError
+from ..records import NormalizedLog, RawRecord
+
+Scope = Literal["all", "integrations", "jobs"]
+"""What a harvest reads: one listing of all logs, one per integration, or one per job."""
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialVars:
+    """A pair of environment variables holding one kind of credentials.
+
+    ``kind``: ``"basic"`` (HTTP Basic: public key and secret key) or ``"client_credentials"``
+    (OAuth2: client id and secret, with an optional token URL in ``token_url_var``).
+    """
+
+    kind: Literal["basic", "client_credentials"]
+    id_var: str
+    secret_var: str
+    token_url_var: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenDefaults:
+    """Where a provider's OAuth2 client-credentials tokens come from, unless overridden.
+
+    ``url``: an absolute token URL; else ``path`` under the client's ``base_url``.
+    ``credentials_in``: the client id and secret go in a Basic header or in the form.
+    """
+
+    credentials_in: Literal["basic", "form"]
+    url: str | None = None
+    path: str | None = None
+    scope: str | None = None
+
+    def endpoint(self, base_url: str, token_url: str | None) -> TokenEndpoint:
+        """The token endpoint of a client at ``base_url`` (``token_url`` wins when set)."""
+        url = token_url or self.url or base_url.rstrip("/") + (self.path or "")
+        return TokenEndpoint(url=url, credentials_in=self.credentials_in, scope=self.scope)
+
+
+class IntegrationSummary(NamedTuple):
+    """An integration as the ``integrations`` command shows it, the same for every provider."""
+
+    id: int | str
+    name: str | None
+    type: str | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """A provider's defaults, environment and hooks.
+
+    ``name`` is how users and files name it (CLI argument, checkpoints, harvest output);
+    ``scopes`` are the harvest scopes it supports, its default first; ``documented_rate_limit``
+    is requests per second as the provider documents it (clients pace at
+    ``RATE_LIMIT_HEADROOM`` of it, :attr:`rate_limit`).
+    """
+
+    name: str
+    title: str
+    base_url: str
+    base_url_var: str
+    token: TokenDefaults
+    credentials: tuple[CredentialVars, ...]  # in order of preference
+    documented_rate_limit: float
+    max_page_size: int
+    scopes: tuple[Scope, ...]
+    parse_errors: Callable[[bytes], tuple[ProviderError, ...]]
+    normalize: Callable[[RawRecord], NormalizedLog]
+    summarize_integration: Callable[[Any], IntegrationSummary]
+
+    @property
+    def rate_limit(self) -> float:
+        """The default pacing of a client: a margin below the documented limit."""
+        return self.documented_rate_limit * C.RATE_LIMIT_HEADROOM
+
+    @property
+    def token_url_vars(self) -> tuple[str, ...]:
+        """The environment variables that may override the token URL."""
+        return tuple(c.token_url_var for c in self.credentials if c.token_url_var)
+
+
+__all__ = ["CredentialVars", "IntegrationSummary", "ProviderSpec", "Scope", "TokenDefaults"]

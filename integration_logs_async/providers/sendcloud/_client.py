@@ -1,0 +1,156 @@
+"""``SendcloudClient``: Sendcloud API v2 integration exception logs, cursor-paginated."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, ClassVar, Unpack
+
+import msgspec
+
+from ..._fanout import FanOutOptions, FanOutStream, Source, StreamFactory
+from ..._paging import CursorPager, RecordCodec
+from ..._time import AwareDecoder
+from ...records import RawRecord
+from ...stream import AsyncStream
+from .._base import BaseClient, check_page_size, path_id
+from .._raw import plain_raw
+from .._spec import ProviderSpec
+from ._integrations import IntegrationsStream
+from ._models import SendcloudIntegration, SendcloudIntegrationLog
+from ._pages import ARRAY, LOG_PAGES
+from ._records import raw_log
+from ._spec import MAX_PAGE_SIZE, SPEC
+
+_LOG_CODEC: RecordCodec[SendcloudIntegrationLog] = RecordCodec(SendcloudIntegrationLog)
+_RAW_LOG_CODEC: RecordCodec[RawRecord] = RecordCodec(msgspec.Raw, raw_log)
+_INTEGRATION_CODEC: RecordCodec[SendcloudIntegration] = RecordCodec(SendcloudIntegration)
+_RAW_PLAIN_CODEC: RecordCodec[RawRecord] = RecordCodec(msgspec.Raw, plain_raw)
+_log_decoder = AwareDecoder[SendcloudIntegrationLog](SendcloudIntegrationLog)
+
+
+class SendcloudClient(BaseClient):
+    """Async client for Sendcloud's v2 Integrations API.
+
+    ``auth`` is :class:`BasicAuth` (public key, secret key) or :class:`ClientCredentials`
+    (OAuth2; token from ``https://account.sendcloud.com/oauth2/token`` unless ``token_url``
+    is given). Use as ``async with SendcloudClient(auth) as client: ...``.
+    """
+
+    spec: ClassVar[ProviderSpec] = SPEC
+
+    def _logs(
+        self,
+        path: str,
+        *,
+        page_size: int | None,
+        max_items: int | None,
+        resume_from: str | None,
+    ) -> AsyncStream[SendcloudIntegrationLog]:
+        check_page_size(page_size, MAX_PAGE_SIZE)
+        params = {} if page_size is None else {"page_size": str(page_size)}
+        pager = CursorPager(self._transport, path, params, _LOG_CODEC, LOG_PAGES)
+        return self._stream(
+            pager, path, _RAW_LOG_CODEC, resume_from=resume_from, max_items=max_items
+        )
+
+    def logs(
+        self,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        resume_from: str | None = None,
+    ) -> AsyncStream[SendcloudIntegrationLog]:
+        """Every integration exception log of the account, newest first
+        (``GET /integrations/logs``)."""
+        return self._logs(
+            "/integrations/logs", page_size=page_size, max_items=max_items, resume_from=resume_from
+        )
+
+    def integration_logs(
+        self,
+        integration_id: int | str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        resume_from: str | None = None,
+    ) -> AsyncStream[SendcloudIntegrationLog]:
+        """The logs of one integration, newest first (``GET /integrations/{id}/logs``)."""
+        ident = path_id(integration_id, "integration_id")
+        return self._logs(
+            f"/integrations/{ident}/logs",
+            page_size=page_size,
+            max_items=max_items,
+            resume_from=resume_from,
+        )
+
+    def integrations(
+        self,
+        *,
+        ordering: str | None = None,
+        max_items: int | None = None,
+        resume_from: str | None = None,
+    ) -> IntegrationsStream:
+        """All shop integrations of the account (``GET /integrations``), as a stream like
+        every other listing: ``async for integration in client.integrations()``, or
+        ``await client.integrations().collect()`` for a list.
+
+        Sendcloud answers with one plain array (one request). Awaiting the stream itself
+        (``await client.integrations()``, for the list this method used to return) still
+        works, with a :class:`DeprecationWarning`; it will be removed in a later release.
+        """
+        params = {"ordering": ordering} if ordering else {}
+        pager = CursorPager(self._transport, "/integrations", params, _INTEGRATION_CODEC, ARRAY)
+        return IntegrationsStream(
+            pager,
+            provider=SPEC.name,
+            key="/integrations",
+            raw_codec=_RAW_PLAIN_CODEC,
+            resume_from=resume_from,
+            max_items=max_items,
+        )
+
+    async def create_integration_log(
+        self, integration_id: int | str, log: dict[str, Any]
+    ) -> SendcloudIntegrationLog:
+        """Record a log for an integration (``POST /integrations/{id}/logs``); not retried."""
+        ident = path_id(integration_id, "integration_id")
+        resp = await self._transport.send(
+            "POST", f"/integrations/{ident}/logs", json=log, decode=_log_decoder.decode
+        )
+        return resp.value
+
+    def logs_for_integrations(
+        self,
+        ids: Sequence[int | str] | None = None,
+        *,
+        page_size: int | None = None,
+        **options: Unpack[FanOutOptions],
+    ) -> FanOutStream[SendcloudIntegrationLog]:
+        """The logs of many integrations (all when ``ids`` is None), ``concurrency`` at once.
+
+        Records of one integration stay in order; integrations interleave. Resume with
+        ``resume_from=fanout.checkpoint``. See :mod:`integration_logs_async.fanout`.
+        """
+        check_page_size(page_size, MAX_PAGE_SIZE)
+        chosen = None if ids is None else [path_id(i, "integration id") for i in ids]
+
+        def factory(ident: str) -> StreamFactory:
+            return lambda cp: self.integration_logs(ident, page_size=page_size, resume_from=cp)
+
+        async def sources() -> AsyncIterator[tuple[Source, StreamFactory]]:
+            if chosen is not None:
+                idents = chosen
+            else:
+                idents = [str(i.id) for i in await self.integrations().collect()]
+            for ident in idents:
+                yield Source(f"integration {ident}", integration_id=ident), factory(ident)
+
+        return FanOutStream(
+            "sendcloud:logs_for_integrations",
+            sources,
+            listing="listing the integrations",
+            **options,
+        )
+
+
+__all__ = ["SendcloudClient"]
