@@ -24,36 +24,14 @@ LIBRARY_VERSION: Final = _installed_version()
 USER_AGENT: Final = f"{LIBRARY_NAME}/{LIBRARY_VERSION}"
 LOGGER_NAME: Final = "integration_logs_async"
 
-# --- providers -------------------------------------------------------------------------------
-SENDCLOUD_BASE_URL: Final = "https://panel.sendcloud.sc/api/v2"
-SENDCLOUD_TOKEN_URL: Final = "https://account.sendcloud.com/oauth2/token"
-SENDCLOUD_OAUTH_SCOPE: Final = "api"
-ELASTICPATH_BASE_URL: Final = "https://useast.api.elasticpath.com"
-ELASTICPATH_TOKEN_PATH: Final = "/oauth/access_token"
-
-# Documented limits: Sendcloud allows 1000 GET requests per minute; an Elastic Path
-# development store 25 requests per second (production stores 100).
-# We pace at 90% of them by default: slots are evenly spaced, but a request that wakes late
-# shortens the gap to the next one, and a server counting a sliding one-second window then
-# sees one request too many (measured: pacing at exactly 25/s drew a 429 every ~26 requests).
+# --- pacing (each provider's documented limit is in its spec: providers/*/_spec.py) ---------
+# Clients pace below the provider's documented limit: a request that wakes late shortens the
+# gap to the next one, and a server counting a sliding one-second window then sees one
+# request too many (figures: benchmarks/README.md, "Pacing").
 RATE_LIMIT_HEADROOM: Final = 0.9
-SENDCLOUD_DOCUMENTED_RATE_LIMIT: Final = 1000 / 60
-ELASTICPATH_DOCUMENTED_RATE_LIMIT: Final = 25.0
-SENDCLOUD_RATE_LIMIT: Final = SENDCLOUD_DOCUMENTED_RATE_LIMIT * RATE_LIMIT_HEADROOM
-ELASTICPATH_RATE_LIMIT: Final = ELASTICPATH_DOCUMENTED_RATE_LIMIT * RATE_LIMIT_HEADROOM
 # An explicit ``rate_limit`` is the server's limit as the user knows it; it is paced this much
-# below it for the same reason (benchmarks/ratelimit.py, R=25/s, 100 ms latency: paced at
-# exactly R, 9-10 429s in ~320 requests cost a 1 s pause each, 0.53 R accepted; 5% below R,
-# no 429 in 2 x 312 requests). ``AsyncRateLimiter.rate`` stays the configured number.
+# below it for the same reason. ``AsyncRateLimiter.rate`` stays the configured number.
 EXPLICIT_RATE_LIMIT_MARGIN: Final = 0.05
-# Elastic Path's documented soft ceiling of page[offset] for one listing.
-ELASTICPATH_OFFSET_CEILING: Final = 10_000
-
-# Elastic Path: ``page[limit]`` is at most 100; we ask for the maximum to minimise requests.
-ELASTICPATH_MAX_PAGE_SIZE: Final = 100
-ELASTICPATH_DEFAULT_PAGE_SIZE: Final = 100
-# Sendcloud v2 cursor pages have a server-chosen size; ``page_size`` is only a hint.
-SENDCLOUD_MAX_PAGE_SIZE: Final = 500
 
 # --- transport ---------------------------------------------------------------------------------
 CONNECT_TIMEOUT: Final = 10.0
