@@ -14,8 +14,8 @@ from aiohttp import web
 
 from ..auth import BasicAuth, ClientCredentials
 from ..config import ClientSettings
-from ..elasticpath import ElasticPathClient
-from ..sendcloud import SendcloudClient
+from ..providers.elasticpath import ElasticPathClient
+from ..providers.sendcloud import SendcloudClient
 from . import _admin, _elasticpath, _sendcloud
 from ._auth import CredentialKind
 from ._config import EmulatorConfig, EmulatorOptions, Provider
