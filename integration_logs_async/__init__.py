@@ -1,7 +1,8 @@
 """integration-logs-async: asyncio client and harvester for e-commerce integration logs.
 
-Sendcloud API v2 and Elastic Path Commerce Cloud, with typed msgspec records, resumable
-streams, retries, rate limiting and OAuth2 token management::
+Sendcloud API v2 and Elastic Path Commerce Cloud (one folder each under ``providers/``),
+with typed msgspec records, resumable streams, retries, rate limiting and OAuth2 token
+management::
 
     async with SendcloudClient(BasicAuth(key, secret)) as client:
         async for log in client.logs():
@@ -9,9 +10,9 @@ streams, retries, rate limiting and OAuth2 token management::
 """
 
 from ._constants import LIBRARY_VERSION
+from ._time import AwareDecoder
 from .auth import BasicAuth, BearerToken, ClientCredentials
 from .config import ClientConfig, ClientSettings
-from .elasticpath import ElasticPathClient
 from .errors import (
     APIError,
     AuthenticationError,
@@ -32,18 +33,20 @@ from .errors import (
 )
 from .events import TransportEvent, TransportStats
 from .fanout import FanOutOptions, FanOutStream, Source, SourcedPage
-from .models import (
-    AwareDecoder,
+from .providers.elasticpath import (
+    ElasticPathClient,
     ElasticPathIntegration,
     ElasticPathIntegrationLog,
     ElasticPathJob,
+)
+from .providers.sendcloud import (
     LogRequest,
     LogResponse,
+    SendcloudClient,
     SendcloudIntegration,
     SendcloudIntegrationLog,
 )
 from .records import RawRecord
-from .sendcloud import SendcloudClient
 from .stream import AsyncStream, Page
 
 __version__: str = LIBRARY_VERSION
