@@ -75,7 +75,7 @@ class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     items: Sequence[T]
     number: int
     last: bool
-    _source: _PagePositions
+    _positions: _PagePositions
     next_url: str | None = None
     offset: int | None = None
     total: int | None = None
@@ -83,18 +83,23 @@ class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     @property
     def url(self) -> str:
         """The URL this page was fetched from (credentials redacted)."""
-        return self._source.url
+        return self._positions.url
 
     @property
     def checkpoint(self) -> str:
         """The resume token once every record of this page has been consumed."""
-        return self._source.checkpoint(len(self.items))
+        return self._positions.checkpoint(len(self.items))
 
     def checkpoint_at(self, consumed: int) -> str:
         """The resume token once the first ``consumed`` records of this page are consumed."""
         if not 0 <= consumed <= len(self.items):
             raise ValueError(f"consumed must be within 0..{len(self.items)}, got {consumed}")
-        return self._source.checkpoint(consumed)
+        return self._positions.checkpoint(consumed)
+
+    def _pending(self, consumed: int) -> PendingCheckpoint:
+        """The position after ``consumed`` records, encoded only when asked (fan-outs keep
+        one per child)."""
+        return self._positions.pending(consumed)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -282,7 +287,7 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
                     items=items,
                     number=number,
                     last=fetched.last and take == len(fetched.items),
-                    _source=_PagePositions(self._provider, self._key, fetched),
+                    _positions=_PagePositions(self._provider, self._key, fetched),
                     next_url=next_url,
                     offset=offset,
                     total=total,

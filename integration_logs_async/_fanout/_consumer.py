@@ -236,11 +236,11 @@ class FanOutStream(ConsumeOnce[T, SourcedPage[T]]):
         if label is not None and isinstance(previous, tuple):
             page, progress = previous
             if progress.taken == len(page.items):
-                self._marks[label] = page._source.pending(len(page.items))
+                self._marks[label] = page._pending(len(page.items))
         page = self._trim(sourced.page)
         if all_taken:
             self._count += len(page.items)
-            self._marks[sourced.source.label] = page._source.pending(len(page.items))
+            self._marks[sourced.source.label] = page._pending(len(page.items))
         else:
             self._progress = PageProgress(page.items)
             self._current_label = sourced.source.label
