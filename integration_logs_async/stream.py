@@ -242,11 +242,11 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
     async def _records(self) -> AsyncGenerator[T, None]:
         if self._remaining() == 0:
             return
-        source = self._pager.pages(self._start, max_items=self._max_items)
+        fetching = self._pager.pages(self._start, max_items=self._max_items)
         finished = self._finished = asyncio.Event()
         limited = self._max_items is not None
         try:
-            async for fetched in source:
+            async for fetched in fetching:
                 items = fetched.items
                 remaining = self._remaining() if limited else None
                 if remaining is not None and remaining < len(items):
@@ -261,18 +261,18 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
                     return
         finally:
             try:
-                await source.aclose()
+                await fetching.aclose()
             finally:
                 finished.set()
 
     async def _pages(self) -> AsyncGenerator[Page[T], None]:
         if self._remaining() == 0:
             return
-        source = self._pager.pages(self._start, max_items=self._max_items)
+        fetching = self._pager.pages(self._start, max_items=self._max_items)
         finished = self._finished = asyncio.Event()
         number = 0
         try:
-            async for fetched in source:
+            async for fetched in fetching:
                 number += 1
                 remaining = self._remaining()
                 size = len(fetched.items)
@@ -299,6 +299,6 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
                     return
         finally:
             try:
-                await source.aclose()
+                await fetching.aclose()
             finally:
                 finished.set()
