@@ -15,6 +15,7 @@ with ``resp.read()``, which also feeds its tracing hooks. Both read a body withi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 import aiohttp
@@ -108,9 +109,10 @@ class _Session:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _read_exactly(
+    def _read_exactly(
         self, resp: aiohttp.ClientResponse, length: int, watch: Watch
-    ) -> bytes | bytearray:
+    ) -> Awaitable[bytes | bytearray]:
+        """Reads a body of known length (awaited by :meth:`read`: no coroutine of its own)."""
         raise NotImplementedError
 
 
@@ -137,11 +139,10 @@ class BorrowedSession(_Session):
         """The client is closing: a session you passed stays open (it is yours)."""
         self._closed = True
 
-    async def _read_exactly(
+    def _read_exactly(
         self, resp: aiohttp.ClientResponse, length: int, watch: Watch
-    ) -> bytes | bytearray:
-        # ``read()`` also feeds the session's tracing hooks.
-        return await resp.read()
+    ) -> Awaitable[bytes | bytearray]:
+        return resp.read()  # ``read()`` also feeds the session's tracing hooks
 
 
 class OwnedSession(_Session):
@@ -186,10 +187,10 @@ class OwnedSession(_Session):
         if self.current is not None and not self.current.closed:
             await self.current.close()
 
-    async def _read_exactly(
+    def _read_exactly(
         self, resp: aiohttp.ClientResponse, length: int, watch: Watch
-    ) -> bytes | bytearray:
-        return await self.bodies.read(resp.content, length, watch.progress)
+    ) -> Awaitable[bytes | bytearray]:
+        return self.bodies.read(resp.content, length, watch.progress)
 
 
 __all__ = ["BorrowedSession", "OwnedSession", "Watch"]

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 import aiohttp
 import msgspec
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from .._constants import EXPLICIT_RATE_LIMIT_MARGIN, LOGGER_NAME
@@ -243,7 +242,8 @@ class AsyncTransport:
         authenticated: bool,
         gate: DecodeGate | None = None,
     ) -> Response[T]:
-        """One attempt: the request, plus the redirects it follows and its 401 replay."""
+        """One attempt: the exchange, plus the redirects it follows and its 401 replay (a loop:
+        both are rare, and neither is a retry)."""
         replayed = False
         redirects = 0
         while True:
@@ -258,7 +258,42 @@ class AsyncTransport:
             if authenticated:
                 credential = self._auth.cached() or await self._auth.authorization()
                 send_headers["Authorization"], generation = credential
-            status, resp_headers, body = await self._exchange(method, url, data, send_headers)
+            # One exchange: send, and read the whole body (``self._io``: the session's way).
+            started = time.monotonic()
+            self.stats.requests += 1
+            io = self._io
+            try:
+                with io.watch() as watch:
+                    async with io.get().request(
+                        method,
+                        url,
+                        data=data,
+                        headers=send_headers,
+                        allow_redirects=False,
+                        timeout=io.timeout,
+                        ssl=self._ssl,
+                    ) as resp:
+                        status = resp.status
+                        resp_headers = resp.headers
+                        body = await io.read(resp, method, url, watch)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise self._transport_error(exc, method, url, started) from None
+            elapsed = time.monotonic() - started
+            size = len(body)
+            self.stats.bytes_received += size
+            self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
+            # The redacted URL is built only when something shows it: most responses don't.
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s -> %d (%d bytes, %.3f s)", method, redact_url(url), status, size, elapsed
+                )
+            if self.config.on_event is not None:
+                shown = redact_url(url)
+                self._emit(
+                    TransportEvent(
+                        "request", method, shown, status=status, elapsed=elapsed, bytes=size
+                    )
+                )
 
             if 200 <= status < 300:  # what the classifier says first, decided inline
                 # A fan-out child decodes only shortly before its consumer needs the page
@@ -308,52 +343,17 @@ class AsyncTransport:
                 assert isinstance(outcome, Failure)
                 raise self._failed(outcome, method)
 
-    async def _exchange(
-        self, method: str, url: URL, data: Any, headers: dict[str, str]
-    ) -> tuple[int, CIMultiDictProxy[str], bytes | bytearray]:
-        """Send one request and read its whole body: ``(status, headers, body)``."""
-        started = time.monotonic()
-        self.stats.requests += 1
-        io = self._io
-        try:
-            with io.watch() as watch:
-                async with io.get().request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    allow_redirects=False,
-                    timeout=io.timeout,
-                    ssl=self._ssl,
-                ) as resp:
-                    status = resp.status
-                    resp_headers = resp.headers
-                    body = await io.read(resp, method, url, watch)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            elapsed = time.monotonic() - started
-            shown = redact_url(url)
-            reason, advice = describe_transport_error(exc, url, self.config)
-            reason = self._secrets.redact(reason)
-            logger.debug("%s %s failed after %.3f s: %s", method, shown, elapsed, reason)
-            self._emit(TransportEvent("request", method, shown, elapsed=elapsed, error=reason))
-            raise TransportError(
-                f"{method} {shown}: {reason}. {advice}", method=method, url=shown
-            ) from None
+    def _transport_error(
+        self, exc: BaseException, method: str, url: URL, started: float
+    ) -> TransportError:
+        """What a request that got no response raises (logged, and reported as an event)."""
         elapsed = time.monotonic() - started
-        size = len(body)
-        self.stats.bytes_received += size
-        self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
-        # The redacted URL is built only when something shows it: most responses never need it.
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s -> %d (%d bytes, %.3f s)", method, redact_url(url), status, size, elapsed
-            )
-        if self.config.on_event is not None:
-            shown = redact_url(url)
-            self._emit(
-                TransportEvent("request", method, shown, status=status, elapsed=elapsed, bytes=size)
-            )
-        return status, resp_headers, body
+        shown = redact_url(url)
+        reason, advice = describe_transport_error(exc, url, self.config)
+        reason = self._secrets.redact(reason)
+        logger.debug("%s %s failed after %.3f s: %s", method, shown, elapsed, reason)
+        self._emit(TransportEvent("request", method, shown, elapsed=elapsed, error=reason))
+        return TransportError(f"{method} {shown}: {reason}. {advice}", method=method, url=shown)
 
     def _failed(self, failure: Failure, method: str) -> APIError:
         """The failure's error, after pausing the client for a 429."""
