@@ -50,10 +50,10 @@ class CursorPager(Generic[T]):
         """The same listing, decoding items with ``codec``."""
         return CursorPager(self.transport, self.path, self.params, codec, self.style, self.gate)
 
-    def head_url(self) -> str:
+    def head_url(self) -> URL:
         """URL of the first page."""
-        url = self.transport.resolve(self.path)
-        return str(url.update_query(self.params) if self.params else url)
+        url = self.transport.origin.resolve(self.path)
+        return url.update_query(self.params) if self.params else url
 
     def _decode(self) -> Callable[[Body], CursorPageView]:
         style = self.style
@@ -68,14 +68,6 @@ class CursorPager(Generic[T]):
 
         return decode
 
-    def _followable(self, url: str) -> URL | None:
-        """``url`` parsed when it may be followed; None when it would be refused (it is, with
-        the error, if the stream goes on to follow it)."""
-        try:
-            return self.transport.resolve(url)
-        except UnsafeURLError:
-            return None
-
     async def pages(
         self, start: Position, *, max_items: int | None
     ) -> AsyncGenerator[FetchedCursorPage[T], None]:
@@ -87,29 +79,39 @@ class CursorPager(Generic[T]):
             return
         decode = self._decode()
         in_headers = self.style.next_in_headers
-        head = self.head_url()
+        origin = self.transport.origin
+        head_url = self.head_url()
+        head = str(head_url)
+        # A checkpoint's URL is checked again: the configured origin may have changed.
+        target: URL = origin.resolve(start.url) if start.url else head_url
         url: str | None = start.url or head
         anchor = start.anchor if start.url is not None else None
         searching = False  # scanning forward for the anchor after the head page grew
         seen: set[str] = set()
         entry = start
-        next_target: URL | None = None  # ``url`` already parsed and checked
+        refused: UnsafeURLError | None = None  # the next link, if it may not be followed
         while url is not None:
+            if refused is not None:
+                raise refused
             if url in seen:
                 raise PaginationError(
                     f"the provider's next link repeats a page already fetched ({url}); "
                     "stopping instead of looping. Report this to the provider."
                 )
             seen.add(url)
-            # raises UnsafeURLError off-origin
-            target = next_target if next_target is not None else self.transport.resolve(url)
-            resp = await self.transport.get(target, decode=decode, resolved=True, gate=self.gate)
+            resp = await self.transport.get(target, decode=decode, gate=self.gate)
             page = resp.value
             link = page.next_link if in_headers is None else in_headers(resp.headers)
-            if link is not None and not link.startswith(("http://", "https://")):
-                link = str(self.transport.join_link(target, link))
-            next_target = None if link is None else self._followable(link)
-            followable = link is None or next_target is not None
+            if link is not None:
+                try:  # resolved against this page's URL, parsed and checked in one go
+                    target = origin.follow(target, link)
+                    if not link.startswith(("http://", "https://")):
+                        link = str(target)  # relative: absolute from here on
+                except UnsafeURLError as exc:
+                    # The page's records are still handed out; the error is raised when the
+                    # stream goes on, and no checkpoint names the refused link.
+                    refused = exc
+            followable = refused is None
             skip = 0
             if anchor is not None:
                 idx = index_of(page.items, anchor)

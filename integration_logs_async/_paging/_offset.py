@@ -91,7 +91,7 @@ class OffsetPager(Generic[T]):
 
     @functools.cached_property
     def _listing_url(self) -> URL:
-        return self.transport.resolve(self.path)
+        return self.transport.origin.resolve(self.path)
 
     async def _fetch(
         self, decode: Callable[[Body], OffsetPageView], offset: int
@@ -101,7 +101,7 @@ class OffsetPager(Generic[T]):
             {**self.params, style.limit_param: str(self._limit), style.offset_param: str(offset)}
         )
         try:
-            resp = await self.transport.get(url, decode=decode, resolved=True, gate=self.gate)
+            resp = await self.transport.get(url, decode=decode, gate=self.gate)
         except BadRequestError as exc:
             ceiling = style.ceiling
             if (

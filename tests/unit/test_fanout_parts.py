@@ -99,7 +99,7 @@ class FakeChild:
                 raise RuntimeError(f"{self.name} broke")
             await asyncio.sleep(0)
             items = [f"{self.name}-{number}"]
-            yield Page(items=items, number=number, last=False, _source=cast(Any, _NoSource()))
+            yield Page(items=items, number=number, last=False, _positions=cast(Any, _NoSource()))
 
     def pages(self) -> AsyncIterator[Page[str]]:
         return self._pages()
