@@ -317,3 +317,23 @@ def parse_error_body(body: bytes) -> tuple[ProviderError, ...]:  # transitional:
     from .providers.sendcloud._errors import parse_errors
 
     return parse_errors(body)
+
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "DecodeError",
+    "FanOutError",
+    "IntegrationLogsError",
+    "NotFoundError",
+    "OffsetCeilingError",
+    "PaginationError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "RateLimitError",
+    "ResponseTooLargeError",
+    "ServerError",
+    "TransportError",
+    "UnsafeURLError",
+]

@@ -302,3 +302,6 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
                 await fetching.aclose()
             finally:
                 finished.set()
+
+
+__all__ = ["AsyncStream", "Page"]

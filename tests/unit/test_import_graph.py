@@ -59,25 +59,6 @@ PROVIDER_INTERNALS = (
 )
 """Modules that GENERIC modules must not import (fnmatch patterns)."""
 
-KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # (importer, provider it reaches into directly). Issue 16 removes these: the generic
-        # engine, harvest and the CLI call provider hooks through the registry instead. Delete
-        # each entry as it goes; test_known_violations_still_exist says when one has. A pair
-        # not listed here fails test_generic_modules_do_not_import_provider_internals.
-        (f"{PACKAGE}._pagination", "elasticpath"),
-        (f"{PACKAGE}._pagination", "sendcloud"),
-        (f"{PACKAGE}.cli._clients", "elasticpath"),
-        (f"{PACKAGE}.cli._clients", "sendcloud"),
-        (f"{PACKAGE}.cli._integrations", "elasticpath"),
-        (f"{PACKAGE}.cli._integrations", "sendcloud"),
-        (f"{PACKAGE}.harvest._job", "elasticpath"),
-        (f"{PACKAGE}.harvest._job", "sendcloud"),
-        (f"{PACKAGE}.harvest._normalize", "elasticpath"),
-        (f"{PACKAGE}.harvest._normalize", "sendcloud"),
-    }
-)
-
 
 # --- the graph -----------------------------------------------------------------------------------
 
@@ -335,21 +316,11 @@ def provider_imports() -> dict[tuple[str, str], list[str]]:
 
 
 def test_generic_modules_do_not_import_provider_internals() -> None:
-    new = {
-        pair: targets
-        for pair, targets in provider_imports().items()
-        if pair not in KNOWN_VIOLATIONS
-    }
-    assert not new, (
+    found = provider_imports()
+    assert not found, (
         "generic modules import provider internals; go through the provider registry instead:\n"
-        + "\n".join(f"  {importer} -> {', '.join(t)}" for (importer, _), t in new.items())
+        + "\n".join(f"  {importer} -> {', '.join(t)}" for (importer, _), t in found.items())
     )
-
-
-def test_known_violations_still_exist() -> None:
-    """KNOWN_VIOLATIONS only shrinks: an entry fixed is an entry to delete."""
-    gone = sorted(KNOWN_VIOLATIONS - provider_imports().keys())
-    assert not gone, f"fixed, delete from KNOWN_VIOLATIONS in {__name__}: {gone}"
 
 
 def test_the_layering_rule_matches_what_it_names() -> None:

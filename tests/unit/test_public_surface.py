@@ -84,31 +84,6 @@ MACHINERY = ("RecordCodec", "parse_error_body", "PageSource", "StreamFactory", "
 MACHINERY_METHODS = ("set_prefetch",)
 """Internal machinery: no exported class has these public attributes."""
 
-KNOWN_EXPOSED = frozenset(
-    {
-        # Still exposed by public modules without an ``__all__`` (or imported into them):
-        # issue 16 hides them. Delete each as it goes (test_known_exposed_is_still_exposed
-        # says when); a machinery name not listed here fails test_machinery_is_not_exported.
-        "PageSource",  # stream
-        "RecordCodec",  # records, stream, sendcloud, elasticpath
-        "parse_error_body",  # errors
-    }
-)
-
-MISSING_ALL = frozenset(
-    {
-        # Public modules without an ``__all__`` yet (their owners add it; then delete the entry:
-        # test_missing_all_is_still_missing says when). Until then the surface checked is what
-        # ``from module import *`` gives.
-        f"{PACKAGE}.elasticpath",
-        f"{PACKAGE}.errors",
-        f"{PACKAGE}.records",
-        f"{PACKAGE}.sendcloud",
-        f"{PACKAGE}.stream",
-    }
-)
-
-
 def surface(module: ModuleType) -> list[str]:
     """The names ``from module import *`` gives (modules left out when there is no __all__)."""
     declared = vars(module).get("__all__")
@@ -133,19 +108,11 @@ def documented(name: str, value: object) -> bool:
 @pytest.mark.parametrize("name", PUBLIC_MODULES)
 def test_public_module_declares_all(name: str) -> None:
     module = importlib.import_module(name)
-    if name in MISSING_ALL:
-        return
     declared = vars(module).get("__all__")
     assert isinstance(declared, list | tuple), f"{name} has no __all__"
     assert all(isinstance(item, str) for item in declared), f"{name}.__all__ holds non-strings"
     duplicates = sorted({item for item in declared if declared.count(item) > 1})
     assert not duplicates, f"{name}.__all__ lists {duplicates} twice"
-
-
-def test_missing_all_is_still_missing() -> None:
-    """MISSING_ALL only shrinks: a module that declares ``__all__`` now is an entry to delete."""
-    done = sorted(m for m in MISSING_ALL if "__all__" in vars(importlib.import_module(m)))
-    assert not done, f"these declare __all__ now, delete them from MISSING_ALL: {done}"
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)
@@ -198,16 +165,9 @@ def exposed_machinery() -> dict[str, list[str]]:
 
 
 def test_machinery_is_not_exported() -> None:
-    exposed = {
-        item: where for item, where in exposed_machinery().items() if item not in KNOWN_EXPOSED
-    }
+    exposed = exposed_machinery()
     assert not exposed, f"public modules expose internal machinery (name: where): {exposed}"
 
-
-def test_known_exposed_is_still_exposed() -> None:
-    """KNOWN_EXPOSED only shrinks: a name hidden now is an entry to delete."""
-    hidden = sorted(KNOWN_EXPOSED - exposed_machinery().keys())
-    assert not hidden, f"hidden now, delete from KNOWN_EXPOSED in {__name__}: {hidden}"
 
 
 def test_every_module_says_what_it_is() -> None:
