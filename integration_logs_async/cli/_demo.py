@@ -15,7 +15,8 @@ from pathlib import Path
 
 import msgspec
 
-from ..harvest import HarvestOptions, HarvestResult, Scope, run_harvest
+from .. import providers
+from ..harvest import HarvestOptions, HarvestResult, default_scope, run_harvest
 from ._clients import make_client
 
 __all__ = ["add_demo_arguments", "demo", "lossless_body", "run_demo"]
@@ -23,7 +24,7 @@ __all__ = ["add_demo_arguments", "demo", "lossless_body", "run_demo"]
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``integration-logs demo``."""
-    parser.add_argument("--provider", choices=["elasticpath", "sendcloud"], default="elasticpath")
+    parser.add_argument("--provider", choices=providers.names(), default="elasticpath")
     parser.add_argument("--out", default="demo-logs.jsonl")
     parser.add_argument("--logs", type=int, default=30_000, help="logs in the emulated store")
     parser.add_argument("--integrations", type=int, default=24)
@@ -90,7 +91,7 @@ async def demo(args: argparse.Namespace) -> tuple[HarvestResult, int, tuple[int,
     )
     async with Emulator(config) as emu:
         env = emu.env()
-        scope: Scope = "jobs" if args.provider == "elasticpath" else "integrations"
+        scope = default_scope(args.provider)
         options = HarvestOptions(  # force: run_demo refused a non-empty OUT without --force
             provider=args.provider,
             out=args.out,
