@@ -71,16 +71,15 @@ ERROR_EXCERPT_CHARS: Final = 200
 
 # --- harvest id set (harvest/_idset.py) ---------------------------------------------------------
 # Newest ids kept in memory per kind (integer, UUID, other) before one flush moves them to the
-# on-disk tier (a temporary SQLite database). A flush blocks the harvest's event loop: at this
-# size ~5-10 ms, up to ~20 ms while the Bloom filter is rebuilt (2-core machine); the hot
-# tables take ~0.25 MB.
+# on-disk tier (a temporary SQLite database); a flush blocks the harvest's event loop, so it
+# stays small (figures: benchmarks/README.md, "Harvest id set").
 IDSET_HOT_CAPACITY: Final = 4096
 # Bloom filter in front of the on-disk ids: bits per id when it is outgrown and rebuilt at
-# twice the size (false positives ~0.4%, each costing one SQLite lookup), and the ids it is
-# first sized for (2 MB: no rebuild below a million ids).
+# twice the size (each false positive costs one SQLite lookup), and the ids it is first
+# sized for (no rebuild below a million ids).
 IDSET_BLOOM_BITS_PER_KEY: Final = 16
 IDSET_BLOOM_CAPACITY: Final = 1 << 20
 # SQLite page cache of the on-disk tier, and the ids per generation: new ids are inserted
-# into the newest generation only, whose pages (~3 MB of UUIDs) stay in the cache.
+# into the newest generation only, whose pages stay in the cache.
 IDSET_SQLITE_CACHE_KIB: Final = 4096
 IDSET_GENERATION_SIZE: Final = 1 << 17

@@ -26,12 +26,9 @@ Two tiers:
   It starts sized for ``bloom_capacity`` ids (2 bytes each), and once outgrown is rebuilt at
   twice the size from the hashes stored on disk, a few batches at each flush: no pause.
 
-Memory: the hot tables (~0.25 MB at the default capacity), the SQLite page cache (4 MB), the
-Bloom filter (2 MB up to ~1,000,000 cold ids, then 2-6 bytes an id): ~7 MB at a million ids,
-instead of ~48 MB (peak) for all-in-memory tables.
-
-Time: a flush blocks its caller (the harvest's event loop) for ~5-10 ms, up to ~20 ms while
-the Bloom filter is rebuilt.
+Memory: the hot tables, the SQLite page cache and the Bloom filter, bounded whatever the
+number of ids; a flush blocks its caller (the harvest's event loop) briefly. Measured sizes
+and pauses: ``benchmarks/README.md``, "Harvest id set".
 """
 
 from __future__ import annotations
