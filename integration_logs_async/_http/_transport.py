@@ -71,7 +71,6 @@ class AsyncTransport:
         self._secrets = Secrets(auth.secrets())
         checked = check_base_url(base_url, allow_insecure_http=config.allow_insecure_http)
         self.origin = OriginPolicy(checked, redact=self._secrets.redact)
-        self.base_url = checked
         check_base_url(
             token_endpoint.url, allow_insecure_http=config.allow_insecure_http, what="token_url"
         )
@@ -122,7 +121,6 @@ class AsyncTransport:
         decode: Callable[[Body], T],
         params: Mapping[str, str | int] | None = None,
         gate: DecodeGate | None = None,
-        resolved: bool = False,  # transitional: remove when pagers use .origin
     ) -> Response[T]:
         """GET with auth, pacing, retries and the overall deadline; decode the 2xx body.
 
@@ -132,7 +130,6 @@ class AsyncTransport:
         is not checked again. ``gate``: a fan-out child's decode gate, waited at after the body
         arrived (``_decode_gate.py``).
         """
-        del resolved
         target = self.origin.resolve(url) if isinstance(url, str) else url
         if params:
             target = target.update_query({k: str(v) for k, v in params.items()})
@@ -159,26 +156,6 @@ class AsyncTransport:
             raise self._deadline_error(method, url) from None
         except TokenRequestFailed as failed:
             raise failed.error from None
-
-    # transitional: remove when pagers use .origin
-    def resolve(self, path_or_url: str) -> URL:
-        """Deprecated: ``origin.resolve``."""
-        return self.origin.resolve(path_or_url)
-
-    # transitional: remove when pagers use .origin
-    def join_link(self, current: URL, link: str, *, context: str = "next link") -> URL:
-        """Deprecated: ``origin.follow`` (which also checks the origin; this does not)."""
-        try:
-            url = current.join(URL(link, encoded=True))
-            url.port  # noqa: B018 (yarl parses host and port lazily: make it fail here)
-        except (TypeError, ValueError) as exc:
-            raise self.origin._invalid(link, context, exc) from None
-        return url
-
-    # transitional: remove when pagers use .origin
-    def check_origin(self, url: URL, *, context: str) -> None:
-        """Deprecated: ``origin.check``."""
-        self.origin.check(url, context=context)
 
     # --- retries and deadline ----------------------------------------------------------------
 
