@@ -1,7 +1,10 @@
-"""Shared test setup: aioresponses compatibility and record factories."""
+"""Shared test setup: aioresponses made to work with this aiohttp (fixtures: each suite's conftest).
+
+Helpers shared by several suites live in ``tests._support``.
+"""
 
 from __future__ import annotations
 
-from . import _aioresponses_compat
+from ._support import aioresponses_compat
 
-_aioresponses_compat.install()
+aioresponses_compat.install()

@@ -15,6 +15,8 @@ from unittest.mock import Mock
 import aioresponses.core
 from aiohttp import ClientResponse
 
+__all__ = ["install"]
+
 
 def install() -> None:
     """Patch aioresponses' response factory if this aiohttp needs ``stream_writer``."""

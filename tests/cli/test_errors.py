@@ -9,7 +9,9 @@ import pytest
 
 from integration_logs_async.emulator import FaultConfig
 
-from ._helpers import basic_only, error_line, run_main, serving
+from .._support.cli import error_line, run_main
+from .._support.emulators import ThreadedEmulator
+from ._helpers import basic_only
 
 INTERNAL_NAMES = ("logs_for_integrations", "logs_by_job", "children", "stream(s)", "sendcloud:")
 
@@ -50,7 +52,7 @@ def test_a_refused_connection_names_host_port_and_what_to_check(
 
 
 def test_a_plain_404_page_is_not_repeated(capsys: pytest.CaptureFixture[str]) -> None:
-    with serving(integrations=2, logs=10) as emu:
+    with ThreadedEmulator(integrations=2, logs=10) as emu:
         env = basic_only(emu)
         env["SENDCLOUD_API_BASE_URL"] = emu.sendcloud_url + "/nowhere"
         code, _, err = run_main(["integrations", "sendcloud"], env, capsys)
@@ -74,7 +76,7 @@ def test_a_plain_404_page_is_not_repeated(capsys: pytest.CaptureFixture[str]) ->
 def test_a_failed_listing_says_what_it_was_listing(
     provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with serving(integrations=2, logs=10) as emu:
+    with ThreadedEmulator(integrations=2, logs=10) as emu:
         env = basic_only(emu)
         secret = "SENDCLOUD_SECRET_KEY" if provider == "sendcloud" else "EPCC_CLIENT_SECRET"
         env[secret] = "wrong-secret"
@@ -91,7 +93,7 @@ def test_a_failed_listing_says_what_it_was_listing(
 def test_a_failed_child_names_the_integration_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with serving(integrations=2, logs=10) as emu:
+    with ThreadedEmulator(integrations=2, logs=10) as emu:
         argv = ["harvest", "sendcloud", "--out", str(tmp_path / "x.jsonl"), "--quiet"]
         code, _, err = run_main([*argv, "--integration", "987654321"], basic_only(emu), capsys)
     line = error_line(err)
@@ -105,7 +107,7 @@ SLOW = FaultConfig(rates={"slow": 1.0}, slow_seconds=3.0)
 
 
 def test_timeouts_name_their_flags(capsys: pytest.CaptureFixture[str]) -> None:
-    with serving(integrations=2, logs=10, faults=SLOW) as emu:
+    with ThreadedEmulator(integrations=2, logs=10, faults=SLOW) as emu:
         env = basic_only(emu)
         base = ["integrations", "sendcloud", "--max-attempts", "1"]
         code, _, err = run_main([*base, "--read-timeout", "0.2"], env, capsys)
@@ -145,7 +147,7 @@ def test_bad_client_flag_values_are_usage_errors(
 def test_which_credentials_are_used_when_both_kinds_are_set(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with serving(integrations=2, logs=10) as emu:
+    with ThreadedEmulator(integrations=2, logs=10) as emu:
         both = emu.env()
         code, out, err = run_main(["integrations", "sendcloud", "--format", "json"], both, capsys)
         assert code == 0 and len(out.splitlines()) == 2
@@ -173,7 +175,7 @@ def test_which_credentials_are_used_when_both_kinds_are_set(
 def test_404_advice_depends_on_whether_the_request_named_an_id(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with serving(integrations=2, logs=10) as emu:
+    with ThreadedEmulator(integrations=2, logs=10) as emu:
         env = basic_only(emu)
         argv = ["harvest", "sendcloud", "--out", str(tmp_path / "x.jsonl"), "--quiet"]
         code, _, err = run_main([*argv, "--integration", "987654321"], env, capsys)

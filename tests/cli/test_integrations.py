@@ -16,7 +16,9 @@ from integration_logs_async import (
 )
 from integration_logs_async.emulator import Emulator
 
-from ._helpers import basic_only, run_main, serving
+from .._support.cli import run_main
+from .._support.emulators import ThreadedEmulator
+from ._helpers import basic_only
 
 
 def _expected(emu: Emulator, provider: str) -> list[dict[str, object]]:
@@ -50,7 +52,7 @@ def _expected(emu: Emulator, provider: str) -> list[dict[str, object]]:
 
 @pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
 def test_json_lists_every_integration(provider: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with serving(integrations=4, logs=10) as emu:
+    with ThreadedEmulator(integrations=4, logs=10) as emu:
         code, out, err = run_main(
             ["integrations", provider, "--format", "json", "--rate-limit", "0"],
             basic_only(emu),
@@ -75,7 +77,7 @@ def test_json_lists_every_integration(provider: str, capsys: pytest.CaptureFixtu
 
 @pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
 def test_table_is_aligned_for_people(provider: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with serving(integrations=3, logs=10) as emu:
+    with ThreadedEmulator(integrations=3, logs=10) as emu:
         code, out, err = run_main(["integrations", provider], basic_only(emu), capsys)
         expected = _expected(emu, provider)
     assert code == 0, err
@@ -92,7 +94,7 @@ def test_table_is_aligned_for_people(provider: str, capsys: pytest.CaptureFixtur
 
 
 def test_client_flags_apply_and_failures_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    with serving(integrations=2, logs=10) as emu:
+    with ThreadedEmulator(integrations=2, logs=10) as emu:
         env = basic_only(emu)
         env["SENDCLOUD_API_BASE_URL"] = "http://127.0.0.1:9"  # nothing listens there
         code, out, err = run_main(

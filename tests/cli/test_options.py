@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import subprocess
-import sys
 from importlib.metadata import version
 
 import pytest
@@ -14,7 +13,7 @@ from integration_logs_async import __version__
 from integration_logs_async.cli import build_parser
 from integration_logs_async.cli._help import DefaultsHelpFormatter
 
-from ._helpers import run_main
+from .._support.cli import cli_command, run_main
 
 COMMANDS = ("harvest", "integrations", "demo", "emulate")
 
@@ -27,7 +26,7 @@ def test_version_comes_from_the_installed_package(capsys: pytest.CaptureFixture[
         assert (code, out) == (0, f"integration-logs {installed}\n"), argv
     # the console script's module, as a user runs it
     done = subprocess.run(
-        [sys.executable, "-m", "integration_logs_async.cli", "--version"],
+        cli_command("--version"),
         capture_output=True,
         text=True,
         check=False,

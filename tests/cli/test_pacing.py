@@ -12,7 +12,9 @@ from integration_logs_async.cli._clients import client_from_args
 from integration_logs_async.emulator import FaultConfig
 from integration_logs_async.harvest._progress import PACED_NOTE
 
-from ._helpers import basic_only, run_main, serving
+from .._support.cli import run_main
+from .._support.emulators import ThreadedEmulator
+from ._helpers import basic_only
 
 ENV = {"EPCC_CLIENT_ID": "i", "EPCC_CLIENT_SECRET": "s", "SENDCLOUD_PUBLIC_KEY": "k"}
 
@@ -45,7 +47,7 @@ def _progress(stderr: str) -> list[str]:
 def test_the_progress_line_says_when_pacing_limits_the_rate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with serving(integrations=1, logs=48) as emu:
+    with ThreadedEmulator(integrations=1, logs=48) as emu:
         base = ["harvest", "sendcloud", "--scope", "all", "--page-size", "4"]
         base += ["--progress-interval", "0.25"]
         out = tmp_path / "paced.jsonl"
@@ -78,7 +80,7 @@ def test_the_progress_line_says_when_a_429_pause_holds_requests(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     faults = FaultConfig(schedule={2: "rate_limited"}, retry_after_seconds=1)
-    with serving(integrations=1, logs=20, faults=faults) as emu:
+    with ThreadedEmulator(integrations=1, logs=20, faults=faults) as emu:
         argv = ["harvest", "sendcloud", "--scope", "all", "--page-size", "5", "--rate-limit", "0"]
         argv += ["--progress-interval", "0.2", "--out", str(tmp_path / "x.jsonl")]
         code, _, err = run_main(argv, basic_only(emu), capsys)

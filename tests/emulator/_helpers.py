@@ -1,20 +1,42 @@
-"""Small HTTP helpers for the emulator tests (plain aiohttp, no client library)."""
+"""Helpers of the emulator tests: plain aiohttp requests (no client library), ``emulate`` args."""
 
 from __future__ import annotations
 
-import base64
+import argparse
 import json
 from typing import Any
 
 import aiohttp
 
 from integration_logs_async.emulator import Emulator
+from integration_logs_async.emulator.cli import add_emulate_arguments
+
+from .._support.http import basic_authorization
+
+__all__ = [
+    "basic",
+    "ep_headers",
+    "ep_token",
+    "get",
+    "parse_emulate_args",
+    "sendcloud_bearer",
+    "walk_elasticpath",
+    "walk_sendcloud",
+]
+
+
+def parse_emulate_args(*argv: str) -> argparse.Namespace:
+    """``argv`` parsed by the ``emulate`` command's own argument parser."""
+    parser = argparse.ArgumentParser()
+    add_emulate_arguments(parser)
+    return parser.parse_args(argv)
 
 
 def basic(emu: Emulator) -> dict[str, str]:
     """Sendcloud HTTP Basic headers."""
-    pair = f"{emu.sendcloud_public_key}:{emu.sendcloud_secret_key}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    return {
+        "Authorization": basic_authorization(emu.sendcloud_public_key, emu.sendcloud_secret_key)
+    }
 
 
 async def get(
@@ -49,8 +71,8 @@ async def ep_headers(http: aiohttp.ClientSession, emu: Emulator) -> dict[str, st
 
 async def sendcloud_bearer(http: aiohttp.ClientSession, emu: Emulator) -> dict[str, str]:
     """Sendcloud Bearer headers from the OAuth2 client-credentials flow."""
-    pair = f"{emu.sendcloud_client_id}:{emu.sendcloud_client_secret}".encode()
-    headers = {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    credentials = basic_authorization(emu.sendcloud_client_id, emu.sendcloud_client_secret)
+    headers = {"Authorization": credentials}
     form = {"grant_type": "client_credentials", "scope": "api"}
     async with http.post(emu.sendcloud_token_url, data=form, headers=headers) as response:
         assert response.status == 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import signal
@@ -15,20 +14,14 @@ import aiohttp
 import pytest
 
 from integration_logs_async.emulator import Emulator, EmulatorConfig, FaultKind
-from integration_logs_async.emulator.cli import add_emulate_arguments, config_from_args, run_emulate
+from integration_logs_async.emulator.cli import config_from_args, run_emulate
 from integration_logs_async.testing import DEFAULT_OPTIONS, EmulatorFactory
 
-from ._helpers import basic, get
-
-
-def _parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_emulate_arguments(parser)
-    return parser.parse_args(argv)
+from ._helpers import basic, get, parse_emulate_args
 
 
 def test_arguments_to_config() -> None:
-    args = _parse(
+    args = parse_emulate_args(
         "--port",
         "0",
         "--logs",
@@ -72,9 +65,9 @@ def test_arguments_to_config() -> None:
 
 
 def test_bad_fault_argument(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_emulate(_parse("--fault", "explode=1")) == 2
+    assert run_emulate(parse_emulate_args("--fault", "explode=1")) == 2
     assert "unknown fault" in capsys.readouterr().err
-    assert run_emulate(_parse("--schedule", "2=explode")) == 2
+    assert run_emulate(parse_emulate_args("--schedule", "2=explode")) == 2
 
 
 async def _read_line(proc: asyncio.subprocess.Process) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import errno
 import json
@@ -17,17 +16,11 @@ import aiohttp
 import pytest
 
 from integration_logs_async.emulator import Emulator, EmulatorBindError, EmulatorConfig
-from integration_logs_async.emulator.cli import add_emulate_arguments, config_from_args, run_emulate
+from integration_logs_async.emulator.cli import config_from_args, run_emulate
 
-from ._helpers import basic, get
+from ._helpers import basic, get, parse_emulate_args
 
 CLI = (sys.executable, "-m", "integration_logs_async.cli", "emulate")
-
-
-def _parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_emulate_arguments(parser)
-    return parser.parse_args(argv)
 
 
 @pytest.fixture
@@ -41,7 +34,7 @@ def taken_port() -> Iterator[int]:
 
 def test_data_options_reach_the_config() -> None:
     config = config_from_args(
-        _parse(
+        parse_emulate_args(
             "--end-time",
             "2025-01-01T12:00:00+02:00",
             "--time-span-days",
@@ -60,24 +53,24 @@ def test_data_options_reach_the_config() -> None:
     assert config.time_span_days == 2.5 and config.protected_ratio == 0.0
     assert (config.sendcloud_page_size, config.ep_page_limit) == (10, 5)
     assert config.jobs_per_integration == 2
-    assert config_from_args(_parse("--end-time", "2025-03-04")).end_time == datetime(
+    assert config_from_args(parse_emulate_args("--end-time", "2025-03-04")).end_time == datetime(
         2025, 3, 4, tzinfo=UTC
     )
-    assert config_from_args(_parse()) == EmulatorConfig(port=8080)
+    assert config_from_args(parse_emulate_args()) == EmulatorConfig(port=8080)
 
 
 def test_bad_data_options_are_one_line_errors(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        _parse("--end-time", "yesterday")
+        parse_emulate_args("--end-time", "yesterday")
     assert exited.value.code == 2
     assert "invalid time 'yesterday': use ISO 8601" in capsys.readouterr().err
-    assert run_emulate(_parse("--protected-ratio", "2")) == 2
+    assert run_emulate(parse_emulate_args("--protected-ratio", "2")) == 2
     assert capsys.readouterr().err == "emulate: protected_ratio must be between 0 and 1\n"
-    assert run_emulate(_parse("--fault", "server_error=often")) == 2
+    assert run_emulate(parse_emulate_args("--fault", "server_error=often")) == 2
     assert "--fault server_error=often: 'often' is not a number" in capsys.readouterr().err
-    assert run_emulate(_parse("--schedule", "third=reset")) == 2
+    assert run_emulate(parse_emulate_args("--schedule", "third=reset")) == 2
     assert "--schedule third=reset: expected N=KIND" in capsys.readouterr().err
-    assert run_emulate(_parse("--schedule", "3=explode")) == 2
+    assert run_emulate(parse_emulate_args("--schedule", "3=explode")) == 2
     err = capsys.readouterr().err
     assert "unknown fault kind 'explode'; valid kinds: bad_gateway" in err
 

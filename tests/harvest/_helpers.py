@@ -1,31 +1,28 @@
-"""Helpers of the fan-out and harvest suite: clients, a threaded emulator, CLI runs, checks."""
+"""Helpers of the fan-out and harvest suite: output-file checks and interrupted CLI runs.
 
-# ruff: noqa: ASYNC109 - a timeout for a whole subprocess run
+Shared helpers (threaded emulator, clients, store views, CLI runs) are in ``tests._support``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import sys
-import threading
+import signal
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Unpack
 
-from integration_logs_async import BasicAuth, ClientCredentials, ElasticPathClient, SendcloudClient
-from integration_logs_async.emulator import Emulator, EmulatorOptions, FaultConfig
+from integration_logs_async.emulator import FaultConfig
 
-FAST: dict[str, Any] = {
-    "rate_limit": 0,
-    "backoff_initial": 0.001,
-    "backoff_max": 0.005,
-    "default_429_pause": 0.001,
-}
-"""Client settings for tests: no pacing, near-instant retries."""
+__all__ = [
+    "LATENCY",
+    "PROVIDERS",
+    "assert_exactly_once",
+    "line_ids",
+    "read_lines",
+    "signal_at_progress",
+    "split_source",
+]
 
 LATENCY = FaultConfig(
     seed=11, rates={"latency": 1.0}, latency_seconds=0.004, latency_jitter_seconds=0.01
@@ -34,84 +31,6 @@ LATENCY = FaultConfig(
 
 PROVIDERS = ("sendcloud", "elasticpath")
 _SOURCE = b',"_source":'
-
-
-def ep_client(emu: Emulator, **settings: Any) -> ElasticPathClient:
-    """An Elastic Path client for ``emu``."""
-    auth = ClientCredentials(emu.epcc_client_id, emu.epcc_client_secret)
-    return ElasticPathClient(auth, base_url=emu.elasticpath_url, **{**FAST, **settings})
-
-
-def sc_client(emu: Emulator, **settings: Any) -> SendcloudClient:
-    """A Sendcloud client (HTTP Basic) for ``emu``."""
-    auth = BasicAuth(emu.sendcloud_public_key, emu.sendcloud_secret_key)
-    return SendcloudClient(auth, base_url=emu.sendcloud_url, **{**FAST, **settings})
-
-
-def client_for(
-    emu: Emulator, provider: str, **settings: Any
-) -> SendcloudClient | ElasticPathClient:
-    """The client of ``provider`` for ``emu``."""
-    return sc_client(emu, **settings) if provider == "sendcloud" else ep_client(emu, **settings)
-
-
-def other_tasks() -> set[asyncio.Task[Any]]:
-    """Tasks of this event loop still alive besides the running one."""
-    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()}
-
-
-class ThreadedEmulator:
-    """An emulator serving from its own thread and event loop.
-
-    Tests that check ``asyncio.all_tasks()`` use it: the server's own tasks then live in
-    another loop, so every task left in the test's loop belongs to the client.
-    """
-
-    def __init__(self, **options: Unpack[EmulatorOptions]) -> None:
-        self.emu = Emulator(**options)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-
-    async def __aenter__(self) -> Emulator:
-        self._thread.start()
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.emu.start(), self._loop))
-        return self.emu
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.emu.stop(), self._loop))
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            await asyncio.to_thread(self._thread.join, 5)
-            self._loop.close()
-
-
-# --- what the store holds -----------------------------------------------------------------
-
-
-def store_records(emu: Emulator, provider: str) -> dict[str, bytes]:
-    """Id -> exact JSON bytes of every log of ``provider`` in the emulator's store."""
-    view = emu.store.logs(provider)  # type: ignore[arg-type]
-    return {str(ident): raw for ident, raw in zip(view.ids(), view, strict=True)}
-
-
-def store_ids(emu: Emulator, provider: str) -> list[str]:
-    """Ids of every log of ``provider``, newest first."""
-    return [str(i) for i in emu.store.logs(provider).ids()]  # type: ignore[arg-type]
-
-
-def child_ids(
-    emu: Emulator, provider: str, integration_id: str, job_id: str | None = None
-) -> list[str]:
-    """Ids of one integration's (or job's) logs, newest first, as the emulator lists them."""
-    if provider == "sendcloud":
-        return [str(i) for i in emu.store.sendcloud_logs_for(int(integration_id)).ids()]
-    return [str(i) for i in emu.store.elasticpath_logs_for(integration_id, job_id).ids()]
 
 
 # --- output files ------------------------------------------------------------------------
@@ -162,61 +81,34 @@ def assert_exactly_once(
     return lines
 
 
-# --- the command line --------------------------------------------------------------------
+# --- interrupted runs ----------------------------------------------------------------------
 
 
-def cli_env(emu: Emulator | None = None, **extra: str) -> dict[str, str]:
-    """A clean environment for a CLI subprocess (credentials of ``emu`` only)."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "LANG": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    if emu is not None:
-        env.update(emu.env())
-    env.update(extra)
-    return env
-
-
-def cli_command(*args: str) -> list[str]:
-    """``python -m integration_logs_async.cli ARGS`` with the test's interpreter."""
-    return [sys.executable, "-m", "integration_logs_async.cli", *args]
-
-
-async def run_cli(
-    args: Sequence[str],
-    env: dict[str, str],
-    *,
-    timeout: float = 30.0,
-    cwd: str | Path | None = None,
-) -> tuple[int, bytes, str]:
-    """Run the CLI in a subprocess (the test's event loop keeps serving); rc, stdout, stderr."""
+async def signal_at_progress(
+    command: Sequence[str], env: dict[str, str], sig: signal.Signals, *, records: int = 200
+) -> tuple[int, bytes]:
+    """Run ``command`` with progress lines every 0.05 s and send it ``sig`` once a progress
+    line counts more than ``records`` records; its exit code and stderr (after that line)."""
     proc = await asyncio.create_subprocess_exec(
-        *cli_command(*args),
-        env=env,
-        cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        *command, "--progress-interval", "0.05", env=env, stderr=asyncio.subprocess.PIPE
     )
+    assert proc.stderr is not None
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        async with asyncio.timeout(20):
+            while line := await proc.stderr.readline():
+                if line.startswith(b"progress: ") and _count(line) > records:
+                    break
+        assert proc.returncode is None
+        proc.send_signal(sig)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
     assert proc.returncode is not None
-    return proc.returncode, out, err.decode()
+    return proc.returncode, err
 
 
-ERROR_LINE = re.compile(r"^integration-logs: error: \S.*$")
-
-
-def one_error_line(stderr: str) -> str:
-    """The failure's reason: exactly one line, and no traceback."""
-    assert "Traceback" not in stderr, stderr
-    errors = [x for x in stderr.splitlines() if x.startswith("integration-logs")]
-    assert len(errors) == 1, stderr
-    assert ERROR_LINE.match(errors[0]), errors[0]
-    return errors[0]
+def _count(progress: bytes) -> int:
+    """The record count of a ``progress: N records ...`` line."""
+    return int(progress.split()[1].replace(b",", b""))

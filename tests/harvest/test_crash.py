@@ -21,7 +21,9 @@ import pytest
 from integration_logs_async.emulator import Emulator, EmulatorConfig, FaultConfig, Store
 from integration_logs_async.harvest import load_state
 
-from ._helpers import assert_exactly_once, cli_command, cli_env, read_lines, store_records
+from .._support.cli import cli_command, cli_env
+from .._support.store import store_records
+from ._helpers import assert_exactly_once, read_lines, signal_at_progress
 
 SLOW = FaultConfig(
     seed=4, rates={"latency": 1.0}, latency_seconds=0.04, latency_jitter_seconds=0.04
@@ -350,23 +352,9 @@ async def test_ctrl_c_saves_progress_exits_130_and_the_rerun_continues(
     command = [*cli_command("harvest", "elasticpath"), "--scope", "jobs", "--out", str(out),
                "--rate-limit", "1000", "--page-size", "20"]  # fmt: skip
     env = cli_env(emulator)
-    proc = await asyncio.create_subprocess_exec(
-        *command, "--progress-interval", "0.05", env=env, stderr=asyncio.subprocess.PIPE
-    )
-    assert proc.stderr is not None
-    try:
-        async with asyncio.timeout(20):  # interrupt once a few hundred records are in
-            while line := await proc.stderr.readline():
-                if line.startswith(b"progress: ") and int(line.split()[1].replace(b",", b"")) > 200:
-                    break
-        assert proc.returncode is None
-        proc.send_signal(signal.SIGINT)
-        _, err = await asyncio.wait_for(proc.communicate(), 20)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode == 130, err
+    # interrupt once a few hundred records are in
+    rc, err = await signal_at_progress(command, env, signal.SIGINT, records=200)
+    assert rc == 130, err
     assert err.decode().strip().splitlines()[-1] == (
         "integration-logs: interrupted; rerun the same command to continue"
     )

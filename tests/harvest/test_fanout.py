@@ -30,16 +30,11 @@ from integration_logs_async._fanout import StreamFactory
 from integration_logs_async._http._body_buffers import BodyBuffers
 from integration_logs_async.emulator import Emulator
 
-from ._helpers import (
-    LATENCY,
-    ThreadedEmulator,
-    child_ids,
-    client_for,
-    ep_client,
-    other_tasks,
-    sc_client,
-    store_ids,
-)
+from .._support.clients import client_for, elasticpath, sendcloud
+from .._support.emulators import ThreadedEmulator
+from .._support.store import child_ids, store_ids
+from .._support.tasks import other_tasks, settle
+from ._helpers import LATENCY
 
 # (provider, fan-out method)
 KINDS = [
@@ -139,7 +134,7 @@ async def test_prefetching_client_still_bounded_but_single_listing_may_prefetch(
     emulator: Emulator,
 ) -> None:
     """Children do not prefetch (the client's prefetch_pages applies to plain streams only)."""
-    async with ep_client(emulator, prefetch_pages=4) as client:
+    async with elasticpath(emulator, prefetch_pages=4) as client:
         emulator.reset_stats()
         assert len(await client.logs_by_job(concurrency=2, page_size=5).collect()) == 150
         assert emulator.max_in_flight <= 2
@@ -156,7 +151,7 @@ async def test_prefetching_client_still_bounded_but_single_listing_may_prefetch(
 async def test_merge_buffer_is_bounded_while_the_consumer_stalls(
     emulator: Emulator, buffer_pages: int
 ) -> None:
-    async with ep_client(emulator) as client:
+    async with elasticpath(emulator) as client:
         jobs = [
             (i, j)
             for i in emulator.store.elasticpath_integration_ids
@@ -199,14 +194,6 @@ async def test_merge_buffer_is_bounded_while_the_consumer_stalls(
 def started_after(emu: Emulator, moment: float) -> list[str]:
     """Paths of requests the emulator received after ``moment`` (plus time in transit)."""
     return [r.path for r in emu.requests if r.started > moment + 0.05]
-
-
-async def settle() -> None:
-    """Give asyncio a few iterations to finalise a dropped iterator."""
-    for _ in range(50):
-        if not other_tasks():
-            return
-        await asyncio.sleep(0.005)
 
 
 @pytest.mark.parametrize(("provider", "method"), KINDS, ids=KIND_IDS)
@@ -522,7 +509,7 @@ async def test_custom_sources_raw_stop_when_and_listing_failure() -> None:
 
 async def _custom_sources(emulator: Emulator) -> None:
     ids = [str(i) for i in emulator.store.sendcloud_integration_ids]
-    async with sc_client(emulator) as client:
+    async with sendcloud(emulator) as client:
 
         def factory(ident: str) -> StreamFactory:
             return lambda cp: client.integration_logs(ident, page_size=4, resume_from=cp)
@@ -604,7 +591,7 @@ def test_asyncio_run_closing_a_fanout_left_open_logs_no_error(
     async def main() -> None:
         async with (
             ThreadedEmulator(integrations=3, logs=300, faults=LATENCY) as emu,
-            sc_client(emu) as client,
+            sendcloud(emu) as client,
         ):
             records = aiter(client.logs_for_integrations(concurrency=3, page_size=5))
             await anext(records)

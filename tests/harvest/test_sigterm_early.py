@@ -18,7 +18,7 @@ from integration_logs_async.cli._harvest import kept_after_stop
 from integration_logs_async.emulator import Emulator
 from integration_logs_async.harvest import HarvestState
 
-from ._helpers import cli_command, cli_env
+from .._support.cli import cli_command, cli_env
 
 SLOW = {"seed": 1, "rates": {"latency": 1.0}, "latency_seconds": 3.0}
 

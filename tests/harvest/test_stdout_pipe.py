@@ -17,7 +17,7 @@ import pytest
 from integration_logs_async.emulator import Emulator
 from integration_logs_async.harvest._run import _naming
 
-from ._helpers import cli_command, cli_env
+from .._support.cli import cli_command, cli_env
 
 
 def _first_line_then_close(read_end: int) -> bytes:

@@ -1,60 +1,20 @@
-"""Helpers of the integration suite: clients pointed at a running emulator, and store views.
+"""Helpers of the integration suite: exactly-once checks and partial reads of a stream.
 
 Every test here talks HTTP to the built-in emulator on 127.0.0.1 (no aioresponses). Clients
-are built with pacing off (``rate_limit=0``) and tiny backoffs so that the suite stays fast;
+come from ``tests._support.clients`` (pacing off, tiny backoffs, so the suite stays fast);
 tests about pacing set ``rate_limit`` themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TypeVar
 
-from integration_logs_async import (
-    AsyncStream,
-    ElasticPathClient,
-    RawRecord,
-    SendcloudClient,
-)
-from integration_logs_async.emulator import Emulator, Provider
+from integration_logs_async import AsyncStream
 
-FAST: dict[str, Any] = {
-    "rate_limit": 0,
-    "backoff_initial": 0.01,
-    "backoff_max": 0.05,
-    "default_429_pause": 0.01,
-    "request_deadline": 60.0,
-    "read_timeout": 10.0,
-}
-"""Client settings for speed: no pacing, millisecond backoffs."""
+__all__ = ["assert_exactly", "take"]
 
-RESILIENT: dict[str, Any] = {**FAST, "max_attempts": 15}
-"""FAST plus enough attempts to ride out injected faults."""
-
-
-def sendcloud(emu: Emulator, *, oauth: bool = False, **settings: Any) -> SendcloudClient:
-    """A Sendcloud client for ``emu`` with FAST settings (``settings`` override them)."""
-    return emu.sendcloud_client(oauth=oauth, **{**FAST, **settings})
-
-
-def elasticpath(emu: Emulator, **settings: Any) -> ElasticPathClient:
-    """An Elastic Path client for ``emu`` with FAST settings (``settings`` override them)."""
-    return emu.elasticpath_client(**{**FAST, **settings})
-
-
-def client_for(emu: Emulator, provider: Provider, **settings: Any) -> Any:
-    """A client of ``provider`` for ``emu``."""
-    return sendcloud(emu, **settings) if provider == "sendcloud" else elasticpath(emu, **settings)
-
-
-def store_ids(emu: Emulator, provider: Provider) -> list[str]:
-    """Ids of every log of ``provider``, newest first, as strings."""
-    return [str(i) for i in emu.store.logs(provider).ids()]
-
-
-def store_raw(emu: Emulator, provider: Provider) -> list[bytes]:
-    """The exact JSON bytes of every log of ``provider``, newest first."""
-    return list(emu.store.logs(provider))
+T = TypeVar("T")
 
 
 def assert_exactly(got: Sequence[str], expected: Sequence[str]) -> None:
@@ -67,9 +27,9 @@ def assert_exactly(got: Sequence[str], expected: Sequence[str]) -> None:
     assert list(got) == list(expected)
 
 
-async def take_raw(stream: AsyncStream[RawRecord], count: int) -> tuple[list[RawRecord], str]:
+async def take(stream: AsyncStream[T], count: int) -> tuple[list[T], str]:
     """Consume exactly ``count`` records of ``stream``; the records and the checkpoint after."""
-    taken: list[RawRecord] = []
+    taken: list[T] = []
     if count:
         async for record in stream:
             taken.append(record)

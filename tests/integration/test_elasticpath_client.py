@@ -30,7 +30,8 @@ from integration_logs_async.emulator import Emulator, FaultConfig
 from integration_logs_async.emulator._config import MetaStyle
 from integration_logs_async.testing import EmulatorFactory
 
-from ._helpers import FAST, assert_exactly, elasticpath
+from .._support.clients import FAST, elasticpath
+from ._helpers import assert_exactly, take
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
@@ -322,15 +323,8 @@ async def test_every_listing_resumes_exactly(emulator: Emulator) -> None:
             if not 0 <= cut <= len(expected):
                 continue
             async with elasticpath(emulator) as client:
-                stream = open_stream(client, None)
-                head = []
-                if cut:
-                    async for record in stream:
-                        head.append(str(record.id))
-                        if len(head) == cut:
-                            break
-                checkpoint = stream.checkpoint
-                await stream.aclose()
+                records, checkpoint = await take(open_stream(client, None), cut)
+                head = [str(record.id) for record in records]
             async with elasticpath(emulator) as client:
                 rest = [str(r.id) async for r in open_stream(client, checkpoint).raw()]
             assert head + rest == expected, (name, cut)

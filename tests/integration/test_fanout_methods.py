@@ -12,7 +12,7 @@ import pytest
 
 from integration_logs_async.emulator import Emulator
 
-from ._helpers import elasticpath, sendcloud
+from .._support.clients import elasticpath, sendcloud
 
 pytestmark = pytest.mark.emulator(seed=31, integrations=6, jobs_per_integration=3, logs=1500)
 

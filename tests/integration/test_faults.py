@@ -22,16 +22,9 @@ from integration_logs_async import (
 from integration_logs_async.emulator import Emulator, FaultConfig, FaultKind, Provider
 from integration_logs_async.testing import EmulatorFactory
 
-from ._helpers import (
-    RESILIENT,
-    assert_exactly,
-    client_for,
-    elasticpath,
-    sendcloud,
-    store_ids,
-    store_raw,
-    take_raw,
-)
+from .._support.clients import RESILIENT, client_for, elasticpath, sendcloud
+from .._support.store import store_ids, store_raw
+from ._helpers import assert_exactly, take
 
 STATUS_KINDS = [
     FaultKind.SERVER_ERROR,
@@ -80,7 +73,7 @@ async def harvest_with_resume(
 ) -> tuple[list[RawRecord], TransportStats, TransportStats]:
     """Read ``cut`` records, then resume on a new client; both clients share ``settings``."""
     async with oauth_client(emu, provider, **settings) as client:
-        head, checkpoint = await take_raw(client.logs(page_size=100).raw(), cut)
+        head, checkpoint = await take(client.logs(page_size=100).raw(), cut)
         first_stats = client.stats
     async with oauth_client(emu, provider, **settings) as client:
         rest = await client.logs(page_size=100, resume_from=checkpoint).raw().collect()
@@ -243,8 +236,8 @@ async def test_foreign_next_link_is_refused_and_resume_recovers(
         again = client.logs(page_size=100, resume_from=checkpoint)
         yielded = []
         with pytest.raises(UnsafeURLError):
-            async for record in again:
-                yielded.append(record)
+            async for log in again:
+                yielded.append(log)
         assert yielded == [] and again.checkpoint == checkpoint
     emu.set_faults(None)
     async with client_for(emu, "sendcloud") as client:

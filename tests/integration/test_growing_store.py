@@ -21,7 +21,9 @@ from integration_logs_async import AsyncStream, PaginationError
 from integration_logs_async.emulator import Emulator, FaultConfig, FaultKind, Provider
 from integration_logs_async.testing import EmulatorFactory
 
-from ._helpers import RESILIENT, assert_exactly, client_for, store_ids, store_raw, take_raw
+from .._support.clients import RESILIENT, client_for
+from .._support.store import store_ids, store_raw
+from ._helpers import assert_exactly, take
 
 PAGE = 100
 
@@ -177,7 +179,7 @@ async def test_resume_after_growth(emulator_factory: EmulatorFactory, provider: 
         initial = store_ids(emu, provider)
         initial_raw = store_raw(emu, provider)
         async with client_for(emu, provider) as client:
-            head, checkpoint = await take_raw(client.logs(page_size=PAGE).raw(), cut)
+            head, checkpoint = await take(client.logs(page_size=PAGE).raw(), cut)
         assert [r.id for r in head] == initial[:cut]
         emu.add_logs(provider, growth)
         async with client_for(emu, provider) as client:
@@ -314,7 +316,7 @@ async def test_resume_at_every_position_after_growth(
         async with client_for(emu, provider, prefetch_pages=2) as client:
             for cut in range(1, 14):
                 initial = store_ids(emu, provider)
-                head, checkpoint = await take_raw(client.logs(page_size=page).raw(), cut)
+                head, checkpoint = await take(client.logs(page_size=page).raw(), cut)
                 emu.add_logs(provider, growth)
                 rest = await client.logs(page_size=page, resume_from=checkpoint).raw().collect()
                 assert [r.id for r in head + rest] == initial, (growth, cut)

@@ -16,7 +16,9 @@ from integration_logs_async import AsyncStream, ElasticPathClient, RawRecord, Se
 from integration_logs_async.emulator import Emulator, Provider
 from integration_logs_async.testing import EmulatorFactory
 
-from ._helpers import assert_exactly, client_for, store_ids, store_raw, take_raw
+from .._support.clients import client_for
+from .._support.store import store_ids, store_raw
+from ._helpers import assert_exactly, take
 
 RECORDS = 20_000
 SENDCLOUD_PAGE = 100  # the server's page size (no page_size hint is sent)
@@ -56,18 +58,13 @@ async def test_resume_at_many_cut_points(
         typed_first = n % 2 == 1  # checkpoints are interchangeable between typed and raw
         async with client_for(emu, provider) as first_client:
             stream = listing(first_client)
+            head: list[str]
             if typed_first:
-                head: list[str] = []
-                if cut:
-                    async for record in stream:
-                        head.append(str(record.id))
-                        if len(head) == cut:
-                            break
-                checkpoint = stream.checkpoint
-                await stream.aclose()
+                records, checkpoint = await take(stream, cut)
+                head = [str(record.id) for record in records]
                 head_raw = None
             else:
-                taken, checkpoint = await take_raw(stream.raw(), cut)
+                taken, checkpoint = await take(stream.raw(), cut)
                 head = [r.id for r in taken]
                 head_raw = [r.raw for r in taken]
         assert head == expected_ids[:cut], f"cut {cut}: first part differs"
@@ -129,7 +126,7 @@ async def test_chain_of_resumes_through_the_whole_store(
         size = rng.choice([1, 99, 100, 101, 199, rng.randrange(1, 3000)])
         async with client_for(emu, provider, prefetch_pages=rng.choice([0, 2, 4])) as client:
             stream = client.logs(resume_from=checkpoint).raw()
-            taken, checkpoint = await take_raw(stream, size)
+            taken, checkpoint = await take(stream, size)
             exhausted = stream.exhausted
         harvested += taken
         if len(taken) < size:

@@ -10,7 +10,9 @@ import pytest
 from integration_logs_async.emulator import Emulator, Provider
 from integration_logs_async.testing import EmulatorFactory
 
-from ._helpers import assert_exactly, client_for, store_ids
+from .._support.clients import client_for
+from .._support.store import store_ids
+from ._helpers import assert_exactly
 
 SERVER_RPS = 40
 CLIENT_RATE = 36  # 90% of the server's limit: room for network jitter

@@ -25,7 +25,8 @@ from integration_logs_async._http import _body_buffers
 from integration_logs_async.emulator import Emulator
 from integration_logs_async.testing import EmulatorFactory
 
-from ._helpers import FAST, assert_exactly, sendcloud
+from .._support.clients import FAST, sendcloud
+from ._helpers import assert_exactly, take
 
 UNKNOWN_ID = 99_999_999
 NOT_FOUND_MESSAGE = "No Integration matches the given query."
@@ -308,15 +309,8 @@ async def test_every_listing_resumes_exactly(emulator: Emulator, oauth: bool) ->
     for name, (open_stream, expected) in listings.items():
         for cut in (0, 1, 24, 25, 26, 40, 41, len(expected) - 1, len(expected)):
             async with sendcloud(emulator, oauth=oauth) as client:
-                stream = open_stream(client, None)
-                head: list[str] = []
-                if cut:
-                    async for record in stream:
-                        head.append(str(record.id))
-                        if len(head) == cut:
-                            break
-                checkpoint = stream.checkpoint
-                await stream.aclose()
+                records, checkpoint = await take(open_stream(client, None), cut)
+                head = [str(record.id) for record in records]
             async with sendcloud(emulator, oauth=oauth) as client:
                 rest = [r.id async for r in open_stream(client, checkpoint).raw()]
             assert head + rest == expected, (name, cut)

@@ -28,15 +28,10 @@ from integration_logs_async import ClientCredentials, ElasticPathClient, Transpo
 from integration_logs_async.emulator import EmulatorConfig, FaultConfig
 from integration_logs_async.harvest import HarvestOptions, _job, _run, load_state, run_harvest
 
-from ._helpers import (
-    ThreadedEmulator,
-    assert_exactly_the_store,
-    elasticpath,
-    leftover_temporary_files,
-    open_fds,
-    other_tasks,
-    settle,
-)
+from .._support.clients import elasticpath
+from .._support.emulators import ThreadedEmulator
+from .._support.tasks import other_tasks, settle
+from ._helpers import assert_exactly_the_store, leftover_temporary_files, open_fds
 
 CANCELS = 100
 SEED = 20240601

@@ -18,13 +18,8 @@ from integration_logs_async.emulator import FaultConfig, Provider
 from integration_logs_async.harvest import HarvestOptions, Scope
 from integration_logs_async.testing import EmulatorFactory
 
-from ._helpers import (
-    assert_exactly_the_store,
-    client_for,
-    default_scope,
-    harvest_until_complete,
-    sendcloud,
-)
+from .._support.clients import client_for, sendcloud
+from ._helpers import assert_exactly_the_store, default_scope, harvest_until_complete
 
 RECORDS = 20_000
 TOKEN_TTL = 0.5

@@ -46,7 +46,8 @@ from integration_logs_async.emulator import Emulator, FaultConfig
 from integration_logs_async.harvest import HarvestOptions, run_harvest
 from integration_logs_async.testing import EmulatorFactory
 
-from ._helpers import FAST, assert_exactly_the_store, harvest_until_complete, innermost
+from .._support.clients import FAST
+from ._helpers import assert_exactly_the_store, harvest_until_complete, innermost
 
 SECRETS = {
     "sendcloud_public_key": "pk-Public-Key-1",
@@ -173,7 +174,7 @@ async def test_credentials_never_appear_in_any_output(
         credentials = ClientCredentials(emu.epcc_client_id, emu.epcc_client_secret)
         client = ElasticPathClient(credentials, base_url=emu.elasticpath_url, **settings)
     options = HarvestOptions(
-        provider=provider,  # type: ignore[arg-type]
+        provider=provider,
         out=str(out),
         scope=scope,  # type: ignore[arg-type]
         page_size=25,
@@ -282,7 +283,7 @@ async def test_nothing_reaches_a_foreign_origin(
             **FAST,
         )
     out = tmp_path / "logs.jsonl"
-    options = HarvestOptions(provider=provider, out=str(out), scope="all", page_size=50)  # type: ignore[arg-type]
+    options = HarvestOptions(provider=provider, out=str(out), scope="all", page_size=50)
     async with client:
         try:
             await run_harvest(client, options, progress=False)

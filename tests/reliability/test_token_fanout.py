@@ -18,7 +18,7 @@ from integration_logs_async import FanOutStream, RawRecord
 from integration_logs_async.emulator import Emulator, FaultConfig, RequestRecord
 from integration_logs_async.testing import EmulatorFactory
 
-from ._helpers import elasticpath, sendcloud
+from .._support.clients import elasticpath, sendcloud
 
 CONCURRENCY = 64
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import json
 import math
 import re
@@ -22,18 +20,6 @@ EP_BASE = "https://useast.api.elasticpath.com"
 EP_LOGS = EP_BASE + "/v2/integrations/logs"
 EP_TOKEN_URL = EP_BASE + "/oauth/access_token"
 USER_AGENT = f"integration-logs-async/{version('integration-logs-async')}"
-
-# No client-side pacing and near-zero backoff: retries cost microseconds.
-FAST: dict[str, Any] = {
-    "rate_limit": 0,
-    "backoff_initial": 0.001,
-    "backoff_max": 0.002,
-    "default_429_pause": 0.001,
-}
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 # --- records -------------------------------------------------------------------------------
@@ -217,8 +203,3 @@ class FakeSendcloud:
             body["next"] = None
         body["results"] = self.pages[i]
         return CallbackResult(body=json.dumps(body))
-
-
-def other_tasks() -> set[asyncio.Task[Any]]:
-    """Tasks still alive besides the running test."""
-    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()}

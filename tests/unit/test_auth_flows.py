@@ -22,14 +22,14 @@ from integration_logs_async import (
 )
 from integration_logs_async._http import _tokens
 
+from .._support.clients import FAST
+from .._support.http import basic_authorization
 from ._fakes import (
     EP_BASE,
     EP_TOKEN_URL,
-    FAST,
     SC_BASE,
     SC_TOKEN_URL,
     USER_AGENT,
-    basic,
     calls,
     headers_of,
     total_requests,
@@ -89,7 +89,7 @@ async def test_sendcloud_oauth_token_request_shape(mock: aioresponses) -> None:
     assert headers_of(post) == {
         "User-Agent": USER_AGENT,
         "Accept": "application/json",
-        "Authorization": basic("cid", "csecret"),
+        "Authorization": basic_authorization("cid", "csecret"),
     }
     [get] = calls(mock, "GET", SC_INTEGRATIONS)
     assert bearer_of(get) == "Bearer sc-tok"

@@ -11,7 +11,8 @@ from aioresponses import aioresponses
 
 from integration_logs_async import BasicAuth, BearerToken, ElasticPathClient, SendcloudClient
 
-from ._fakes import FAST, SC_BASE, calls
+from .._support.clients import FAST
+from ._fakes import SC_BASE, calls
 
 URL_ = SC_BASE + "/integrations"
 

@@ -20,16 +20,9 @@ from integration_logs_async import (
     PaginationError,
 )
 
-from ._fakes import (
-    EP_BASE,
-    FAST,
-    FakeElasticPath,
-    calls,
-    ep_log,
-    other_tasks,
-    requested,
-    total_requests,
-)
+from .._support.clients import FAST
+from .._support.tasks import other_tasks
+from ._fakes import EP_BASE, FakeElasticPath, calls, ep_log, requested, total_requests
 
 
 def client(**settings: Any) -> ElasticPathClient:

@@ -20,7 +20,8 @@ from integration_logs_async import (
 from integration_logs_async._http import _ratelimit
 from integration_logs_async._http._ratelimit import AsyncRateLimiter
 
-from ._fakes import FAST, SC_BASE
+from .._support.clients import FAST
+from ._fakes import SC_BASE
 from .conftest import FakeClock
 
 URL_ = SC_BASE + "/integrations"

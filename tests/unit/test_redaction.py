@@ -26,7 +26,8 @@ from integration_logs_async import (
 from integration_logs_async._http._redact import REDACTED, redact_headers, redact_text, redact_url
 from integration_logs_async.cli._messages import in_cli_words
 
-from ._fakes import EP_TOKEN_URL, FAST, SC_BASE, SC_LOGS, SC_TOKEN_URL, sc_log
+from .._support.clients import FAST
+from ._fakes import EP_TOKEN_URL, SC_BASE, SC_LOGS, SC_TOKEN_URL, sc_log
 
 PASSWORD = "sk-live-Secret-Password-123"
 CLIENT_SECRET = "cs-Very-Secret-456"

@@ -20,17 +20,9 @@ from integration_logs_async import (
     UnsafeURLError,
 )
 
-from ._fakes import (
-    FAST,
-    SC_BASE,
-    SC_LOGS,
-    FakeSendcloud,
-    calls,
-    other_tasks,
-    requested,
-    sc_log,
-    total_requests,
-)
+from .._support.clients import FAST
+from .._support.tasks import other_tasks
+from ._fakes import SC_BASE, SC_LOGS, FakeSendcloud, calls, requested, sc_log, total_requests
 
 
 def client(**settings: Any) -> SendcloudClient:

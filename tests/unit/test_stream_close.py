@@ -10,7 +10,9 @@ from aioresponses import aioresponses
 
 from integration_logs_async import BearerToken, ElasticPathClient
 
-from ._fakes import FAST, FakeElasticPath, ep_log, other_tasks
+from .._support.clients import FAST
+from .._support.tasks import other_tasks
+from ._fakes import FakeElasticPath, ep_log
 
 
 def client() -> ElasticPathClient:

@@ -31,7 +31,8 @@ from integration_logs_async import (
 )
 from integration_logs_async.errors import error_class_for, excerpt, parse_error_body
 
-from ._fakes import EP_BASE, FAST, SC_BASE, SC_LOGS, calls, requested, total_requests
+from .._support.clients import FAST
+from ._fakes import EP_BASE, SC_BASE, SC_LOGS, calls, requested, total_requests
 
 SC_URL = SC_BASE + "/integrations"
 EP_URL = EP_BASE + "/v2/integrations/int-1/jobs?page%5Blimit%5D=100&page%5Boffset%5D=0"

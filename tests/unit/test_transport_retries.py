@@ -28,7 +28,8 @@ from integration_logs_async import (
 )
 from integration_logs_async._http import _retry
 
-from ._fakes import FAST, SC_BASE, calls, sc_log, total_requests
+from .._support.clients import FAST
+from ._fakes import SC_BASE, calls, sc_log, total_requests
 
 URL_ = SC_BASE + "/integrations"
 LOG_URL = SC_BASE + "/integrations/7/logs"
