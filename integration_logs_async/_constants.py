@@ -62,8 +62,7 @@ PREFETCH_PAGES: Final = 4
 FANOUT_CONCURRENCY: Final = 8
 FANOUT_BUFFER: Final = 256
 # A fan-out child decodes a page only while fewer than this many items wait for the consumer
-# (why: ``_decode_gate.py``). Sendcloud benchmark, 8 children: decoding a page cost 240-243 µs
-# ungated against 225-230 gated at 2 (a lone stream: 232-237); gating at 4 gained nothing.
+# (why: ``_decode_gate.py``; gating at 4 gained nothing: benchmarks/README.md).
 FANOUT_DECODE_AHEAD: Final = 2
 
 # --- diagnostics ---------------------------------------------------------------------------------

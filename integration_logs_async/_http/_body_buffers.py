@@ -4,9 +4,9 @@ aiohttp's ``ClientResponse.read()`` joins a body's chunks into a new bytes objec
 freed again once the page is decoded. List pages are 50-200 KB: around glibc's mmap and
 heap-trim thresholds (128 KiB by default, raised dynamically), so depending on the process's
 heap history each page is copied into freshly mapped pages (a page fault every 4 KiB) that
-are handed back to the kernel (``brk``/``munmap``) when freed. On the Sendcloud e2e benchmark
-the same client measured 6.2 us of CPU per record in some processes and 7.3-7.7 in others;
-py-spy put the difference in the join's ``memcpy`` and in ``free`` -> ``sbrk``.
+are handed back to the kernel (``brk``/``munmap``) when freed: CPU per record then varies from
+process to process, spent in the join's ``memcpy`` and in ``free`` -> ``sbrk`` (figures:
+benchmarks/README.md).
 
 A body with a known ``Content-Length`` and no content coding that arrives in several chunks is
 copied chunk by chunk into a buffer from a small pool kept by the transport (the same amount

@@ -2,9 +2,9 @@
 
 ``asyncio.timeout()`` arms a ``TimerHandle`` for every scope and cancels it on exit. A
 cancelled handle stays in the event loop's heap until the loop purges it, and every push
-into that heap compares handles with a Python ``__lt__``; on the Sendcloud benchmark the
-per-request scope cost ~13 us of CPU per page (0.13 us per record), more than any other
-single piece of the library's own per-request work.
+into that heap compares handles with a Python ``__lt__``: measured, the per-request scope
+cost more CPU than any other single piece of the library's own per-request work (figures:
+benchmarks/README.md).
 
 A :class:`DeadlineClock` keeps the scopes in flight and arms one timer, at the earliest
 deadline among them. Entering and leaving a scope is a dict insert and delete; the timer is

@@ -1,10 +1,9 @@
 """``read_timeout`` kept on the shared deadline clock instead of aiohttp's ``sock_read`` timer.
 
 aiohttp enforces ``ClientTimeout(sock_read=...)`` by cancelling and re-arming a
-``TimerHandle`` on every socket read of a response: four or five per 160 KB page. Each one
-is an allocation and a push into the event loop's heap of mostly cancelled handles. On the
-Sendcloud benchmark a client without that timer measured 5.70 µs of CPU per record against
-5.87 with it.
+``TimerHandle`` on every socket read of a response, several per list page. Each one is an
+allocation and a push into the event loop's heap of mostly cancelled handles: measurably more
+CPU per record than without that timer (figures: benchmarks/README.md).
 
 For the session the client creates, a :class:`ReadWatch` enforces the same bound on the
 transport's :class:`~._deadlines.DeadlineClock`. It is a deadline scope around one attempt,

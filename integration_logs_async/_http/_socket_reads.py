@@ -4,9 +4,9 @@ asyncio's selector transport reads with ``sock.recv(max_size)`` and its TLS laye
 ``SSLObject.read(max_size)``: each read allocates a fresh ``max_size`` bytes object (256 KiB)
 and shrinks it to what arrived. 256 KiB is above glibc's default mmap threshold (128 KiB), so
 depending on the process's heap history every read can become mmap + mremap + munmap on
-cold pages (CPython gh-85451). Which regime a process lands in varies from run to run: on the
-e2e benchmark, client CPU per record was 5.1 us in some processes and 8.4 us in others, the
-difference spent in asyncio's read path and aiohttp's parser. Reading at most
+cold pages (CPython gh-85451). Which regime a process lands in varies from run to run, and
+client CPU per record with it, the difference spent in asyncio's read path and aiohttp's
+parser (figures: benchmarks/README.md). Reading at most
 :data:`~._constants.SOCKET_READ_BYTES` keeps the buffer on the heap, whatever the regime.
 
 ``max_size`` is an undocumented but public-named attribute of CPython's transports (a class
