@@ -46,6 +46,20 @@ class BaseClient(abc.ABC):
 
     spec: ClassVar[ProviderSpec]
     """The provider's defaults, environment variables and hooks."""
+    provider: ClassVar[str]
+    """``spec.name``: how checkpoints and harvests name the provider."""
+    default_base_url: ClassVar[str]
+    """``spec.base_url``."""
+    default_rate_limit: ClassVar[float]
+    """``spec.rate_limit``: requests per second when ``rate_limit`` is not set."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = vars(cls).get("spec")
+        if spec is not None:  # a provider's client (or one that overrides its spec)
+            cls.provider = spec.name
+            cls.default_base_url = spec.base_url
+            cls.default_rate_limit = spec.rate_limit
 
     def __init__(
         self,
@@ -77,11 +91,6 @@ class BaseClient(abc.ABC):
             parse_errors=spec.parse_errors,
             session=session,
         )
-
-    @property
-    def provider(self) -> str:
-        """The provider's name (``spec.name``), as checkpoints and harvests name it."""
-        return self.spec.name
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self._auth!r})"

@@ -52,7 +52,7 @@ PACKAGE = Path(integration_logs_async.__file__).parent
 async def harvest(
     emu: Emulator, provider: str, out: Path, *, client_settings: Any = None, **options: Any
 ) -> HarvestResult:
-    opts = HarvestOptions(provider=provider, out=str(out), **options)  # type: ignore[arg-type]
+    opts = HarvestOptions(provider=provider, out=str(out), **options)
     async with client_for(emu, provider, **(client_settings or {})) as client:
         return await run_harvest(client, opts, progress=False)
 
@@ -262,7 +262,7 @@ async def test_a_run_that_fails_before_writing_leaves_every_file_as_it_was(
     url = emulator.sendcloud_url if provider == "sendcloud" else emulator.elasticpath_url
     async with cls(wrong, base_url=url, **FAST) as client:
         with pytest.raises(IntegrationLogsError, match="401"):
-            opts = HarvestOptions(provider=provider, out=str(out), force=True)  # type: ignore[arg-type]
+            opts = HarvestOptions(provider=provider, out=str(out), force=True)
             await run_harvest(client, opts, progress=False)
     assert out.read_bytes() == before and not state_of(out).exists()
     # an unreachable host, through the API, with force=True: the old output stays
@@ -273,7 +273,7 @@ async def test_a_run_that_fails_before_writing_leaves_every_file_as_it_was(
     )
     async with cls(right, base_url="http://127.0.0.1:9", **{**FAST, "max_attempts": 2}) as client:
         with pytest.raises(IntegrationLogsError):
-            opts = HarvestOptions(provider=provider, out=str(out), force=True)  # type: ignore[arg-type]
+            opts = HarvestOptions(provider=provider, out=str(out), force=True)
             await run_harvest(client, opts, progress=False)
     assert out.read_bytes() == before and not state_of(out).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs.jsonl"]

@@ -45,7 +45,7 @@ SCOPE_IDS = [f"{p[:2]}-{s}" for p, s in SCOPES]
 async def harvest(
     emu: Emulator, provider: str, out: Path, *, client: Any = None, **options: Any
 ) -> HarvestResult:
-    opts = HarvestOptions(provider=provider, out=str(out), **options)  # type: ignore[arg-type]
+    opts = HarvestOptions(provider=provider, out=str(out), **options)
     if client is not None:
         return await run_harvest(client, opts, progress=False)
     async with client_for(emu, provider) as fresh:
