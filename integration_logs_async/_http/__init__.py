@@ -5,7 +5,9 @@ The rest of the package imports from here, not from the modules, which are:
 - ``_origin``: which URLs may be requested (:class:`OriginPolicy`, ``check_base_url``);
 - ``_classify``: what a response means (:class:`ResponseClassifier`), pure;
 - ``_retry``: whether and how long to retry, pure, plus tenacity's wait;
-- ``_transport``: :class:`AsyncTransport`, one attempt's I/O and the retry loop;
+- ``_transport``: :class:`AsyncTransport`: one attempt's I/O (redirects, 401 replay), pacing;
+- ``_retry_loop``: tenacity, entered after a first failure;
+- ``_response``: :class:`Response`, a decoded 2xx answer;
 - ``_session``: the client's own aiohttp session (capped reads, read watch, receive buffers)
   or yours;
 - ``_tokens``: credentials to ``Authorization`` headers; token requests, cache and refresh;

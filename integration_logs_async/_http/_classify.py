@@ -24,7 +24,7 @@ from typing import Final, NamedTuple
 
 from yarl import URL
 
-from ..errors import APIError, ProviderError, RateLimitError, error_class_for, excerpt
+from ..errors import APIError, ProviderError, error_class_for, excerpt
 from ._origin import OriginPolicy
 from ._redact import redact_url
 from ._retry import parse_retry_after
@@ -132,8 +132,7 @@ class ResponseClassifier:
             (e.request_id for e in errors if e.request_id), None
         )
         retry_after = parse_retry_after(headers)
-        cls = RateLimitError if status == 429 else error_class_for(status)
-        error = cls(
+        error = error_class_for(status)(  # a 429: RateLimitError
             status=status,
             method=method,
             url=shown,
