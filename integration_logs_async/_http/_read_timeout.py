@@ -7,11 +7,12 @@ CPU per record than without that timer (figures: benchmarks/README.md).
 
 For the session the client creates, a :class:`ReadWatch` enforces the same bound on the
 transport's :class:`~._deadlines.DeadlineClock`. It is a deadline scope around one attempt,
-and it starts unarmed. The connector arms it once the request has its connection
-(:func:`connection_acquired`), so the wait for a free pooled connection is not counted: that
-wait is not the server being silent. It is pushed back each time a chunk of the body arrives
-(:meth:`ReadWatch.progress`). Pushing back is an attribute store; the shared timer, firing
-early, re-arms for the new deadline. An expired watch raises :class:`ReadTimeout`.
+and it starts unarmed. The session's connector arms it once the request has its connection
+(:meth:`ReadWatches.connection_acquired`), so the wait for a free pooled connection is not
+counted: that wait is not the server being silent. It is pushed back each time a chunk of the
+body arrives (:meth:`ReadWatch.progress`). Pushing back is an attribute store; the shared
+timer, firing early, re-arms for the new deadline. An expired watch raises
+:class:`ReadTimeout`. No context variable: the watches are kept by task, in the session.
 
 A session you pass keeps aiohttp's own ``sock_read``: its connector is not the library's.
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from contextvars import ContextVar
 from typing import Any
 
 from ._deadlines import DeadlineClock, DeadlineScope
@@ -30,28 +30,62 @@ class ReadTimeout(TimeoutError):
     """The server sent nothing for ``read_timeout`` seconds (headers or the next body chunk)."""
 
 
-_WATCH: ContextVar[ReadWatch | None] = ContextVar("integration_logs_async_read_watch", default=None)
+class ReadWatches:
+    """The read watches of one session's requests in flight, by task.
+
+    The session's connector calls :meth:`connection_acquired` when it hands a request its
+    connection; the watch of the task that asked starts counting.
+    """
+
+    __slots__ = ("_by_task", "_clock", "seconds")
+
+    def __init__(self, clock: DeadlineClock, seconds: float) -> None:
+        self._clock = clock
+        self.seconds = seconds
+        self._by_task: dict[asyncio.Task[Any], ReadWatch] = {}
+
+    def watch(self) -> ReadWatch:
+        """A new watch, for ``with`` around one request and the reading of its body."""
+        return ReadWatch(self)
+
+    def connection_acquired(self) -> None:
+        """A request has its connection: from here on, silence is the server's."""
+        # A task started inside a watch is another task: it does not start its parent's.
+        watch = self._by_task.get(asyncio.current_task())  # type: ignore[arg-type]
+        if watch is not None:
+            watch.progress()
+
+    def __len__(self) -> int:
+        """Watches in flight."""
+        return len(self._by_task)
 
 
 class ReadWatch(DeadlineScope):
-    """``with ReadWatch(clock, read_timeout):`` around one request and the reading of its body."""
+    """``with watches.watch():`` around one request and the reading of its body."""
 
-    __slots__ = ("_token", "seconds")
+    __slots__ = ("_outer", "_watches", "seconds")
 
-    def __init__(self, clock: DeadlineClock, seconds: float) -> None:
+    def __init__(self, watches: ReadWatches) -> None:
         # Not DeadlineScope.__init__: one call less on the path of every request.
-        self._clock = clock
+        self._clock = watches._clock
+        self._watches = watches
         self.when = math.inf  # unarmed until the connection is there
         self.expired = False
-        self.seconds = seconds
+        self.seconds = watches.seconds
 
     def __enter__(self) -> ReadWatch:
         super().__enter__()
-        self._token = _WATCH.set(self)
+        by_task = self._watches._by_task
+        self._outer = by_task.get(self._task)
+        by_task[self._task] = self
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        _WATCH.reset(self._token)
+        by_task = self._watches._by_task
+        if self._outer is None:
+            del by_task[self._task]
+        else:
+            by_task[self._task] = self._outer
         super().__exit__(*exc_info)
 
     def progress(self) -> None:
@@ -70,13 +104,4 @@ class ReadWatch(DeadlineScope):
         return ReadTimeout(f"the server sent nothing for read_timeout={self.seconds:g} s")
 
 
-def connection_acquired() -> None:
-    """Called by the library's connector when a request has its connection: from here on,
-    silence is the server's, and the request's watch (if any) starts counting."""
-    watch = _WATCH.get()
-    # A task started inside the watch inherits the context, not the watch.
-    if watch is not None and watch._task is asyncio.current_task():
-        watch.progress()
-
-
-__all__ = ["ReadTimeout", "ReadWatch", "connection_acquired"]
+__all__ = ["ReadTimeout", "ReadWatch", "ReadWatches"]

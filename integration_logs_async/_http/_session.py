@@ -4,7 +4,7 @@ The session the client creates (:class:`OwnedSession`) gets the library's perfor
 machinery, all of it here:
 
 - connections that read at most ``SOCKET_READ_BYTES`` at once (``_socket_reads.py``);
-- ``read_timeout`` kept on the transport's shared deadline clock by a :class:`ReadWatch`
+- ``read_timeout`` kept on the transport's shared deadline clock by read watches
   instead of aiohttp's per-read ``sock_read`` timer (``_read_timeout.py``);
 - bodies of known length read into pooled receive buffers (``_body_buffers.py``).
 
@@ -26,7 +26,7 @@ from ..config import ClientConfig
 from ..errors import ResponseTooLargeError
 from ._body_buffers import BodyBuffers
 from ._deadlines import DeadlineClock
-from ._read_timeout import ReadWatch
+from ._read_timeout import ReadWatches
 from ._redact import redact_url
 from ._socket_reads import CappedReadsConnector
 
@@ -153,8 +153,7 @@ class OwnedSession(_Session):
         super().__init__(config, sock_read=None)
         self.current = None
         self._config = config
-        self._deadlines = deadlines
-        self._read_timeout = config.read_timeout
+        self._watches = ReadWatches(deadlines, config.read_timeout)
         # One receive buffer per connection at most (why: ``_body_buffers.py``).
         self.bodies = BodyBuffers(keep=config.max_connections, max_bytes=BODY_BUFFER_MAX_BYTES)
 
@@ -165,7 +164,10 @@ class OwnedSession(_Session):
         if self.current is None:
             config = self._config
             connector = CappedReadsConnector(
-                limit=config.max_connections, ttl_dns_cache=300, ssl=config.verify_ssl
+                on_connection=self._watches.connection_acquired,
+                limit=config.max_connections,
+                ttl_dns_cache=300,
+                ssl=config.verify_ssl,
             )
             self.current = aiohttp.ClientSession(
                 connector=connector,
@@ -179,7 +181,7 @@ class OwnedSession(_Session):
 
     def watch(self) -> Watch:
         """``read_timeout`` for one attempt, on the shared deadline clock."""
-        return ReadWatch(self._deadlines, self._read_timeout)
+        return self._watches.watch()
 
     async def aclose(self) -> None:
         """Close the session (if it was ever created). Idempotent."""

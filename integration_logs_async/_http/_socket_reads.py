@@ -16,18 +16,25 @@ Transports without it (uvloop, other event loops) are left alone, and so is a sm
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import aiohttp
 from aiohttp.client_reqrep import ClientRequest
 from aiohttp.connector import Connection
 from aiohttp.tracing import Trace
 
 from .._constants import SOCKET_READ_BYTES
-from ._read_timeout import connection_acquired
 
 
 class CappedReadsConnector(aiohttp.TCPConnector):
     """A ``TCPConnector`` whose connections read at most ``SOCKET_READ_BYTES`` at once, and
-    which starts the request's read timeout once it has handed over a connection."""
+    which calls ``on_connection()`` once it has handed a request its connection (the request's
+    read timeout starts counting: ``_read_timeout.py``)."""
+
+    def __init__(self, *, on_connection: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._on_connection = on_connection
 
     async def connect(
         self,
@@ -38,7 +45,7 @@ class CappedReadsConnector(aiohttp.TCPConnector):
         """A pooled or new connection, its reads capped (once per connection in effect)."""
         connection = await super().connect(req, traces, timeout)
         cap_socket_reads(connection.transport)
-        connection_acquired()  # ``read_timeout`` counts from here (``_read_timeout.py``)
+        self._on_connection()
         return connection
 
 
@@ -54,3 +61,6 @@ def _cap(holder: object, limit: int) -> None:
     current = getattr(holder, "max_size", None)
     if type(current) is int and current > limit:
         holder.max_size = limit  # type: ignore[attr-defined]
+
+
+__all__ = ["CappedReadsConnector", "cap_socket_reads"]

@@ -17,7 +17,7 @@ import pytest
 
 from integration_logs_async import BasicAuth, SendcloudClient, TransportError
 from integration_logs_async._http._deadlines import DeadlineClock
-from integration_logs_async._http._read_timeout import ReadWatch, connection_acquired
+from integration_logs_async._http._read_timeout import ReadWatches
 
 READ_TIMEOUT = 0.2
 BODY = b'[{"id": 1}, {"id": 2}, {"id": 3}, {"id": 4}, {"id": 5}, {"id": 6}]'
@@ -191,14 +191,30 @@ async def test_a_session_you_pass_keeps_aiohttps_sock_read(serve: Any) -> None:
 
 async def test_a_watch_started_in_a_task_is_not_started_by_its_child_tasks() -> None:
     clock = DeadlineClock()
-    with ReadWatch(clock, 60) as watch:
+    watches = ReadWatches(clock, 60)
+    with watches.watch() as watch:
 
         async def child() -> None:
-            connection_acquired()
+            watches.connection_acquired()
 
-        await asyncio.create_task(child())  # a child task copies the context, watch included
+        await asyncio.create_task(child())  # another task: not the one watched
         assert watch.when == float("inf")  # not armed by the child
-        connection_acquired()
+        watches.connection_acquired()
         assert watch.when < float("inf") and clock.armed_at == watch.when
     assert len(clock) == 0
+    assert len(watches) == 0
+    clock.close()
+
+
+async def test_watches_nest_within_a_task() -> None:
+    clock = DeadlineClock()
+    watches = ReadWatches(clock, 60)
+    with watches.watch() as outer:
+        with watches.watch() as inner:
+            watches.connection_acquired()
+        assert inner.when < float("inf") and outer.when == float("inf")
+        watches.connection_acquired()
+        assert outer.when < float("inf")
+        assert len(watches) == 1
+    assert len(watches) == 0
     clock.close()
