@@ -9,7 +9,7 @@ import asyncio
 import json
 import signal
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 
 from integration_logs_async.emulator import FaultConfig
@@ -17,10 +17,12 @@ from integration_logs_async.emulator import FaultConfig
 __all__ = [
     "LATENCY",
     "PROVIDERS",
+    "Process",
     "assert_exactly_once",
     "line_ids",
     "read_lines",
     "signal_at_progress",
+    "signal_when",
     "split_source",
 ]
 
@@ -84,20 +86,28 @@ def assert_exactly_once(
 # --- interrupted runs ----------------------------------------------------------------------
 
 
-async def signal_at_progress(
-    command: Sequence[str], env: dict[str, str], sig: signal.Signals, *, records: int = 200
+Process = asyncio.subprocess.Process
+"""A child process started by :func:`signal_when`."""
+
+
+async def signal_when(
+    command: Sequence[str],
+    env: dict[str, str],
+    sig: signal.Signals,
+    ready: Callable[[Process], Awaitable[object]],
 ) -> tuple[int, bytes]:
-    """Run ``command`` with progress lines every 0.05 s and send it ``sig`` once a progress
-    line counts more than ``records`` records; its exit code and stderr (after that line)."""
+    """Run ``command`` (stderr piped), wait (at most 20 s) until ``ready(process)`` returns,
+    then send it ``sig``; its exit code and the rest of its stderr."""
     proc = await asyncio.create_subprocess_exec(
-        *command, "--progress-interval", "0.05", env=env, stderr=asyncio.subprocess.PIPE
+        *command,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert proc.stderr is not None
     try:
         async with asyncio.timeout(20):
-            while line := await proc.stderr.readline():
-                if line.startswith(b"progress: ") and _count(line) > records:
-                    break
+            await ready(proc)
         assert proc.returncode is None
         proc.send_signal(sig)
         _, err = await asyncio.wait_for(proc.communicate(), 20)
@@ -107,6 +117,21 @@ async def signal_at_progress(
             await proc.wait()
     assert proc.returncode is not None
     return proc.returncode, err
+
+
+async def signal_at_progress(
+    command: Sequence[str], env: dict[str, str], sig: signal.Signals, *, records: int = 200
+) -> tuple[int, bytes]:
+    """Run ``command`` with progress lines every 0.05 s and send it ``sig`` once a progress
+    line counts more than ``records`` records; its exit code and stderr (after that line)."""
+
+    async def past_records(proc: Process) -> None:
+        assert proc.stderr is not None
+        while line := await proc.stderr.readline():
+            if line.startswith(b"progress: ") and _count(line) > records:
+                return
+
+    return await signal_when([*command, "--progress-interval", "0.05"], env, sig, past_records)
 
 
 def _count(progress: bytes) -> int:

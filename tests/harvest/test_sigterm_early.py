@@ -19,33 +19,24 @@ from integration_logs_async.emulator import Emulator
 from integration_logs_async.harvest import HarvestState
 
 from .._support.cli import cli_command, cli_env
+from ._helpers import Process, signal_when
 
 SLOW = {"seed": 1, "rates": {"latency": 1.0}, "latency_seconds": 3.0}
 
 
 async def _terminate_during_first_request(emulator: Emulator, *args: str) -> tuple[int, str]:
     """Run ``harvest elasticpath ARGS``, SIGTERM it once a data request is in flight."""
-    proc = await asyncio.create_subprocess_exec(
-        *cli_command("harvest", "elasticpath", *args),
-        env=cli_env(emulator),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(20):  # the signal handler is installed before any request
-            while emulator.in_flight == 0:
-                assert proc.returncode is None
-                await asyncio.sleep(0.01)
+
+    async def first_request_in_flight(proc: Process) -> None:
+        # the signal handler is installed before any request
+        while emulator.in_flight == 0:
+            assert proc.returncode is None
+            await asyncio.sleep(0.01)
         assert not [r for r in emulator.requests if r.category == "data"]  # no page answered
-        proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 20)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode is not None
-    return proc.returncode, err.decode()
+
+    command = cli_command("harvest", "elasticpath", *args)
+    rc, err = await signal_when(command, cli_env(emulator), signal.SIGTERM, first_request_in_flight)
+    return rc, err.decode()
 
 
 @pytest.mark.emulator(integrations=1, logs=20, faults=SLOW)
