@@ -22,7 +22,7 @@ from yarl import URL
 from .._constants import EXPLICIT_RATE_LIMIT_MARGIN, LOGGER_NAME
 from ..auth import Auth
 from ..config import ClientConfig
-from ..errors import APIError, TransportError, parse_error_body
+from ..errors import APIError, TransportError
 from ..events import TransportEvent, TransportStats
 from ._body_buffers import Body
 from ._classify import REAUTHENTICATE, ErrorParser, Failure, Redirect, ResponseClassifier
@@ -53,7 +53,8 @@ class AsyncTransport:
     """Sends requests for one client. Owns (or borrows) an ``aiohttp.ClientSession``.
 
     ``origin`` is the client's :class:`OriginPolicy`: build request URLs with it.
-    ``parse_errors`` reads the provider's error objects from an error body.
+    ``parse_errors`` reads the provider's error objects from an error body (the provider's
+    hook: the transport knows no provider's error shape).
     """
 
     def __init__(
@@ -65,7 +66,7 @@ class AsyncTransport:
         config: ClientConfig,
         default_rate_limit: float,
         session: aiohttp.ClientSession | None = None,
-        parse_errors: ErrorParser = parse_error_body,
+        parse_errors: ErrorParser,
     ) -> None:
         self.config = config
         self._secrets = Secrets(auth.secrets())
