@@ -312,13 +312,6 @@ class ResponseTooLargeError(IntegrationLogsError):
         )
 
 
-def parse_error_body(body: bytes) -> tuple[ProviderError, ...]:  # transitional: see providers
-    """Provider error objects from an error body (every provider's shapes)."""
-    from .providers.sendcloud._errors import parse_errors
-
-    return parse_errors(body)
-
-
 __all__ = [
     "APIError",
     "AuthenticationError",

@@ -29,7 +29,8 @@ from integration_logs_async import (
     TransportError,
     UnsafeURLError,
 )
-from integration_logs_async.errors import error_class_for, excerpt, parse_error_body
+from integration_logs_async.errors import error_class_for, excerpt
+from integration_logs_async.providers.sendcloud._errors import parse_errors as parse_error_body
 
 from .._support.clients import FAST
 from ._fakes import EP_BASE, SC_BASE, SC_LOGS, calls, requested, total_requests
