@@ -40,9 +40,9 @@ REQUEST_DEADLINE: Final = 300.0  # one logical request, all retries and waits in
 MAX_CONNECTIONS: Final = 16
 MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 # Largest single socket read on connections of the client's own session: below glibc's
-# 128 KiB mmap threshold, where asyncio's 256 KiB default is not (why: ``_socket_reads.py``).
+# 128 KiB mmap threshold, where asyncio's 256 KiB default is not (why: ``_http/_socket_reads.py``).
 SOCKET_READ_BYTES: Final = 127 * 1024
-# Receive buffers larger than this are not kept for reuse (why reuse: ``_body_buffers.py``).
+# Receive buffers larger than this are not kept for reuse (why reuse: ``_http/_body_buffers.py``).
 BODY_BUFFER_MAX_BYTES: Final = 1024 * 1024
 
 # --- retries -----------------------------------------------------------------------------------
@@ -62,7 +62,7 @@ PREFETCH_PAGES: Final = 4
 FANOUT_CONCURRENCY: Final = 8
 FANOUT_BUFFER: Final = 256
 # A fan-out child decodes a page only while fewer than this many items wait for the consumer
-# (why: ``_decode_gate.py``; gating at 4 gained nothing: benchmarks/README.md).
+# (why: ``_http/_decode_gate.py``; figures: benchmarks/README.md).
 FANOUT_DECODE_AHEAD: Final = 2
 
 # --- diagnostics ---------------------------------------------------------------------------------

@@ -80,9 +80,10 @@ class BearerToken:
 class ClientCredentials:
     """OAuth2 client-credentials grant.
 
-    ``token_url`` defaults per provider: Sendcloud ``https://account.sendcloud.com/oauth2/token``
-    (client id/secret as HTTP Basic, ``scope=api``); Elastic Path ``{base_url}/oauth/access_token``
-    (client id/secret in the form body). ``scope`` overrides the provider's default scope.
+    ``token_url=None``: the provider's token endpoint, as its spec says (``spec.token``: e.g.
+    Sendcloud's fixed URL, or a path under Elastic Path's ``base_url``, and whether the client
+    id and secret go in a Basic header or in the form). ``scope`` overrides the provider's
+    default OAuth2 scope.
     """
 
     client_id: str

@@ -69,7 +69,7 @@ class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     the provider's link to the following page (cursor pagination), ``checkpoint`` the resume
     token once every record of this page has been consumed. ``url`` (redacted) and the
     checkpoints are computed when read, not for every page. (A msgspec struct, not a
-    dataclass: built in C, a tenth of a frozen dataclass's cost, once per page.)
+    dataclass: built in C, once per page.)
     """
 
     items: Sequence[T]
@@ -133,11 +133,13 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
         self._key = key
         self._raw_codec = raw_codec
         self._resume_from = resume_from
-        style = pager.position_type
+        position_type = pager.position_type
         self._start: Position = (
-            decode_checkpoint(resume_from, provider=provider, stream=key, style=style)
+            decode_checkpoint(
+                resume_from, provider=provider, stream=key, position_type=position_type
+            )
             if resume_from is not None
-            else style()
+            else position_type()
         )
         self._max_items = max_items
         # Consumer-side state. Pages fully consumed are kept only as the position after them,

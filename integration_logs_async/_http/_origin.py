@@ -119,11 +119,6 @@ class OriginPolicy:
         self._base = str(base_url).rstrip("/")
         self._redact = redact
 
-    @property
-    def origin(self) -> str:
-        """``scheme://host[:port]`` of the configured base URL."""
-        return self._expected
-
     def resolve(self, path_or_url: str) -> URL:
         """An absolute URL for a path under ``base_url``, or a checked absolute URL."""
         if path_or_url.startswith(self._prefix):

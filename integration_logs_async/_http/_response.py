@@ -55,7 +55,7 @@ def decode_response(
     size = len(body)
     try:
         # No UTF-8 pass over the body here: msgspec validates every string it decodes, and
-        # raw records check their own bytes (``records.py``); what is left unchecked is
+        # raw records check their own bytes (``providers/_raw.py``); what is left unchecked is
         # skipped, never handed out.
         value = bodies.decode(body, decode)
     except DECODE_FAILURES as exc:

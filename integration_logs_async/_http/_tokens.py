@@ -22,6 +22,7 @@ from typing import Literal, Protocol
 import msgspec
 from yarl import URL
 
+from .._constants import TOKEN_DEFAULT_LIFETIME
 from ..auth import Auth, BasicAuth, BearerToken, ClientCredentials
 from ..errors import APIError, IntegrationLogsError, error_class_for
 from ._body_buffers import Body
@@ -69,7 +70,7 @@ def parse_token_response(body: Body, *, now: float | None = None) -> tuple[str, 
     elif parsed.expires is not None:
         lifetime = parsed.expires - (time.time() if now is None else now)
     else:
-        lifetime = 3600.0
+        lifetime = TOKEN_DEFAULT_LIFETIME
     return parsed.access_token, max(0.0, lifetime)
 
 
@@ -115,8 +116,8 @@ def _token_refused(exc: APIError) -> APIError:
     """The error a refused token request shows: 400/401/403 mean the credentials."""
     if exc.status == 404:  # not an id of ours: the token URL itself is wrong
         exc.hint = (
-            "The token endpoint was not found: check base_url (for Elastic Path the "
-            "token URL is derived from it) and token_url if you set one."
+            "The token endpoint was not found: check base_url (a provider whose token URL "
+            "is not fixed derives it from base_url) and token_url if you set one."
         )
         exc.args = (exc._message(),)
     if exc.status in (400, 401, 403):

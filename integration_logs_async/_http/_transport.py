@@ -1,4 +1,4 @@
-"""The async HTTP transport: one attempt's I/O, the retry loop, pacing, tokens, deadlines.
+"""The async HTTP transport: one attempt's I/O, pacing and deadlines, wired to the rest.
 
 Everything provider-specific arrives as data (base URL, token endpoint, default rate limit,
 error-body parser). What decides lives in pure code: which URLs are allowed in

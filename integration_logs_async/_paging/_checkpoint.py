@@ -66,8 +66,10 @@ class PendingCheckpoint:
         return encode_checkpoint(self._provider, self._stream, self._pos)
 
 
-def decode_checkpoint(token: str, *, provider: str, stream: str, style: type[Position]) -> Position:
-    """The position in ``token``, of type ``style``; ``ValueError`` when malformed or from
+def decode_checkpoint(
+    token: str, *, provider: str, stream: str, position_type: type[Position]
+) -> Position:
+    """The position in ``token``, of type ``position_type``; ``ValueError`` when malformed or from
     another stream."""
     if not isinstance(token, str) or not token:
         raise ValueError("resume_from must be a checkpoint string taken from stream.checkpoint")
@@ -90,7 +92,7 @@ def decode_checkpoint(token: str, *, provider: str, stream: str, style: type[Pos
         raise ValueError(
             "checkpoint holds a negative position; it was not produced by this library"
         )
-    if style is CursorPosition:
+    if position_type is CursorPosition:
         return CursorPosition(url=pos.url, anchor=pos.anchor, in_page=pos.in_page, done=pos.done)
     return OffsetPosition(offset=pos.offset, anchor=pos.anchor, total=pos.total, done=pos.done)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -30,4 +30,12 @@ def record_id(item: Any) -> str:
     return str(item.id)
 
 
-__all__ = ["RecordCodec", "record_id"]
+def index_of(items: Sequence[Any], anchor: str) -> int | None:
+    """The index of the record whose id is ``anchor`` in ``items``, or None."""
+    for i, item in enumerate(items):
+        if record_id(item) == anchor:
+            return i
+    return None
+
+
+__all__ = ["RecordCodec", "index_of", "record_id"]

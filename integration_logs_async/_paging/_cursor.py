@@ -8,15 +8,15 @@ against the page's URL), and only on the configured origin.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from yarl import URL
 
 from .._http import AsyncTransport, Body, DecodeGate
 from ..errors import PaginationError, UnsafeURLError
-from ._codec import RecordCodec, record_id
+from ._codec import RecordCodec, index_of
 from ._fetched import FetchedCursorPage
 from ._positions import CursorPosition, Position
 from ._styles import CursorPageView, CursorStyle
@@ -25,12 +25,14 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
-def index_of(items: Sequence[Any], anchor: str) -> int | None:
-    """The index of the record whose id is ``anchor`` in ``items``, or None."""
-    for i, item in enumerate(items):
-        if record_id(item) == anchor:
-            return i
-    return None
+def _absolute(page_url: URL, link: str) -> str:
+    """``link`` made absolute against ``page_url`` when it can be (it is shown, not followed)."""
+    if link.startswith(("http://", "https://")):
+        return link
+    try:
+        return str(page_url.join(URL(link, encoded=True)))
+    except (TypeError, ValueError):
+        return link
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class CursorPager(Generic[T]):
                     # The page's records are still handed out; the error is raised when the
                     # stream goes on, and no checkpoint names the refused link.
                     refused = exc
+                    link = _absolute(target, link)
             followable = refused is None
             skip = 0
             if anchor is not None:
@@ -154,4 +157,4 @@ class CursorPager(Generic[T]):
             del page, resp  # hold no record while the next page is fetched
 
 
-__all__ = ["CursorPager", "index_of"]
+__all__ = ["CursorPager"]

@@ -21,8 +21,7 @@ from yarl import URL
 
 from .._http import AsyncTransport, Body, DecodeGate, redact_url
 from ..errors import BadRequestError, OffsetCeilingError, PaginationError
-from ._codec import RecordCodec, record_id
-from ._cursor import index_of
+from ._codec import RecordCodec, index_of, record_id
 from ._fetched import FetchedOffsetPage
 from ._positions import OffsetPosition, Position
 from ._styles import OffsetPageView, OffsetStyle

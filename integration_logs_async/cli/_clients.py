@@ -25,7 +25,10 @@ def _credentials_help(spec: ProviderSpec) -> list[str]:
         kinds.append(f"{creds.id_var} + {creds.secret_var} ({_KIND[creds.kind]}{token})")
     lines = [f"  {spec.name}:", *(f"    {kind}" for kind in kinds)]
     if len(kinds) > 1:
-        lines.append("    when both are set, the first is used (a note on stderr says so)")
+        lines.append(
+            f"    when both are set, {_KIND[spec.credentials[0].kind]} is used "
+            "(a note on stderr says so)"
+        )
     lines.append(f"    {spec.base_url_var} optional (default {spec.base_url})")
     return lines
 

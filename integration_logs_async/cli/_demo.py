@@ -101,7 +101,7 @@ async def demo(args: argparse.Namespace) -> tuple[HarvestResult, int, tuple[int,
         )
         if not args.quiet:
             print(
-                f"emulator on {emu.elasticpath_url}: {args.logs:,} logs per provider, "
+                f"emulator on {emu.url}: {args.logs:,} logs per provider, "
                 f"{args.integrations} integrations, faults {'off' if args.no_faults else 'on'}; "
                 f"harvesting {args.provider} by {scope[:-1]} with concurrency {args.concurrency}",
                 file=sys.stderr,

@@ -28,10 +28,14 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state", help="state file (default: OUT.state.json)")
     parser.add_argument(
         "--scope",
-        choices=["all", "integrations", "jobs"],
-        help="one listing of all logs, one per integration, or one per job (Elastic Path). "
-        "Default: the scope the state file records, else jobs for Elastic Path (each listing "
-        "stays under its 10,000-record offset ceiling) and integrations for Sendcloud",
+        choices=sorted({s for spec in providers.specs() for s in spec.harvest_scopes}),
+        help="one listing of all logs, one per integration, or one per job. Default: the scope "
+        "the state file records, else the provider's first ("
+        + ", ".join(
+            f"{spec.name}: {'/'.join(spec.harvest_scopes)}" for spec in providers.specs()
+        )
+        + "; a provider with an offset ceiling starts with the scope whose listings stay under "
+        "it)",
     )
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument(
@@ -74,8 +78,9 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         "--page-size",
         type=positive_int,
         metavar="N",
-        help="records per request (default: the most the provider allows, Elastic Path 100; "
-        "Sendcloud chooses its own)",
+        help="records per request (at most: "
+        + ", ".join(f"{spec.name} {spec.max_page_size}" for spec in providers.specs())
+        + "; default: the provider's own choice, or the most it allows)",
     )
     parser.add_argument(
         "--format",
@@ -150,22 +155,24 @@ class CeilingReached(IntegrationLogsError):
     """A listing reached its provider's offset ceiling; the message says how to continue."""
 
 
-def _continue_by_job(
-    options: HarvestOptions, label: str, exc: OffsetCeilingError
+def _continue_by_scope(
+    options: HarvestOptions, scope: str, label: str, exc: OffsetCeilingError
 ) -> CeilingReached:
-    """The ceiling error of a listing longer than a job's, with the way on."""
+    """The ceiling error of a listing longer than the ones of ``scope``, with the way on."""
     title = providers.spec(options.provider).title
     what = str(exc).replace(exc.hint, "").strip()
+    by = scope[:-1] if scope.endswith("s") else scope  # "jobs": job by job
     if options.out == "-":  # nothing kept: stdout has no state and takes no --append
-        way = "continue job by job (shorter listings): rerun with --scope jobs"
+        way = f"continue {by} by {by} (shorter listings): rerun with --scope {scope}"
     else:
         way = (
-            f"what was harvested is kept in {options.out}; continue job by job (shorter "
-            "listings), keeping it: rerun with --scope jobs --append"
+            f"what was harvested is kept in {options.out}; continue {by} by {by} (shorter "
+            f"listings), keeping it: rerun with --scope {scope} --append"
         )
+    ceiling = f"offset {exc.ceiling:,}" if exc.ceiling is not None else "its offset ceiling"
     return CeilingReached(
-        f"{label + ': ' if label else ''}{what} {title} does not list past offset "
-        f"{exc.ceiling or 0:,} of one listing: {way}"
+        f"{label + ': ' if label else ''}{what} {title} does not list past {ceiling} of one "
+        f"listing: {way}"
     )
 
 
@@ -221,8 +228,9 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
         raise
     except (IntegrationLogsError, ValueError) as exc:
         found = _ceiling_error(exc)
-        if found is not None and "/jobs/" not in found[1].url:  # not already one job's logs
-            raise _continue_by_job(options, *found) from exc
+        narrower = providers.spec(options.provider).ceiling_scope
+        if found is not None and narrower is not None and options.chosen_scope != narrower:
+            raise _continue_by_scope(options, narrower, *found) from exc
         raise
     finally:
         if handling:

@@ -17,18 +17,10 @@ from typing import TextIO
 import msgspec
 
 from .. import providers
+from ..providers import IntegrationSummary
 from ._clients import add_client_arguments, client_from_args
 
 COLUMNS = ("id", "name", "type", "status")
-
-
-class IntegrationRow(msgspec.Struct, frozen=True):
-    """One integration as the command shows it, the same for both providers."""
-
-    id: int | str
-    name: str | None
-    type: str | None
-    status: str
 
 
 def _cell(value: object) -> str:
@@ -42,7 +34,7 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def format_table(rows: Sequence[IntegrationRow]) -> str:
+def format_table(rows: Sequence[IntegrationSummary]) -> str:
     """Aligned columns with a header; the last column is not padded."""
     table = [list(COLUMNS)] + [[_cell(getattr(row, c)) for c in COLUMNS] for row in rows]
     widths = [max(_width(line[i]) for line in table) for i in range(len(COLUMNS) - 1)]
@@ -53,7 +45,7 @@ def format_table(rows: Sequence[IntegrationRow]) -> str:
     return "\n".join(out) + "\n"
 
 
-def format_json_lines(rows: Sequence[IntegrationRow]) -> str:
+def format_json_lines(rows: Sequence[IntegrationSummary]) -> str:
     """One JSON object per line."""
     return "".join(msgspec.json.encode(row).decode() + "\n" for row in rows)
 
@@ -77,10 +69,10 @@ async def integrations_command(
     client = client_from_args(args, env)
     summarize = client.spec.summarize_integration
     async with client:
-        rows: list[IntegrationRow] = []
+        rows: list[IntegrationSummary] = []
         async with client.integrations() as listing:
             async for item in listing:
-                rows.append(IntegrationRow(*summarize(item)))
+                rows.append(summarize(item))
     text = format_table(rows) if args.format == "table" else format_json_lines(rows)
     stream = out if out is not None else sys.stdout
     stream.write(text)

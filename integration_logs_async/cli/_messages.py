@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from .. import providers
+
 # Setting -> how a command-line user sets it. Only names that are not also query parameters
 # of the APIs (``page_size`` is one): a URL in a message must stay as it is.
 _FLAGS = {
@@ -20,7 +22,9 @@ _FLAGS = {
     "request_deadline": "--request-deadline",
     "rate_limit": "--rate-limit",
     "base_url": "--base-url",
-    "token_url": "the token URL (SENDCLOUD_TOKEN_URL or EPCC_TOKEN_URL)",
+    "token_url": "the token URL ("
+    + " or ".join(var for spec in providers.specs() for var in spec.token_url_vars)
+    + ")",
 }
 # Not inside a URL, a path, a quoted name or another identifier: nothing word-like, '/',
 # '?', '&', '=', '.', or a quote before it; no word character, '-', '/' or ".ext" after it.

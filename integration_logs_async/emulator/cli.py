@@ -305,3 +305,6 @@ def main(argv: list[str] | None = None) -> int:
     add_emulate_arguments(parser)
     parser.set_defaults(json=True)
     return run_emulate(parser.parse_args(argv))
+
+
+__all__ = ["add_emulate_arguments", "config_from_args", "main", "parse_end_time", "run_emulate"]

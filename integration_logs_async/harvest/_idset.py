@@ -19,8 +19,7 @@ Two tiers:
   temporary SQLite database (:mod:`._spill`). Its file is in ``SQLITE_TMPDIR``, else
   ``TMPDIR``, else ``/var/tmp`` or ``/tmp`` (as the process had them when it imported
   ``sqlite3``), and is unlinked as soon as it is created: the space is freed when the set is
-  closed or the process ends, even by ``kill -9``. It takes ~33 bytes per UUID, ~25 per
-  integer id, ~15 plus the string per other id (33 MB at a million UUIDs). In front of it,
+  closed or the process ends, even by ``kill -9``. In front of it,
   an in-memory Bloom filter of the cold ids' hashes (:mod:`._bloom`) says "certainly not
   there" for all but ~0.4% of new ids, so SQLite is read only for those and for duplicates.
   It starts sized for ``bloom_capacity`` ids (2 bytes each), and once outgrown is rebuilt at

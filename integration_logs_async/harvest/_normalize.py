@@ -6,13 +6,9 @@ about its owners comes from the fan-out child it was read from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..fanout import Source
+from ..providers import Normalizer
 from ..records import NormalizedLog, RawRecord
-
-Normalizer = Callable[[RawRecord], NormalizedLog]
-"""A provider's mapping of one raw log to :class:`NormalizedLog`."""
 
 
 def normalize(normalizer: Normalizer, record: RawRecord, source: Source) -> NormalizedLog:
@@ -23,4 +19,4 @@ def normalize(normalizer: Normalizer, record: RawRecord, source: Source) -> Norm
     return log
 
 
-__all__ = ["Normalizer", "normalize"]
+__all__ = ["normalize"]

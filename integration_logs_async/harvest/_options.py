@@ -19,14 +19,9 @@ SCOPES: tuple[Scope, ...] = ("all", "integrations", "jobs")
 
 
 def default_scope(provider: Provider) -> Scope:
-    """The scope of a new harvest when none is given: the provider's first.
-
-    Elastic Path: ``jobs``, one listing per job, because one offset listing (all logs, or one
-    integration's) cannot be read past Elastic Path's documented offset ceiling (10,000
-    records) and a busy integration reaches it. Sendcloud: ``integrations`` (cursor pages,
-    no ceiling).
-    """
-    return providers.spec(provider).scopes[0]
+    """The scope of a new harvest when none is given: the provider's first harvest scope
+    (its spec says why)."""
+    return providers.spec(provider).harvest_scopes[0]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,9 +54,8 @@ class HarvestOptions:
         spec = providers.spec(self.provider)  # ValueError naming the providers
         if self.scope is not None and self.scope not in SCOPES:
             raise ValueError(f"scope must be all, integrations or jobs, not {self.scope!r}")
-        if self.scope is not None and self.scope not in spec.scopes:
-            others = " or ".join(f"--scope {s}" for s in sorted(spec.scopes))
-            raise ValueError(f"{spec.title} has no {self.scope}; use {others}")
+        if self.scope is not None:
+            spec.check_scope(self.scope)
         if self.scope == "all" and self.integration_ids:
             raise ValueError(
                 "--integration selects integrations; use it with --scope integrations or jobs"

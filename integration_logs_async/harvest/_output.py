@@ -11,8 +11,9 @@ from typing import BinaryIO, Literal
 import msgspec
 
 from ..fanout import Source
+from ..providers import Normalizer
 from ..records import RawRecord
-from ._normalize import Normalizer, normalize
+from ._normalize import normalize
 
 OutputFormat = Literal["raw", "normalized"]
 

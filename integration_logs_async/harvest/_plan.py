@@ -49,7 +49,7 @@ def choose_scope(options: HarvestOptions, previous: HarvestState | None) -> Scop
     if options.scope is not None:
         return options.scope
     if previous is not None:
-        for scope in providers.spec(options.provider).scopes:
+        for scope in providers.spec(options.provider).harvest_scopes:
             if scope == "all" and options.integration_ids:
                 continue  # not a harvest these options can continue
             if options.with_scope(scope).fingerprint() == previous.fingerprint:

@@ -7,7 +7,14 @@ raw-record keys, error envelope, normalizer and :class:`ProviderSpec`, and one l
 from __future__ import annotations
 
 from ._base import BaseClient
-from ._spec import CredentialVars, IntegrationSummary, ProviderSpec, Scope, TokenDefaults
+from ._spec import (
+    CredentialVars,
+    IntegrationSummary,
+    Normalizer,
+    ProviderSpec,
+    Scope,
+    TokenDefaults,
+)
 from .elasticpath import ElasticPathClient
 from .sendcloud import SendcloudClient
 
@@ -44,6 +51,7 @@ __all__ = [
     "BaseClient",
     "CredentialVars",
     "IntegrationSummary",
+    "Normalizer",
     "ProviderSpec",
     "Scope",
     "TokenDefaults",

@@ -79,7 +79,7 @@ class BaseClient(abc.ABC):
         if base_url is not None and not isinstance(base_url, str):
             raise ValueError(f"base_url must be a string URL, got {type(base_url).__name__}")
         spec = self.spec
-        self.base_url = (base_url or spec.base_url).rstrip("/")
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
         self._auth = auth
         token_url = auth.token_url if isinstance(auth, ClientCredentials) else None
         self._transport = AsyncTransport(
@@ -87,7 +87,7 @@ class BaseClient(abc.ABC):
             auth=auth,
             token_endpoint=spec.token.endpoint(self.base_url, token_url),
             config=self.config,
-            default_rate_limit=spec.rate_limit,
+            default_rate_limit=self.default_rate_limit,
             parse_errors=spec.parse_errors,
             session=session,
         )
@@ -151,11 +151,9 @@ class BaseClient(abc.ABC):
 
         ``"all"``: the one listing of every log (no ``integration_ids``); ``"integrations"``:
         one listing per integration (:meth:`logs_for_integrations`); other scopes are the
-        provider's own (see ``spec.scopes``).
+        provider's own (see ``spec.harvest_scopes``).
         """
-        if scope not in self.spec.scopes:
-            others = " or ".join(sorted(self.spec.scopes))
-            raise ValueError(f"{self.spec.title} has no {scope} scope; use {others}")
+        self.spec.check_scope(scope)
         if scope == "integrations":
             return self.logs_for_integrations(integration_ids, page_size=page_size, **options)
         if scope != "all":
@@ -178,7 +176,7 @@ class BaseClient(abc.ABC):
         page_size: int | None,
         options: FanOutOptions,
     ) -> FanOutStream[Any]:
-        """A scope of this provider's own (``spec.scopes`` beyond all and integrations)."""
+        """A scope of this provider's own (``spec.harvest_scopes`` beyond all and integrations)."""
         raise ValueError(f"{self.spec.title} has no {scope} scope")
 
     def _stream(
@@ -192,7 +190,7 @@ class BaseClient(abc.ABC):
     ) -> AsyncStream[Any]:
         return AsyncStream(
             pager,
-            provider=self.spec.name,
+            provider=self.provider,
             key=key,
             raw_codec=raw_codec,
             resume_from=resume_from,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
+
+import msgspec
 
 from .. import _constants as C
 from .._http import TokenEndpoint
@@ -53,8 +55,13 @@ class TokenDefaults:
         return TokenEndpoint(url=url, credentials_in=self.credentials_in, scope=self.scope)
 
 
-class IntegrationSummary(NamedTuple):
-    """An integration as the ``integrations`` command shows it, the same for every provider."""
+Normalizer = Callable[[RawRecord], NormalizedLog]
+"""A provider's mapping of one raw log to the provider-neutral :class:`NormalizedLog`."""
+
+
+class IntegrationSummary(msgspec.Struct, frozen=True):
+    """An integration as the ``integrations`` command shows it, the same for every provider
+    (the id as the provider types it: a number for Sendcloud, a UUID string for Elastic Path)."""
 
     id: int | str
     name: str | None
@@ -67,9 +74,12 @@ class ProviderSpec:
     """A provider's defaults, environment and hooks.
 
     ``name`` is how users and files name it (CLI argument, checkpoints, harvest output);
-    ``scopes`` are the harvest scopes it supports, its default first; ``documented_rate_limit``
-    is requests per second as the provider documents it (clients pace at
-    ``RATE_LIMIT_HEADROOM`` of it, :attr:`rate_limit`).
+    ``harvest_scopes`` are the harvest scopes it supports, its default first;
+    ``ceiling_scope`` the one whose listings stay under its offset ceiling (None: no ceiling);
+    ``documented_rate_limit`` is requests per second as the provider documents it (clients
+    pace at ``RATE_LIMIT_HEADROOM`` of it, :attr:`rate_limit`); page sizes go from 1 to
+    ``max_page_size``, and ``default_page_size`` is asked for when none is given (None: the
+    server chooses).
     """
 
     name: str
@@ -80,9 +90,11 @@ class ProviderSpec:
     credentials: tuple[CredentialVars, ...]  # in order of preference
     documented_rate_limit: float
     max_page_size: int
-    scopes: tuple[Scope, ...]
+    default_page_size: int | None
+    harvest_scopes: tuple[Scope, ...]
+    ceiling_scope: Scope | None
     parse_errors: Callable[[bytes], tuple[ProviderError, ...]]
-    normalize: Callable[[RawRecord], NormalizedLog]
+    normalize: Normalizer
     summarize_integration: Callable[[Any], IntegrationSummary]
 
     @property
@@ -95,5 +107,18 @@ class ProviderSpec:
         """The environment variables that may override the token URL."""
         return tuple(c.token_url_var for c in self.credentials if c.token_url_var)
 
+    def check_scope(self, scope: str) -> None:
+        """``ValueError`` unless ``scope`` is one of :attr:`harvest_scopes`."""
+        if scope not in self.harvest_scopes:
+            scopes = " and ".join(sorted(self.harvest_scopes))
+            raise ValueError(f"{self.title} has no {scope}: its harvest scopes are {scopes}")
 
-__all__ = ["CredentialVars", "IntegrationSummary", "ProviderSpec", "Scope", "TokenDefaults"]
+
+__all__ = [
+    "CredentialVars",
+    "IntegrationSummary",
+    "Normalizer",
+    "ProviderSpec",
+    "Scope",
+    "TokenDefaults",
+]

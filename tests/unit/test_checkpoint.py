@@ -34,7 +34,9 @@ def raw_json(token: str) -> object:
 def test_round_trip(pos: Position) -> None:
     token = encode_checkpoint("elasticpath", "/v2/integrations/logs", pos)
     stream = "/v2/integrations/logs"
-    decoded = decode_checkpoint(token, provider="elasticpath", stream=stream, style=type(pos))
+    decoded = decode_checkpoint(
+        token, provider="elasticpath", stream=stream, position_type=type(pos)
+    )
     assert decoded == pos and type(decoded) is type(pos)
 
 
@@ -52,7 +54,7 @@ def test_the_json_of_each_style_keeps_the_flat_format_of_earlier_releases() -> N
         b'{"v":1,"provider":"sendcloud","stream":"s","pos":{"url":"https://x/?c=1","anchor":"7"}}'
     ).decode()
     assert decode_checkpoint(
-        earlier, provider="sendcloud", stream="s", style=CursorPosition
+        earlier, provider="sendcloud", stream="s", position_type=CursorPosition
     ) == CursorPosition(url="https://x/?c=1", anchor="7")
 
 
@@ -82,7 +84,7 @@ def test_mismatch_messages() -> None:
     token = encode_checkpoint("sendcloud", "/integrations/logs", CursorPosition())
     with pytest.raises(ValueError) as info:
         decode_checkpoint(
-            token, provider="elasticpath", stream="/integrations/logs", style=CursorPosition
+            token, provider="elasticpath", stream="/integrations/logs", position_type=CursorPosition
         )
     assert str(info.value) == (
         "checkpoint belongs to sendcloud stream '/integrations/logs', not to elasticpath stream "
@@ -90,11 +92,14 @@ def test_mismatch_messages() -> None:
     )
     with pytest.raises(ValueError, match="not a valid checkpoint"):
         decode_checkpoint(
-            token[:-3], provider="sendcloud", stream="/integrations/logs", style=CursorPosition
+            token[:-3],
+            provider="sendcloud",
+            stream="/integrations/logs",
+            position_type=CursorPosition,
         )
     with pytest.raises(ValueError, match=r"taken from stream\.checkpoint"):
         decode_checkpoint(
-            "", provider="sendcloud", stream="/integrations/logs", style=CursorPosition
+            "", provider="sendcloud", stream="/integrations/logs", position_type=CursorPosition
         )
 
 
@@ -102,4 +107,4 @@ def test_unsupported_version() -> None:
     raw = b'{"v":9,"provider":"p","stream":"s","pos":{}}'
     token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     with pytest.raises(ValueError, match="version 9 is not supported"):
-        decode_checkpoint(token, provider="p", stream="s", style=OffsetPosition)
+        decode_checkpoint(token, provider="p", stream="s", position_type=OffsetPosition)

@@ -43,9 +43,9 @@ def test_each_spec_is_complete_and_valid(spec: ProviderSpec) -> None:
     check_base_url(endpoint.url.rsplit("/", 1)[0], allow_insecure_http=False, what="token_url")
     assert spec.token.endpoint(spec.base_url, "https://t.test/token").url == "https://t.test/token"
     assert spec.max_page_size >= 2 and 0 < spec.rate_limit < spec.documented_rate_limit
-    assert {"integrations", "all"} <= set(spec.scopes) and default_scope(spec.name) == spec.scopes[
-        0
-    ]
+    assert {"integrations", "all"} <= set(spec.harvest_scopes) and default_scope(
+        spec.name
+    ) == spec.harvest_scopes[0]
     assert spec.credentials and spec.title and spec.base_url_var.isupper()
 
 
@@ -112,7 +112,7 @@ TOY = dataclasses.replace(
     title="Toy",
     base_url_var="TOY_API_BASE_URL",
     credentials=(CredentialVars("basic", "TOY_KEY", "TOY_SECRET"),),
-    scopes=("all", "integrations"),
+    harvest_scopes=("all", "integrations"),
 )
 
 
@@ -140,7 +140,7 @@ def test_a_registered_provider_runs_through_the_cli_and_the_harvest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert default_scope("toy") == "all"
-    with pytest.raises(ValueError, match="Toy has no jobs; use --scope all or --scope integ"):
+    with pytest.raises(ValueError, match="Toy has no jobs: its harvest scopes are all and integ"):
         HarvestOptions(provider="toy", out="x", scope="jobs")
     with ThreadedEmulator(integrations=3, logs=40) as emu:
         env = _toy_env(emu.env())

@@ -18,7 +18,7 @@ from integration_logs_async import (
 )
 from integration_logs_async._http._transport_errors import describe_transport_error, note_gave_up
 from integration_logs_async.cli._clients import credentials_note
-from integration_logs_async.cli._integrations import IntegrationRow, format_table
+from integration_logs_async.cli._integrations import format_table
 from integration_logs_async.cli._messages import in_cli_words
 from integration_logs_async.events import TransportStats
 from integration_logs_async.harvest._progress import (
@@ -29,6 +29,7 @@ from integration_logs_async.harvest._progress import (
     format_status,
     limiting_note,
 )
+from integration_logs_async.providers import IntegrationSummary as IntegrationRow
 
 URL_ = URL("http://127.0.0.1:8123/v2/integrations")
 

@@ -56,7 +56,7 @@ class ElasticPathClient(BaseClient):
             {},
             codec,
             LIST_PAGES,
-            page_size or MAX_PAGE_SIZE,
+            page_size or SPEC.default_page_size or MAX_PAGE_SIZE,
             self.config.prefetch_pages,
         )
         return self._stream(pager, path, raw_codec, resume_from=resume_from, max_items=max_items)

@@ -25,9 +25,11 @@ SPEC = ProviderSpec(
     ),
     documented_rate_limit=25.0,  # a development store; production stores allow 100
     max_page_size=MAX_PAGE_SIZE,
+    default_page_size=MAX_PAGE_SIZE,  # the fewest requests
     # jobs first: one offset listing cannot be read past the offset ceiling, and a busy
     # integration reaches it; each job's listing is short.
-    scopes=("jobs", "integrations", "all"),
+    harvest_scopes=("jobs", "integrations", "all"),
+    ceiling_scope="jobs",
     parse_errors=parse_errors,
     normalize=normalize,
     summarize_integration=summarize_integration,

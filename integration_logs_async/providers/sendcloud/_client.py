@@ -102,7 +102,7 @@ class SendcloudClient(BaseClient):
         pager = CursorPager(self._transport, "/integrations", params, _INTEGRATION_CODEC, ARRAY)
         return IntegrationsStream(
             pager,
-            provider=SPEC.name,
+            provider=self.provider,
             key="/integrations",
             raw_codec=_RAW_PLAIN_CODEC,
             resume_from=resume_from,

@@ -28,7 +28,9 @@ SPEC = ProviderSpec(
     ),
     documented_rate_limit=1000 / 60,  # 1000 GET requests per minute
     max_page_size=MAX_PAGE_SIZE,
-    scopes=("integrations", "all"),
+    default_page_size=None,  # the server chooses
+    harvest_scopes=("integrations", "all"),
+    ceiling_scope=None,  # cursor pages: no offset ceiling
     parse_errors=parse_errors,
     normalize=normalize,
     summarize_integration=summarize_integration,
