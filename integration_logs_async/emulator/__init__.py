@@ -14,6 +14,10 @@ Served routes (``{p}`` is ``EmulatorConfig.sendcloud_prefix``, ``/api/v2``):
 - Sendcloud: ``GET {p}/integrations``, ``GET {p}/integrations/{id}``,
   ``GET {p}/integrations/logs``, ``GET|POST {p}/integrations/{id}/logs``
   (HTTP Basic or Bearer; keyset ``cursor`` pagination) and ``POST /oauth2/token``.
+- Sendcloud v3 (``{p3}`` is ``EmulatorConfig.sendcloud_v3_prefix``, ``/api/v3``), the
+  same data: ``GET {p3}/integrations``, ``GET {p3}/integrations/{id}``,
+  ``GET {p3}/integrations/logs``, ``GET {p3}/integrations/{id}/logs`` (``{"data": ...}``
+  bodies, ``page_size`` and a ``Link`` header for paging, JSON:API errors).
 - Elastic Path: ``GET /v2/integrations[/{id}]``, ``/v2/integrations/logs``,
   ``/v2/integrations/{id}/logs``, ``/v2/integrations/{id}/jobs``,
   ``/v2/integrations/{id}/jobs/{job_id}/logs`` (Bearer; ``page[limit]``/``page[offset]``)

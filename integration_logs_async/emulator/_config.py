@@ -44,6 +44,12 @@ class EmulatorConfig:
     sendcloud_prefix: str = "/api/v2"
     sendcloud_page_size: int = 100
     sendcloud_max_page_size: int = 500
+    sendcloud_v3_prefix: str = "/api/v3"
+    """Where Sendcloud API v3 is served (the v2 store seen through v3 routes and bodies)."""
+    sendcloud_v3_page_size: int = 25
+    """v3 ``page_size`` when the client sends none (documented default 25)."""
+    sendcloud_v3_max_page_size: int = 100
+    """Largest v3 ``page_size``; bigger ones are clamped (documented maximum 100)."""
     ep_page_limit: int = 25
     ep_max_page_limit: int = 100
     ep_offset_ceiling: int | None = None
@@ -78,12 +84,21 @@ class EmulatorConfig:
             raise ValueError(f"bad sendcloud_prefix {prefix!r}")
         if not 1 <= self.sendcloud_page_size <= self.sendcloud_max_page_size:
             raise ValueError("need 1 <= sendcloud_page_size <= sendcloud_max_page_size")
+        v3 = self.sendcloud_v3_prefix
+        if not v3.startswith("/") or v3.endswith("/") or _clashes(v3) or _nested(v3, prefix):
+            raise ValueError(f"bad sendcloud_v3_prefix {v3!r} (must not nest with {prefix!r})")
+        if not 1 <= self.sendcloud_v3_page_size <= self.sendcloud_v3_max_page_size:
+            raise ValueError("need 1 <= sendcloud_v3_page_size <= sendcloud_v3_max_page_size")
         if not 1 <= self.ep_page_limit <= self.ep_max_page_limit:
             raise ValueError("need 1 <= ep_page_limit <= ep_max_page_limit")
         if self.ep_meta_style not in ("flat", "nested"):
             raise ValueError("ep_meta_style must be 'flat' or 'nested'")
         if self.token_ttl <= 0 or (self.rate_limit_rps is not None and self.rate_limit_rps < 1):
             raise ValueError("token_ttl must be positive and rate_limit_rps at least 1")
+
+    def is_sendcloud_v3(self, path: str) -> bool:
+        """Whether ``path`` is under :attr:`sendcloud_v3_prefix`."""
+        return _under(path, self.sendcloud_v3_prefix)
 
     @property
     def sendcloud_log_count(self) -> int:
@@ -94,6 +109,15 @@ class EmulatorConfig:
     def elasticpath_log_count(self) -> int:
         """Initial number of Elastic Path logs."""
         return self.logs if self.elasticpath_logs is None else self.elasticpath_logs
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def _nested(one: str, other: str) -> bool:
+    """Whether either prefix contains the other (paths would be ambiguous)."""
+    return _under(one, other) or _under(other, one)
 
 
 def _clashes(prefix: str) -> bool:
@@ -121,6 +145,9 @@ class EmulatorOptions(TypedDict, total=False):
     sendcloud_prefix: str
     sendcloud_page_size: int
     sendcloud_max_page_size: int
+    sendcloud_v3_prefix: str
+    sendcloud_v3_page_size: int
+    sendcloud_v3_max_page_size: int
     ep_page_limit: int
     ep_max_page_limit: int
     ep_offset_ceiling: int | None

@@ -10,7 +10,9 @@ from ._config import EmulatorConfig
 def environment(base_url: str, config: EmulatorConfig) -> dict[str, str]:
     """The variables a CLI user would export to point the client at the emulator.
 
-    ``SENDCLOUD_TOKEN_URL`` points OAuth2 client credentials at the emulator too.
+    ``SENDCLOUD_TOKEN_URL`` points OAuth2 client credentials at the emulator too;
+    ``SENDCLOUD_API_V3_BASE_URL`` is the base URL of Sendcloud API v3 (same data as v2,
+    whose base stays ``SENDCLOUD_API_BASE_URL``).
     """
     return {
         "SENDCLOUD_PUBLIC_KEY": config.sendcloud_public_key,
@@ -18,6 +20,7 @@ def environment(base_url: str, config: EmulatorConfig) -> dict[str, str]:
         "SENDCLOUD_CLIENT_ID": config.sendcloud_client_id,
         "SENDCLOUD_CLIENT_SECRET": config.sendcloud_client_secret,
         "SENDCLOUD_API_BASE_URL": base_url + config.sendcloud_prefix,
+        "SENDCLOUD_API_V3_BASE_URL": base_url + config.sendcloud_v3_prefix,
         "SENDCLOUD_TOKEN_URL": base_url + "/oauth2/token",
         "EPCC_CLIENT_ID": config.epcc_client_id,
         "EPCC_CLIENT_SECRET": config.epcc_client_secret,
@@ -30,6 +33,7 @@ def connection_info(base_url: str, config: EmulatorConfig) -> dict[str, Any]:
     return {
         "url": base_url,
         "sendcloud_url": base_url + config.sendcloud_prefix,
+        "sendcloud_v3_url": base_url + config.sendcloud_v3_prefix,
         "sendcloud_token_url": base_url + "/oauth2/token",
         "elasticpath_url": base_url,
         "elasticpath_token_url": base_url + "/oauth/access_token",

@@ -27,12 +27,17 @@ from ._state import EmulatorState, Exchange, exchange_context, state_of
 ADMIN_PREFIX = "/_emulator"
 SENDCLOUD_TOKEN_PATHS = ("/oauth2/token", "/oauth2/token/")
 ELASTICPATH_TOKEN_PATH = "/oauth/access_token"
+KEPT_HEADERS = ("Link",)
+"""Headers of the handler's answer that ``truncated`` and ``reset`` faults keep."""
 
 
-def classify(path: str, sendcloud_prefix: str) -> tuple[Provider | None, Category]:
-    """Which provider and kind of endpoint a path belongs to."""
-    if path == sendcloud_prefix or path.startswith(sendcloud_prefix + "/"):
-        return "sendcloud", "data"
+def classify(
+    path: str, sendcloud_prefix: str, sendcloud_v3_prefix: str | None = None
+) -> tuple[Provider | None, Category]:
+    """Which provider and kind of endpoint a path belongs to (Sendcloud v2 and v3 alike)."""
+    for prefix in (sendcloud_prefix, sendcloud_v3_prefix):
+        if prefix is not None and (path == prefix or path.startswith(prefix + "/")):
+            return "sendcloud", "data"
     if path.startswith("/v2/"):
         return "elasticpath", "data"
     if path in SENDCLOUD_TOKEN_PATHS:
@@ -48,7 +53,8 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
     if request.path.startswith(ADMIN_PREFIX):
         return await handler(request)
     state = state_of(request)
-    provider, category = classify(request.path, state.config.sendcloud_prefix)
+    config = state.config
+    provider, category = classify(request.path, config.sendcloud_prefix, config.sendcloud_v3_prefix)
     exchange = Exchange(provider, category)
     started = time.monotonic()
     status = 500
@@ -198,13 +204,19 @@ def _truncated(response: web.Response) -> web.Response:
         body=body[: len(body) // 2],
         status=response.status,
         content_type=response.content_type,
+        headers=_kept_headers(response),
     )
+
+
+def _kept_headers(response: web.Response) -> dict[str, str]:
+    """Headers a cut-short answer keeps: Sendcloud v3's ``Link`` (its next page)."""
+    return {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
 
 
 async def _reset(request: web.Request, response: web.Response) -> web.StreamResponse:
     """Announce the full body, send half of it, then abort the connection."""
     body = _body_of(response)
-    stream = web.StreamResponse(status=response.status)
+    stream = web.StreamResponse(status=response.status, headers=_kept_headers(response))
     stream.content_type = response.content_type
     stream.content_length = len(body)
     await stream.prepare(request)

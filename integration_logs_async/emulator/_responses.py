@@ -1,8 +1,9 @@
 """Response builders: JSON bodies and each provider's error format.
 
-Sendcloud errors look like ``{"error": {"code", "message", "request"}}`` where
-``request`` is the path without its leading slash; Elastic Path errors are
-JSON:API ``{"errors": [{"status", "title", "detail"?}]}``.
+Sendcloud v2 errors look like ``{"error": {"code", "message", "request"}}`` where
+``request`` is the path without its leading slash; Sendcloud v3 errors (paths under
+``sendcloud_v3_prefix``) and Elastic Path errors are JSON:API
+``{"errors": [{"status", "title", "detail"?, ...}]}`` (see :mod:`._sendcloud_v3_bodies`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import msgspec
 from aiohttp import web
 
 from . import _bodies as bodies
+from . import _sendcloud_v3_bodies as v3
 from ._config import Provider
+from ._state import state_of
 
 JSON = "application/json"
 _EP_DETAILS: Mapping[int, str] = {
@@ -25,6 +28,13 @@ _EP_DETAILS: Mapping[int, str] = {
     503: "The service is temporarily unavailable, please retry shortly.",
     504: "The upstream service did not respond in time.",
 }
+
+_SENDCLOUD_CHALLENGE: Mapping[str, str] = {"WWW-Authenticate": 'Basic realm="api"'}
+
+
+def _is_v3(request: web.Request) -> bool:
+    """Whether a Sendcloud request is one of API v3 (JSON:API errors)."""
+    return state_of(request).config.is_sendcloud_v3(request.path)
 
 
 def json_bytes(
@@ -80,6 +90,8 @@ def provider_error(
 ) -> web.Response:
     """The JSON error a provider answers for ``status`` (rate limit or server trouble)."""
     phrase = HTTPStatus(status).phrase
+    if provider == "sendcloud" and _is_v3(request):
+        return json_bytes(v3.error_body(status), status, headers)
     if provider == "sendcloud":
         message = (
             "Request was throttled. Expected available in 1 second." if status == 429 else phrase
@@ -94,8 +106,9 @@ def provider_error(
 
 def unauthorized(provider: Provider, request: web.Request) -> web.Response:
     """401 for missing, unknown or expired credentials."""
+    if provider == "sendcloud" and _is_v3(request):
+        given = bool(request.headers.get("Authorization"))
+        return json_bytes(v3.unauthorized_body(given), 401, _SENDCLOUD_CHALLENGE)
     if provider == "sendcloud":
-        return sendcloud_error(
-            request, 401, "Invalid username/password.", {"WWW-Authenticate": 'Basic realm="api"'}
-        )
+        return sendcloud_error(request, 401, "Invalid username/password.", _SENDCLOUD_CHALLENGE)
     return elasticpath_error(401, "Unable to validate access token")

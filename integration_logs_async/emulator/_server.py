@@ -16,7 +16,7 @@ from ..auth import BasicAuth, ClientCredentials
 from ..config import ClientSettings
 from ..providers.elasticpath import ElasticPathClient
 from ..providers.sendcloud import SendcloudClient
-from . import _admin, _elasticpath, _sendcloud
+from . import _admin, _elasticpath, _sendcloud, _sendcloud_v3
 from ._auth import CredentialKind
 from ._config import EmulatorConfig, EmulatorOptions, Provider
 from ._faults import FaultConfig
@@ -68,6 +68,7 @@ def create_app(state: EmulatorState) -> web.Application:
     app[STATE] = state
     _admin.add_routes(app)
     _sendcloud.add_routes(app, state.config.sendcloud_prefix)
+    _sendcloud_v3.add_routes(app, state.config.sendcloud_v3_prefix)
     _elasticpath.add_routes(app)
     return app
 
@@ -168,6 +169,11 @@ class Emulator:
     def sendcloud_url(self) -> str:
         """Sendcloud API base URL, e.g. ``http://127.0.0.1:8080/api/v2``."""
         return self.url + self.config.sendcloud_prefix
+
+    @property
+    def sendcloud_v3_url(self) -> str:
+        """Sendcloud API v3 base URL, e.g. ``http://127.0.0.1:8080/api/v3`` (same store)."""
+        return self.url + self.config.sendcloud_v3_prefix
 
     @property
     def sendcloud_token_url(self) -> str:

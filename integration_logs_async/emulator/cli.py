@@ -250,6 +250,7 @@ def _announce(emu: Emulator, as_json: bool) -> None:
     lines = [
         f"Emulator listening on {emu.url}",
         f"  Sendcloud:    {emu.sendcloud_url}  (OAuth2 token: {emu.sendcloud_token_url})",
+        f"  Sendcloud v3: {emu.sendcloud_v3_url}",
         f"  Elastic Path: {emu.elasticpath_url}  (token: {emu.elasticpath_token_url})",
         f"  Admin:        {emu.admin_url}",
         "",

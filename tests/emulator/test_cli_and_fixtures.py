@@ -132,6 +132,7 @@ async def test_human_output_and_sigint(http: aiohttp.ClientSession) -> None:
             "SENDCLOUD_CLIENT_ID",
             "SENDCLOUD_CLIENT_SECRET",
             "SENDCLOUD_API_BASE_URL",
+            "SENDCLOUD_API_V3_BASE_URL",
             "SENDCLOUD_TOKEN_URL",
             "EPCC_CLIENT_ID",
             "EPCC_CLIENT_SECRET",

@@ -227,6 +227,7 @@ async def test_emulator_lifecycle_and_properties() -> None:
     assert len(emu.store.sendcloud_logs) == 3  # built before start
     async with emu:
         assert emu.sendcloud_url == f"http://127.0.0.1:{emu.port}/api/v2"
+        assert emu.sendcloud_v3_url == f"http://127.0.0.1:{emu.port}/api/v3"
         assert emu.elasticpath_url == emu.url
         assert emu.sendcloud_token_url == emu.url + "/oauth2/token"
         assert emu.elasticpath_token_url == emu.url + "/oauth/access_token"
@@ -239,6 +240,7 @@ async def test_emulator_lifecycle_and_properties() -> None:
             "SENDCLOUD_CLIENT_ID": emu.sendcloud_client_id,
             "SENDCLOUD_CLIENT_SECRET": emu.sendcloud_client_secret,
             "SENDCLOUD_API_BASE_URL": emu.sendcloud_url,
+            "SENDCLOUD_API_V3_BASE_URL": emu.sendcloud_v3_url,
             "SENDCLOUD_TOKEN_URL": emu.sendcloud_token_url,
             "EPCC_CLIENT_ID": emu.epcc_client_id,
             "EPCC_CLIENT_SECRET": emu.epcc_client_secret,
