@@ -46,6 +46,11 @@ from .providers.sendcloud import (
     SendcloudIntegration,
     SendcloudIntegrationLog,
 )
+from .providers.sendcloud.v3 import (
+    SendcloudV3Client,
+    SendcloudV3Integration,
+    SendcloudV3IntegrationLog,
+)
 from .records import RawRecord
 from .stream import AsyncStream, Page
 
@@ -86,6 +91,9 @@ __all__ = [
     "SendcloudClient",
     "SendcloudIntegration",
     "SendcloudIntegrationLog",
+    "SendcloudV3Client",
+    "SendcloudV3Integration",
+    "SendcloudV3IntegrationLog",
     "ServerError",
     "Source",
     "SourcedPage",

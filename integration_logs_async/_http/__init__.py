@@ -31,11 +31,13 @@ from ._decode_gate import DecodeGate
 from ._origin import OriginPolicy, check_base_url, is_loopback
 from ._ratelimit import AsyncRateLimiter
 from ._redact import REDACTED, Secrets, redact_headers, redact_text, redact_url
+from ._response import NO_LINKS, Links
 from ._retry import parse_retry_after
 from ._tokens import TokenEndpoint, parse_token_response
 from ._transport import AsyncTransport, Response
 
 __all__ = [
+    "NO_LINKS",
     "OK",
     "REAUTHENTICATE",
     "REDACTED",
@@ -47,6 +49,7 @@ __all__ = [
     "DecodeGate",
     "ErrorParser",
     "Failure",
+    "Links",
     "OriginPolicy",
     "Outcome",
     "Redirect",

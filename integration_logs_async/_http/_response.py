@@ -6,8 +6,9 @@ import re
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+import aiohttp
 import msgspec
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
 
 from .._constants import ERROR_EXCERPT_CHARS
@@ -24,14 +25,38 @@ DECODE_FAILURES = (msgspec.MsgspecError, ValueError, TypeError, RecursionError, 
 _TOKEN_VALUE = re.compile(rb'("(?:access|refresh|id)_token"\s*:\s*")[^"]*')
 
 
+Links = MultiDictProxy[MultiDictProxy[str | URL]]
+"""A response's ``Link`` header as aiohttp parses it (RFC 8288): relation -> its parameters,
+``url`` among them, resolved against the request's URL."""
+
+NO_LINKS: Links = MultiDictProxy(MultiDict())
+
+
+def links_of(response: aiohttp.ClientResponse) -> Links | None:
+    """The ``Link`` header of ``response`` parsed by aiohttp (no header: no links), or None
+    when it is there but unreadable (no ``<URL>`` in it, or a URL that does not parse)."""
+    if "Link" not in response.headers:
+        return NO_LINKS
+    try:
+        links = response.links
+    except (TypeError, ValueError):
+        return None
+    return links if links else None
+
+
 class Response(msgspec.Struct, Generic[T]):
-    """A decoded 2xx answer (a struct: built in C, once per request)."""
+    """A decoded 2xx answer (a struct: built in C, once per request).
+
+    ``links``: its ``Link`` header (:data:`NO_LINKS` when it has none; None when the header is
+    unreadable).
+    """
 
     status: int
     request_url: URL
     headers: CIMultiDictProxy[str]
     value: T
     nbytes: int
+    links: Links | None = NO_LINKS
 
     @property
     def url(self) -> str:
@@ -50,6 +75,7 @@ def decode_response(
     redact: Callable[[str], str],
     *,
     token_response: bool,
+    links: Links | None = NO_LINKS,
 ) -> Response[T]:
     """``decode(body)`` as a :class:`Response`, or :class:`DecodeError` (secrets masked)."""
     size = len(body)
@@ -66,7 +92,7 @@ def decode_response(
             reason=redact(str(exc)),
             body=_safe_excerpt(body, redact, token_response=token_response),
         ) from None
-    return Response(status, url, headers, value, size)
+    return Response(status, url, headers, value, size, links)
 
 
 def _safe_excerpt(

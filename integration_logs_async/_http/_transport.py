@@ -31,7 +31,7 @@ from ._decode_gate import DecodeGate
 from ._origin import OriginPolicy, check_base_url
 from ._ratelimit import AsyncRateLimiter
 from ._redact import Secrets, redact_url
-from ._response import Response, decode_response
+from ._response import Response, decode_response, links_of
 from ._retry_loop import Retries
 from ._session import BorrowedSession, OwnedSession
 from ._tokens import (
@@ -253,6 +253,7 @@ class AsyncTransport:
                     ) as resp:
                         status = resp.status
                         resp_headers = resp.headers
+                        links = links_of(resp)
                         body = await io.read(resp, method, url, watch)
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 raise self._transport_error(exc, method, url, started) from None
@@ -289,6 +290,7 @@ class AsyncTransport:
                     body,
                     self._secrets.redact,
                     token_response=not authenticated,
+                    links=links,
                 )
 
             if isinstance(body, bytearray):  # a pooled buffer: errors keep a copy of their own

@@ -13,7 +13,7 @@ from ._cursor import CursorPager
 from ._fetched import FetchedCursorPage, FetchedOffsetPage, FetchedPage
 from ._offset import OffsetPager
 from ._positions import CursorPosition, OffsetPosition, Position
-from ._styles import CursorPageView, CursorStyle, Headers, OffsetPageView, OffsetStyle
+from ._styles import CursorPageView, CursorStyle, OffsetPageView, OffsetStyle
 
 T = TypeVar("T")
 
@@ -28,7 +28,6 @@ __all__ = [
     "FetchedCursorPage",
     "FetchedOffsetPage",
     "FetchedPage",
-    "Headers",
     "OffsetPageView",
     "OffsetPager",
     "OffsetPosition",

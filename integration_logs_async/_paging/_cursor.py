@@ -14,7 +14,7 @@ from typing import ClassVar, Generic, TypeVar
 
 from yarl import URL
 
-from .._http import AsyncTransport, Body, DecodeGate
+from .._http import AsyncTransport, Body, DecodeGate, Links
 from ..errors import PaginationError, UnsafeURLError
 from ._codec import RecordCodec, index_of
 from ._fetched import FetchedCursorPage
@@ -23,6 +23,22 @@ from ._styles import CursorPageView, CursorStyle
 
 T = TypeVar("T")
 U = TypeVar("U")
+
+
+def _next_in_header(links: Links | None, shown: str) -> str | None:
+    """The ``rel="next"`` URL of a page's ``Link`` header (a ``rel`` may list several
+    relations), or None; :class:`PaginationError` when the header is unreadable."""
+    if links is None:
+        raise PaginationError(
+            f"the Link header of {shown} is not a list of '<URL>; rel=...' links (RFC 8288), "
+            "so where the next page is cannot be told; stopping instead of guessing. Report "
+            "this to the provider."
+        )
+    for relations, link in links.items():
+        if "next" in relations.split():
+            url = link.get("url")
+            return None if url is None else str(url)
+    return None
 
 
 def _absolute(page_url: URL, link: str) -> str:
@@ -80,7 +96,7 @@ class CursorPager(Generic[T]):
         if start.done:
             return
         decode = self._decode()
-        in_headers = self.style.next_in_headers
+        in_header = self.style.next_in_link_header
         origin = self.transport.origin
         head_url = self.head_url()
         head = str(head_url)
@@ -103,7 +119,7 @@ class CursorPager(Generic[T]):
             seen.add(url)
             resp = await self.transport.get(target, decode=decode, gate=self.gate)
             page = resp.value
-            link = page.next_link if in_headers is None else in_headers(resp.headers)
+            link = _next_in_header(resp.links, resp.url) if in_header else page.next_link
             if link is not None:
                 try:  # resolved against this page's URL, parsed and checked in one go
                     target = origin.follow(target, link)

@@ -9,15 +9,13 @@ header) or how large the collection is.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from .._time import AwareDecoder
-
-Headers = Mapping[str, str]
 
 
 class CursorPageView(msgspec.Struct, gc=False):
@@ -44,13 +42,14 @@ class CursorStyle:
 
     ``wire(item_type)`` is the msgspec type of a page holding items of ``item_type``;
     ``items(page)`` its records. The next page's link is in the body (``next_in_body(page)``)
-    or in the response headers (``next_in_headers(headers)``); no link: the last page.
+    or, with ``next_in_link_header``, the ``Link`` header's ``rel="next"`` (RFC 8288, as
+    aiohttp parses it); no link: the last page.
     """
 
     wire: Callable[[Any], Any]
     items: Callable[[Any], list[Any]]
     next_in_body: Callable[[Any], str | None] | None = None
-    next_in_headers: Callable[[Headers], str | None] | None = None
+    next_in_link_header: bool = False
 
     def decoder(self, item_type: Any) -> AwareDecoder[Any]:
         """The decoder of pages holding ``item_type`` (built once per item type)."""
@@ -83,4 +82,4 @@ def _decoder(wire: Callable[[Any], Any], item_type: Any) -> AwareDecoder[Any]:
     return AwareDecoder(wire(item_type))
 
 
-__all__ = ["CursorPageView", "CursorStyle", "Headers", "OffsetPageView", "OffsetStyle"]
+__all__ = ["CursorPageView", "CursorStyle", "OffsetPageView", "OffsetStyle"]

@@ -17,10 +17,18 @@ from ._spec import (
 )
 from .elasticpath import ElasticPathClient
 from .sendcloud import SendcloudClient
+from .sendcloud.v3 import SendcloudV3Client
 
 _CLIENTS: dict[str, type[BaseClient]] = {
     cls.spec.name: cls for cls in (SendcloudClient, ElasticPathClient)
 }
+"""Each provider's client of its default API version."""
+
+_VERSIONS: dict[tuple[str, int], type[BaseClient]] = {
+    (cls.spec.name, cls.spec.api_version): cls
+    for cls in (SendcloudClient, SendcloudV3Client, ElasticPathClient)
+}
+"""Every API version's client."""
 
 
 def names() -> list[str]:
@@ -28,13 +36,23 @@ def names() -> list[str]:
     return list(_CLIENTS)
 
 
-def client_class(name: str) -> type[BaseClient]:
-    """The client class of provider ``name``; ``ValueError`` naming the known ones."""
+def client_class(name: str, api_version: int | None = None) -> type[BaseClient]:
+    """The client class of provider ``name`` (of ``api_version``, default: the provider's
+    default version); ``ValueError`` naming the known ones."""
     try:
-        return _CLIENTS[name]
+        cls = _CLIENTS[name]
     except (KeyError, TypeError):
         known = " or ".join(repr(n) for n in _CLIENTS)
         raise ValueError(f"provider must be {known}, not {name!r}") from None
+    if api_version is None or api_version == cls.spec.api_version:
+        return cls
+    try:
+        return _VERSIONS[name, api_version]
+    except (KeyError, TypeError):
+        versions = " or ".join(str(v) for (n, v) in _VERSIONS if n == name)
+        raise ValueError(
+            f"{cls.spec.title} API version must be {versions}, not {api_version!r}"
+        ) from None
 
 
 def spec(name: str) -> ProviderSpec:

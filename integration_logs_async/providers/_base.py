@@ -167,7 +167,7 @@ class BaseClient(abc.ABC):
         options["concurrency"] = 1
         # one listing: let it fetch pages ahead as a plain stream does
         options["child_prefetch"] = True
-        return FanOutStream(f"{self.spec.name}:all", one_listing, **options)
+        return FanOutStream(f"{self.spec.checkpoint_name}:all", one_listing, **options)
 
     def _logs_in_own_scope(
         self,
@@ -190,7 +190,7 @@ class BaseClient(abc.ABC):
     ) -> AsyncStream[Any]:
         return AsyncStream(
             pager,
-            provider=self.provider,
+            provider=self.spec.checkpoint_name,
             key=key,
             raw_codec=raw_codec,
             resume_from=resume_from,

@@ -73,7 +73,10 @@ class IntegrationSummary(msgspec.Struct, frozen=True):
 class ProviderSpec:
     """A provider's defaults, environment and hooks.
 
-    ``name`` is how users and files name it (CLI argument, checkpoints, harvest output);
+    ``name`` is how users and files name it (CLI argument, checkpoints, harvest output), and
+    ``api_version`` which version of its API this is, and ``checkpoint_name`` how its
+    checkpoints name it (one per version, so a checkpoint of one version is refused by
+    another);
     ``harvest_scopes`` are the harvest scopes it supports, its default first;
     ``ceiling_scope`` the one whose listings stay under its offset ceiling (None: no ceiling);
     ``documented_rate_limit`` is requests per second as the provider documents it (clients
@@ -84,6 +87,8 @@ class ProviderSpec:
 
     name: str
     title: str
+    api_version: int
+    checkpoint_name: str
     base_url: str
     base_url_var: str
     token: TokenDefaults

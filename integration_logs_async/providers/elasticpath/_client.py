@@ -183,7 +183,7 @@ class ElasticPathClient(BaseClient):
                     yield Source(f"integration {ident}", integration_id=ident), factory(ident)
 
         return FanOutStream(
-            "elasticpath:logs_for_integrations",
+            f"{self.spec.checkpoint_name}:logs_for_integrations",
             sources,
             listing="listing the integrations",
             **options,
@@ -223,7 +223,7 @@ class ElasticPathClient(BaseClient):
                             yield source, factory(ident, job.id)
 
         return FanOutStream(
-            "elasticpath:logs_by_job",
+            f"{self.spec.checkpoint_name}:logs_by_job",
             sources,
             listing="listing the integrations and their jobs",
             **options,

@@ -12,6 +12,8 @@ MAX_PAGE_SIZE = 100
 SPEC = ProviderSpec(
     name="elasticpath",
     title="Elastic Path",
+    api_version=2,
+    checkpoint_name="elasticpath",
     base_url="https://useast.api.elasticpath.com",
     base_url_var="EPCC_API_BASE_URL",
     token=TokenDefaults(credentials_in="form", path="/oauth/access_token"),

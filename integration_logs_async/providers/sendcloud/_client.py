@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Unpack
 
 import msgspec
 
-from ..._fanout import FanOutOptions, FanOutStream, Source, StreamFactory
+from ..._fanout import FanOutOptions, FanOutStream
 from ..._paging import CursorPager, RecordCodec
 from ..._time import AwareDecoder
 from ...records import RawRecord
@@ -15,6 +15,7 @@ from ...stream import AsyncStream
 from .._base import BaseClient, check_page_size, path_id
 from .._raw import plain_raw
 from .._spec import ProviderSpec
+from ._fanout import integrations_fanout
 from ._integrations import IntegrationsStream
 from ._models import SendcloudIntegration, SendcloudIntegrationLog
 from ._pages import ARRAY, LOG_PAGES
@@ -102,7 +103,7 @@ class SendcloudClient(BaseClient):
         pager = CursorPager(self._transport, "/integrations", params, _INTEGRATION_CODEC, ARRAY)
         return IntegrationsStream(
             pager,
-            provider=self.provider,
+            provider=self.spec.checkpoint_name,
             key="/integrations",
             raw_codec=_RAW_PLAIN_CODEC,
             resume_from=resume_from,
@@ -131,26 +132,7 @@ class SendcloudClient(BaseClient):
         Records of one integration stay in order; integrations interleave. Resume with
         ``resume_from=fanout.checkpoint``. See :mod:`integration_logs_async.fanout`.
         """
-        check_page_size(page_size, MAX_PAGE_SIZE)
-        chosen = None if ids is None else [path_id(i, "integration id") for i in ids]
-
-        def factory(ident: str) -> StreamFactory:
-            return lambda cp: self.integration_logs(ident, page_size=page_size, resume_from=cp)
-
-        async def sources() -> AsyncIterator[tuple[Source, StreamFactory]]:
-            if chosen is not None:
-                idents = chosen
-            else:
-                idents = [str(i.id) for i in await self.integrations().collect()]
-            for ident in idents:
-                yield Source(f"integration {ident}", integration_id=ident), factory(ident)
-
-        return FanOutStream(
-            "sendcloud:logs_for_integrations",
-            sources,
-            listing="listing the integrations",
-            **options,
-        )
+        return integrations_fanout(self, ids, page_size, options)
 
 
 __all__ = ["SendcloudClient"]
