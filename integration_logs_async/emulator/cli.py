@@ -124,6 +124,13 @@ def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
         help="Sendcloud page size when the client sends none (default: %(default)s)",
     )
     parser.add_argument(
+        "--sendcloud-v3-page-size",
+        type=int,
+        default=defaults.sendcloud_v3_page_size,
+        metavar="N",
+        help="Sendcloud v3 page_size when the client sends none (default: %(default)s)",
+    )
+    parser.add_argument(
         "--ep-page-limit",
         type=int,
         default=defaults.ep_page_limit,
@@ -233,6 +240,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         time_span_days=args.time_span_days,
         protected_ratio=args.protected_ratio,
         sendcloud_page_size=args.sendcloud_page_size,
+        sendcloud_v3_page_size=args.sendcloud_v3_page_size,
         ep_page_limit=args.ep_page_limit,
         faults=_fault_config(args),
         rate_limit_rps=args.rate_limit,

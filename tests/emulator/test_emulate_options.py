@@ -43,6 +43,8 @@ def test_data_options_reach_the_config() -> None:
             "0",
             "--sendcloud-page-size",
             "10",
+            "--sendcloud-v3-page-size",
+            "12",
             "--ep-page-limit",
             "5",
             "--jobs-per-integration",
@@ -52,6 +54,7 @@ def test_data_options_reach_the_config() -> None:
     assert config.end_time == datetime(2025, 1, 1, 10, tzinfo=UTC)
     assert config.time_span_days == 2.5 and config.protected_ratio == 0.0
     assert (config.sendcloud_page_size, config.ep_page_limit) == (10, 5)
+    assert config.sendcloud_v3_page_size == 12
     assert config.jobs_per_integration == 2
     assert config_from_args(parse_emulate_args("--end-time", "2025-03-04")).end_time == datetime(
         2025, 3, 4, tzinfo=UTC

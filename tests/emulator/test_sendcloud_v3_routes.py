@@ -7,9 +7,7 @@ Every v3 answer is validated against Sendcloud's own v3 integrations spec
 from __future__ import annotations
 
 import base64
-import json
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,83 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 
-from integration_logs_async.emulator import Emulator, EmulatorConfig, FaultConfig, FaultKind
-from integration_logs_async.emulator._faults import STATUS_FAULTS
+from integration_logs_async.emulator import Emulator, EmulatorConfig
 from integration_logs_async.testing import EmulatorFactory
 
 from . import _schemas as schemas
 from ._helpers import basic, ep_headers, get, sendcloud_bearer, walk_sendcloud
-
-_LINK_VALUE = re.compile(r'<(https?://[^<>\s]+)>; rel="(next|prev)"')
-_LOG_FIELDS = set(
-    schemas.document("sendcloud-v3")["components"]["schemas"]["integration-log"]["properties"]
-)
-
-
-@dataclass
-class Page:
-    """One v3 listing answer: its records and the URLs of its ``Link`` header."""
-
-    status: int
-    body: Any
-    links: dict[str, str]
-
-
-def parse_link(value: str | None) -> dict[str, str]:
-    """``{rel: url}`` of a ``Link`` header, asserting the documented shape exactly."""
-    if value is None:
-        return {}
-    pairs = _LINK_VALUE.findall(value)
-    assert pairs and ", ".join(f'<{url}>; rel="{rel}"' for url, rel in pairs) == value, value
-    schemas.check(value, *schemas.SC3_LINK)
-    return {rel: url for url, rel in pairs}
-
-
-def _schema_of(path: str) -> tuple[str, ...]:
-    """The spec's 200 schema for a v3 path."""
-    if path.endswith("/integrations/logs"):
-        return schemas.SC3_LOGS
-    if path.endswith("/logs"):
-        return schemas.SC3_INTEGRATION_LOGS
-    return schemas.SC3_INTEGRATIONS if path.endswith("/integrations") else schemas.SC3_INTEGRATION
-
-
-async def fetch(http: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> Page:
-    """GET a v3 URL; the body is validated against the spec for its status."""
-    async with http.get(url, headers=headers) as response:
-        assert response.content_type == "application/json"
-        body = json.loads(await response.read())
-        links = parse_link(response.headers.get("Link"))
-    if response.status == 200:
-        path = urlsplit(url).path
-        listing = path.endswith("/logs")
-        schemas.check(body, *_schema_of(path))
-        assert set(body) == {"data"}
-        for log in body["data"] if listing else ():
-            schemas.check(log, *schemas.SC3_LOG)
-            assert set(log) <= _LOG_FIELDS and log["additional_data"] == ""
-    else:
-        assert not links
-        schemas.check(body, *schemas.SC3_ERRORS)
-    return Page(response.status, body, links)
-
-
-async def walk(
-    http: aiohttp.ClientSession, url: str, headers: dict[str, str], rel: str = "next"
-) -> list[Page]:
-    """Every page from ``url`` on, following ``Link`` ``rel``."""
-    pages = []
-    next_url: str | None = url
-    while next_url:
-        page = await fetch(http, next_url, headers)
-        assert page.status == 200, page.body
-        pages.append(page)
-        next_url = page.links.get(rel)
-    return pages
-
-
-def _ids(pages: list[Page]) -> list[int]:
-    return [log["id"] for page in pages for log in page.body["data"]]
+from ._v3_http import fetch, ids, walk
 
 
 @pytest.mark.parametrize("page_size", [1, 17, 25, 100])
@@ -105,7 +32,7 @@ async def test_walk_yields_the_v2_records(
         http, f"{emulator.sendcloud_v3_url}/integrations/logs?page_size={page_size}", headers
     )
     v2 = await walk_sendcloud(http, emulator.sendcloud_url + "/integrations/logs", headers)
-    assert _ids(pages) == [log["id"] for log in v2] == emulator.store.sendcloud_logs.ids()
+    assert ids(pages) == [log["id"] for log in v2] == emulator.store.sendcloud_logs.ids()
     assert all(len(page.body["data"]) == page_size for page in pages[:-1])
     v3_logs = [log for page in pages for log in page.body["data"]]
     for old, new in zip(v2, v3_logs, strict=True):
@@ -120,7 +47,7 @@ async def test_walk_per_integration(emulator: Emulator, http: aiohttp.ClientSess
         path = f"/integrations/{integration}/logs"
         pages = await walk(http, f"{emulator.sendcloud_v3_url}{path}?page_size=9", headers)
         v2 = await walk_sendcloud(http, emulator.sendcloud_url + path, headers)
-        assert _ids(pages) == [log["id"] for log in v2] and v2
+        assert ids(pages) == [log["id"] for log in v2] and v2
         assert {log["integration_id"] for p in pages for log in p.body["data"]} == {integration}
 
 
@@ -141,7 +68,7 @@ async def test_link_rels_and_urls(emulator: Emulator, http: aiohttp.ClientSessio
             assert base64.b64decode(query["cursor"][0], validate=True)  # opaque base64
     # Walking back along rel="prev" visits the same pages in reverse.
     back = await walk(http, pages[-1].links["prev"], basic(emulator), rel="prev")
-    assert [_ids([p]) for p in back] == [_ids([p]) for p in reversed(pages[:-1])]
+    assert [ids([p]) for p in back] == [ids([p]) for p in reversed(pages[:-1])]
 
 
 async def test_link_header_text(emulator: Emulator, http: aiohttp.ClientSession) -> None:
@@ -289,108 +216,12 @@ async def test_auth_failures(emulator: Emulator, http: aiohttp.ClientSession) ->
         assert response.status == 200
 
 
-_FAULT_CODES = {
-    429: "throttled",
-    500: "internal_server_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-    504: "gateway_timeout",
-}
-
-
-@pytest.mark.parametrize("kind", list(STATUS_FAULTS))
-async def test_status_faults(
-    emulator: Emulator, http: aiohttp.ClientSession, kind: FaultKind
-) -> None:
-    emulator.set_faults(FaultConfig(schedule={1: kind}, retry_after_seconds=4))
-    status_code, html = STATUS_FAULTS[kind]
-    url = emulator.sendcloud_v3_url + "/integrations/logs"
-    async with http.get(url, headers=basic(emulator)) as response:
-        assert response.status == status_code and "Link" not in response.headers
-        assert (response.headers.get("Retry-After") == "4") is (kind is FaultKind.RATE_LIMITED)
-        text = await response.text()
-    if html:
-        assert response.content_type == "text/html" and f"<h1>{status_code} " in text
-    else:
-        body = json.loads(text)
-        schemas.check(body, *schemas.SC3_ERRORS)
-        (error,) = body["errors"]
-        assert error["status"] == str(status_code) and error["title"] and error["detail"]
-        assert error["code"] == _FAULT_CODES[status_code]
-    record = emulator.requests[-1]
-    assert record.fault == kind and record.provider == "sendcloud"
-    assert record.credential == emulator.sendcloud_public_key
-    assert (await fetch(http, url, basic(emulator))).status == 200
-
-
-async def test_rate_limit(emulator_factory: EmulatorFactory, http: aiohttp.ClientSession) -> None:
-    emu = await emulator_factory(rate_limit_rps=1)
-    url = emu.sendcloud_v3_url + "/integrations"
-    statuses = []
-    for _ in range(4):
-        async with http.get(url, headers=basic(emu)) as response:
-            statuses.append(response.status)
-            body = await response.json()
-    assert statuses[0] == 200 and 429 in statuses
-    schemas.check(body, *schemas.SC3_ERRORS)
-    assert body["errors"][0]["code"] == "throttled"
-
-
-async def test_truncated_and_reset_keep_link(
-    emulator: Emulator, http: aiohttp.ClientSession
-) -> None:
-    emulator.set_faults(FaultConfig(schedule={1: "truncated", 2: "reset"}))
-    url = emulator.sendcloud_v3_url + "/integrations/logs"
-    async with http.get(url, headers=basic(emulator)) as response:
-        raw = await response.read()
-        assert response.status == 200 and int(response.headers["Content-Length"]) == len(raw)
-        assert 'rel="next"' in response.headers["Link"]
-    assert raw.startswith(b'{"data":[{"id":')
-    with pytest.raises(json.JSONDecodeError):
-        json.loads(raw)
-    with pytest.raises(aiohttp.ClientPayloadError):
-        async with http.get(url, headers=basic(emulator)) as response:
-            assert 'rel="next"' in response.headers["Link"]
-            await response.read()
-    assert [r.fault for r in emulator.requests[-2:]] == ["truncated", "reset"]
-
-
-async def test_slow_latency_and_redirect(emulator: Emulator, http: aiohttp.ClientSession) -> None:
-    emulator.set_faults(
-        FaultConfig(
-            schedule={1: "slow", 2: "latency", 3: "foreign_redirect"},
-            slow_seconds=0.05,
-            latency_seconds=0.05,
-            foreign_origin="http://127.0.0.2:{port}",
-        )
-    )
-    url = emulator.sendcloud_v3_url + "/integrations/logs?page_size=5"
-    assert (await fetch(http, url, basic(emulator))).status == 200
-    assert (await fetch(http, url, basic(emulator))).status == 200
-    assert emulator.requests[-2].fault == "slow" and emulator.requests[-1].delay >= 0.05
-    async with http.get(url, headers=basic(emulator), allow_redirects=False) as response:
-        assert response.status == 302
-        assert response.headers["Location"] == (
-            f"http://127.0.0.2:{emulator.port}/api/v3/integrations/logs?page_size=5"
-        )
-
-
-async def test_foreign_next(emulator: Emulator, http: aiohttp.ClientSession) -> None:
-    emulator.set_faults(FaultConfig(schedule={2: "foreign_next"}))
-    url = emulator.sendcloud_v3_url + "/integrations/logs?page_size=10"
-    first = await fetch(http, url, basic(emulator))
-    second = await fetch(http, first.links["next"], basic(emulator))
-    assert second.links["next"].startswith("https://evil.example/api/v3/integrations/logs?")
-    assert second.links["prev"].startswith(emulator.sendcloud_v3_url)
-    assert [r.fault for r in emulator.requests[-2:]] == [None, "foreign_next"]
-
-
 async def test_added_logs_and_connection_info(
     emulator: Emulator, http: aiohttp.ClientSession
 ) -> None:
     new = emulator.add_logs("sendcloud", 2, status_code=503)
     page = await fetch(http, emulator.sendcloud_v3_url + "/integrations/logs", basic(emulator))
-    assert _ids([page])[:2] == list(reversed(new))
+    assert ids([page])[:2] == list(reversed(new))
     assert page.body["data"][0]["response_code"] == 503
     env, info = emulator.env(), emulator.info()
     assert env["SENDCLOUD_API_V3_BASE_URL"] == info["sendcloud_v3_url"] == emulator.sendcloud_v3_url
