@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
+import msgspec
 from yarl import URL
 
 from .._http import AsyncTransport, Body, DecodeGate, Links
@@ -77,11 +78,16 @@ class CursorPager(Generic[T]):
         style = self.style
         decoder = style.decoder(self.codec.item_type)
         convert = self.codec.converter()
-        items, in_body = style.items, style.next_in_body
+        items, in_body, expected = style.items, style.next_in_body, style.expected
 
         # Items are converted here, while the body is still in its receive buffer.
         def decode(body: Body) -> CursorPageView:
-            page = decoder.decode(body)
+            try:
+                page = decoder.decode(body)
+            except msgspec.ValidationError as exc:
+                if not expected:
+                    raise
+                raise msgspec.ValidationError(f"{exc}; expected {expected}") from None
             return CursorPageView(convert(items(page)), None if in_body is None else in_body(page))
 
         return decode

@@ -43,13 +43,15 @@ class CursorStyle:
     ``wire(item_type)`` is the msgspec type of a page holding items of ``item_type``;
     ``items(page)`` its records. The next page's link is in the body (``next_in_body(page)``)
     or, with ``next_in_link_header``, the ``Link`` header's ``rel="next"`` (RFC 8288, as
-    aiohttp parses it); no link: the last page.
+    aiohttp parses it); no link: the last page. ``expected`` says in words what a page looks
+    like and what to check when a body is not one (e.g. a base URL of another API version).
     """
 
     wire: Callable[[Any], Any]
     items: Callable[[Any], list[Any]]
     next_in_body: Callable[[Any], str | None] | None = None
     next_in_link_header: bool = False
+    expected: str = ""
 
     def decoder(self, item_type: Any) -> AwareDecoder[Any]:
         """The decoder of pages holding ``item_type`` (built once per item type)."""

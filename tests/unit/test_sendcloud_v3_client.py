@@ -10,6 +10,7 @@ from aioresponses import aioresponses
 
 from integration_logs_async import (
     BasicAuth,
+    DecodeError,
     NotFoundError,
     PaginationError,
     ProviderError,
@@ -178,3 +179,31 @@ def test_the_registry_knows_both_sendcloud_versions() -> None:
     spec = SendcloudV3Client.spec
     assert (spec.name, spec.api_version, spec.checkpoint_name) == ("sendcloud", 3, "sendcloud/v3")
     assert spec.base_url == V3 and spec.max_page_size == 100
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"next": None, "previous": None, "results": [log(1)]},  # a v2 page: a v2 base URL
+        {"data": log(1)},  # data that is not a list
+    ],
+)
+async def test_a_body_that_is_not_a_v3_page_says_what_was_expected(
+    mock: aioresponses, body: dict[str, Any]
+) -> None:
+    mock.get(FIRST, payload=body)
+    async with client(retry_decode_errors=False) as c:
+        with pytest.raises(DecodeError) as info:
+            await c.logs().collect()
+    message = str(info.value)
+    assert 'expected a Sendcloud API v3 page, {"data": [...]}' in message
+    assert "check that base_url is the v3 API, ending in /api/v3" in message
+
+
+async def test_a_v3_body_on_the_v2_client_says_what_was_expected(mock: aioresponses) -> None:
+    mock.get("https://panel.sendcloud.sc/api/v2/integrations/logs", payload={"data": [log(1)]})
+    async with SendcloudClient(BasicAuth("pub", "sec"), **FAST, retry_decode_errors=False) as c:
+        with pytest.raises(
+            DecodeError, match="check that base_url is the v2 API, ending in /api/v2"
+        ):
+            await c.logs().collect()

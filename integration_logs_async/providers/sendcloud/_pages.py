@@ -29,6 +29,8 @@ LOG_PAGES = CursorStyle(
     wire=_cursor_page,
     items=operator.attrgetter("results"),
     next_in_body=operator.attrgetter("next"),
+    expected='a Sendcloud API v2 page, {"next", "previous", "results": [...]} (an API v3 URL '
+    'answers {"data": [...]}: check that base_url is the v2 API, ending in /api/v2)',
 )
 """``/integrations/logs`` and ``/integrations/{id}/logs``."""
 

@@ -21,7 +21,11 @@ def _data_page(item_type: Any) -> Any:
 
 
 DATA_PAGES = CursorStyle(
-    wire=_data_page, items=operator.attrgetter("data"), next_in_link_header=True
+    wire=_data_page,
+    items=operator.attrgetter("data"),
+    next_in_link_header=True,
+    expected='a Sendcloud API v3 page, {"data": [...]} (an API v2 URL answers {"next", '
+    '"previous", "results"}: check that base_url is the v3 API, ending in /api/v3)',
 )
 """Every v3 listing: logs, one integration's logs, integrations (which documents no paging,
 but a ``Link`` it ever sends is followed)."""
