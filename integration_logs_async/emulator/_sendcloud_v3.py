@@ -2,10 +2,12 @@
 
 Served under ``EmulatorConfig.sendcloud_v3_prefix`` (``/api/v3``):
 
-- ``GET /integrations`` -> ``{"data": [...]}`` (not paginated, as documented);
+- ``GET /integrations`` -> ``{"data": [...]}`` (not paginated, as documented), in the
+  documented ``sort`` order (:mod:`._sendcloud_v3_bodies`);
 - ``GET /integrations/{id}`` -> ``{"data": {...}}``, or the documented 404;
 - ``GET /integrations/logs`` and ``GET /integrations/{id}/logs`` -> ``{"data": [...]}``,
-  newest first, with the same records (ids) as v2.
+  newest first, with the same records (ids) as v2;
+- ``POST /integrations/{id}/logs`` (:mod:`._sendcloud_v3_create`).
 
 Paging follows the v3 guide: the body holds only ``data``; the next page is only in
 the ``Link`` header, ``<absolute URL>; rel="next"`` (absent on the last page),
@@ -31,6 +33,7 @@ from aiohttp import web
 from . import _responses as responses
 from . import _sendcloud_v3_bodies as bodies
 from ._cursor import Cursor, InvalidCursor, window
+from ._sendcloud_v3_create import create_log
 from ._state import EmulatorState, exchange_of, origin_of, state_of
 
 __all__ = [
@@ -105,9 +108,13 @@ def _not_found() -> web.Response:
 
 
 async def list_integrations(request: web.Request) -> web.Response:
-    """``GET /integrations``: every integration, ``{"data": [...]}``."""
+    """``GET /integrations``: every integration, ``{"data": [...]}``, sorted by ``sort``."""
     store = state_of(request).store.sendcloud
     data = [bodies.integration_v3(integration.json) for integration in store.integrations]
+    try:
+        data = bodies.sort_integrations(data, request.query.get("sort"))
+    except bodies.InvalidSort as exc:
+        return responses.json_bytes(bodies.invalid_sort_body(str(exc)), 400)
     return responses.json_bytes(msgspec.json.encode({"data": data}))
 
 
@@ -141,3 +148,4 @@ def add_routes(app: web.Application, prefix: str) -> None:
     app.router.add_get(f"{prefix}/integrations/logs", list_logs)
     app.router.add_get(f"{prefix}/integrations/{{id}}", get_integration)
     app.router.add_get(f"{prefix}/integrations/{{id}}/logs", integration_logs)
+    app.router.add_post(f"{prefix}/integrations/{{id}}/logs", create_log)

@@ -11,6 +11,8 @@ v3 serves the very records of the v2 store, reshaped on the way out:
   ``started_failing_at``, ``last_fetch`` -> ``last_fetched_at``, ``last_updated_at``
   -> ``updated_at`` and gains ``created_at`` and ``feedback_type``, in the key order
   of the documented example.
+- ``GET /integrations`` takes ``sort`` with the documented (v2-era) keys, and by
+  default orders by ``last_fetch`` then ``created_at``, as documented.
 - errors are JSON:API, ``{"errors": [{"status", "code", "title", "detail"}]}``.
   ``status`` is a string as the ``ErrorObject`` schema (and JSON:API) says, and as
   in the spec's 401 examples, except in the 404 bodies, which copy the spec's
@@ -28,10 +30,14 @@ import msgspec
 __all__ = [
     "FEEDBACK_TYPES",
     "INTEGRATION_NOT_FOUND",
+    "SORT_KEYS",
+    "InvalidSort",
     "error_body",
     "integration_v3",
+    "invalid_sort_body",
     "logs_v3",
     "not_found_body",
+    "sort_integrations",
     "unauthorized_body",
 ]
 
@@ -62,6 +68,17 @@ _INTEGRATION_ORDER = (
     "webhook_url",
     "feedback_type",
 )
+SORT_KEYS = {
+    "integration_type": "type",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "last_fetch": "last_fetched_at",
+    "failing_since": "started_failing_at",
+}
+"""``sort`` keys of ``GET /integrations`` (v2-era names, as documented) -> v3 fields."""
+_DEFAULT_SORT = "last_fetch,created_at"
+"""Documented default: "ordered by ``last_fetch`` and then ``created_at``"."""
+
 _CODES = {  # codes outside the spec's (non-exhaustive) enum follow Django REST framework
     401: "authentication_failed",
     404: "not_found",
@@ -99,6 +116,48 @@ def integration_v3(v2_json: bytes) -> dict[str, Any]:
     ordered = {key: fields[key] for key in _INTEGRATION_ORDER if key in fields}
     ordered.update((key, value) for key, value in fields.items() if key not in ordered)
     return ordered
+
+
+class InvalidSort(ValueError):
+    """A ``sort`` key outside :data:`SORT_KEYS`."""
+
+
+def _sort_value(value: Any) -> tuple[int, Any]:
+    """Timestamps compare as instants (offsets differ), nulls last, strings as is."""
+    if value is None:
+        return (1, "")
+    try:
+        return (0, datetime.fromisoformat(value).timestamp())
+    except (TypeError, ValueError):
+        return (0, str(value))
+
+
+def sort_integrations(items: list[dict[str, Any]], sort: str | None) -> list[dict[str, Any]]:
+    """``items`` in ``sort`` order: comma-separated keys, ``-`` for descending, ties by id.
+
+    Raises :class:`InvalidSort` naming an unknown key.
+    """
+    result = sorted(items, key=lambda item: int(item["id"]))
+    keys = [key.strip() for key in (sort or _DEFAULT_SORT).split(",") if key.strip()]
+    for key in reversed(keys):  # stable sorts: the first key decides last
+        name = key.removeprefix("-")
+        if name not in SORT_KEYS:
+            raise InvalidSort(key)
+        field = SORT_KEYS[name]
+        result.sort(key=lambda item: _sort_value(item.get(field)), reverse=key.startswith("-"))
+    return result
+
+
+def invalid_sort_body(key: str) -> bytes:
+    """400 for an unknown ``sort`` key (undocumented; in the spec's error format)."""
+    item = {
+        "status": "400",
+        "code": "invalid_choice",
+        "title": "Invalid Choice",
+        "detail": f"{key!r} is not a valid sort key; use one of {', '.join(SORT_KEYS)}",
+        "source": {"parameter": "sort"},
+    }
+    return msgspec.json.encode({"errors": [item]})
 
 
 def _error(status: int | str, code: str, title: str, detail: str) -> bytes:

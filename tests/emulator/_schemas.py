@@ -10,8 +10,9 @@ documentation, so the emulator follows the documentation):
 - Sendcloud v3 (``sendcloud/v3-integrations-openapi.yaml``): ``ErrorObject.status`` is a
   string in the schema and in the 401 examples, but an integer in the documented 404
   example the emulator copies, so both are accepted.  ``ErrorObject.code`` is an enum the
-  spec itself does not keep to (its POST 400 example says ``extra_forbidden``); the codes
-  the emulator uses for statuses the spec never shows (429, 405, 5xx) are added to it.
+  spec itself does not keep to (its POST 400 example says ``extra_forbidden``); that code
+  and the ones the emulator uses for statuses the spec never shows (429, 405, 5xx) are
+  added to it.
 - Elastic Path ``IntegrationLog.type`` is ``"integration-log"`` in every documented
   example (``seeds/002``, ``seeds/004``) while the schema's enum says ``"integration"``.
 - Elastic Path ``Integration.configuration`` is a ``oneOf`` no object can satisfy: the
@@ -33,6 +34,7 @@ from referencing.jsonschema import DRAFT202012
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 SENDCLOUD_V3_EXTRA_CODES = [
+    "extra_forbidden",
     "throttled",
     "method_not_allowed",
     "internal_server_error",
@@ -138,6 +140,9 @@ SC3_INTEGRATION = (
     *_json_content("paths", "/integrations/{id}", "get", "responses", "200"),
 )
 SC3_LOG = ("sendcloud-v3", "components", "schemas", "integration-log")
+SC3_CREATE = ("sendcloud-v3", "paths", "/integrations/{id}/logs", "post")
+SC3_CREATED = (*SC3_CREATE, *_json_content("responses", "201"))
+SC3_CREATE_BODY = ("sendcloud-v3", "components", "schemas", "integration-log-create")
 SC3_404 = (
     "sendcloud-v3",
     *_json_content("paths", "/integrations/{id}/logs", "get", "responses", "404"),
