@@ -13,6 +13,14 @@ from ..auth import Auth, BasicAuth, ClientCredentials
 from ..config import ClientSettings
 from ..providers import BaseClient, CredentialVars, ProviderSpec
 from ._common import UsageError, non_negative_float, positive_float, positive_int
+from ._versions import (
+    add_api_version_argument,
+    api_versions,
+    base_url_var,
+    chosen_api_version,
+    chosen_base_url,
+    version_var,
+)
 
 _KIND = {"basic": "HTTP Basic", "client_credentials": "OAuth2"}
 _PAIR = {"basic": "Basic", "client_credentials": "OAuth2"}
@@ -30,6 +38,20 @@ def _credentials_help(spec: ProviderSpec) -> list[str]:
             "(a note on stderr says so)"
         )
     lines.append(f"    {spec.base_url_var} optional (default {spec.base_url})")
+    versions = api_versions(spec.name)
+    if len(versions) > 1:
+        lines.append(
+            f"    {version_var(spec.name)} optional: API version, "
+            + " or ".join(str(v) for v in versions)
+            + f" (default {spec.api_version}; --api-version wins)"
+        )
+        for version in versions:
+            if version != spec.api_version:
+                url = providers.client_class(spec.name, version).spec.base_url
+                lines.append(
+                    f"    {base_url_var(spec.name, version)} optional with API v{version} "
+                    f"(default {url})"
+                )
     return lines
 
 
@@ -90,19 +112,25 @@ def make_client(
     rate_limit: float | None = None,
     allow_insecure_http: bool = False,
     settings: ClientSettings | None = None,
+    api_version: int | None = None,
 ) -> BaseClient:
     """A client for ``provider`` configured from the environment and flags.
 
-    ``rate_limit``: requests per second, ``0`` for no pacing, ``None`` for the provider's
-    documented limit; ``settings``: further :class:`~integration_logs_async.ClientConfig`
-    settings (timeouts, attempts).
+    ``api_version``: the provider's API version (None: its version variable, e.g.
+    ``SENDCLOUD_API_VERSION``, else its default); the base URL is ``base_url``, else the
+    version's variable, else the version's public API. ``rate_limit``: requests per
+    second, ``0`` for no pacing, ``None`` for the provider's documented limit;
+    ``settings``: further :class:`~integration_logs_async.ClientConfig` settings (timeouts,
+    attempts).
     """
-    cls = providers.client_class(provider)
+    if api_version is None:
+        api_version = chosen_api_version(provider, None, env)
+    cls = providers.client_class(provider, api_version)  # ValueError naming the versions
+    url = chosen_base_url(provider, cls.spec.api_version, base_url, env)
     auth = credentials_from_env(provider, env)
     chosen: ClientSettings = {**(settings or {})}
     chosen["rate_limit"] = rate_limit
     chosen["allow_insecure_http"] = allow_insecure_http
-    url = base_url or env.get(cls.spec.base_url_var) or None
     return cls(auth, base_url=url, **chosen)
 
 
@@ -122,8 +150,15 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="API base URL (default: "
         + " or ".join(f"${spec.base_url_var}" for spec in providers.specs())
-        + ", else the provider's public API)",
+        + "".join(
+            f"; {spec.title} API v{v}: ${base_url_var(spec.name, v)}"
+            for spec in providers.specs()
+            for v in api_versions(spec.name)
+            if v != spec.api_version
+        )
+        + ", else the provider's public API of that version)",
     )
+    add_api_version_argument(group)
     group.add_argument("--rate-limit", type=non_negative_float, metavar="N", help=_RATE_HELP)
     group.add_argument(
         "--max-attempts",
@@ -171,6 +206,7 @@ def client_from_args(
     client = make_client(
         args.provider,
         env,
+        api_version=chosen_api_version(args.provider, args.api_version, env),
         base_url=args.base_url,
         rate_limit=args.rate_limit,
         allow_insecure_http=args.allow_insecure_http,

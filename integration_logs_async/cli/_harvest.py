@@ -18,6 +18,7 @@ from ..errors import FanOutError, IntegrationLogsError, OffsetCeilingError
 from ..harvest import HarvestOptions, HarvestResult, HarvestState, load_state, run_harvest
 from ._clients import add_client_arguments, client_from_args
 from ._common import positive_float, positive_int, since_arg
+from ._versions import api_versions, chosen_api_version
 
 
 def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,9 +32,7 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         choices=sorted({s for spec in providers.specs() for s in spec.harvest_scopes}),
         help="one listing of all logs, one per integration, or one per job. Default: the scope "
         "the state file records, else the provider's first ("
-        + ", ".join(
-            f"{spec.name}: {'/'.join(spec.harvest_scopes)}" for spec in providers.specs()
-        )
+        + ", ".join(f"{spec.name}: {'/'.join(spec.harvest_scopes)}" for spec in providers.specs())
         + "; a provider with an offset ceiling starts with the scope whose listings stay under "
         "it)",
     )
@@ -79,7 +78,15 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         metavar="N",
         help="records per request (at most: "
-        + ", ".join(f"{spec.name} {spec.max_page_size}" for spec in providers.specs())
+        + ", ".join(
+            f"{spec.name} {spec.max_page_size}"
+            + "".join(
+                f" (API v{v}: {providers.client_class(spec.name, v).spec.max_page_size})"
+                for v in api_versions(spec.name)
+                if v != spec.api_version
+            )
+            for spec in providers.specs()
+        )
         + "; default: the provider's own choice, or the most it allows)",
     )
     parser.add_argument(
@@ -159,7 +166,7 @@ def _continue_by_scope(
     options: HarvestOptions, scope: str, label: str, exc: OffsetCeilingError
 ) -> CeilingReached:
     """The ceiling error of a listing longer than the ones of ``scope``, with the way on."""
-    title = providers.spec(options.provider).title
+    title = options.spec.title
     what = str(exc).replace(exc.hint, "").strip()
     by = scope[:-1] if scope.endswith("s") else scope  # "jobs": job by job
     if options.out == "-":  # nothing kept: stdout has no state and takes no --append
@@ -176,10 +183,14 @@ def _continue_by_scope(
     )
 
 
-def options_from_args(args: argparse.Namespace) -> HarvestOptions:
-    """The :class:`HarvestOptions` of ``integration-logs harvest ARGS``."""
+def options_from_args(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None
+) -> HarvestOptions:
+    """The :class:`HarvestOptions` of ``integration-logs harvest ARGS`` (the API version from
+    ``--api-version``, else the provider's version variable in ``env``)."""
     return HarvestOptions(
         provider=args.provider,
+        api_version=chosen_api_version(args.provider, args.api_version, env or {}),
         out=args.out,
         state=args.state,
         scope=args.scope,
@@ -200,8 +211,8 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
 
     Raises :class:`Terminated` on SIGTERM (after the state is saved).
     """
-    options = options_from_args(args)
-    client = client_from_args(args, env)
+    options = options_from_args(args, env)
+    client = client_from_args(args, env)  # the same API version: run_harvest checks it
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
@@ -228,7 +239,7 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
         raise
     except (IntegrationLogsError, ValueError) as exc:
         found = _ceiling_error(exc)
-        narrower = providers.spec(options.provider).ceiling_scope
+        narrower = options.spec.ceiling_scope
         if found is not None and narrower is not None and options.chosen_scope != narrower:
             raise _continue_by_scope(options, narrower, *found) from exc
         raise

@@ -60,6 +60,8 @@ class HarvestResult:
     failures: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     """What the run did beyond the usual, e.g. how it applied ``since``."""
+    api_version: int | None = None
+    """The API version read when it is not the provider's default (None: the default)."""
 
     def summary(self) -> str:
         """Human-readable closing lines."""
@@ -74,7 +76,8 @@ class HarvestResult:
         }[self.mode]
         rate = self.records / self.elapsed if self.elapsed > 0 else 0.0
         lines = [
-            f"{self.provider}: {what} {self.records:,} records in {self.elapsed:,.1f} s "
+            f"{self.provider}{'' if self.api_version is None else f' API v{self.api_version}'}"
+            f": {what} {self.records:,} records in {self.elapsed:,.1f} s "
             f"({rate:,.0f} rec/s) -> {self.out} [{status}]",
             f"  pages {self.pages:,}, requests {self.requests:,}, retries {self.retries:,}, "
             f"429s {self.rate_limited:,}, duplicates dropped {self.duplicates:,}, "
@@ -118,10 +121,18 @@ def build_stream(
 ) -> FanOutStream[RawRecord]:
     """The raw record stream a harvest with ``options`` reads."""
     if client.provider != options.provider:
-        wanted = providers.client_class(options.provider).__name__
+        wanted = providers.client_class(options.provider, options.api_version).__name__
         raise ValueError(
             f"the harvest options name provider {options.provider!r}, but the client is a "
             f"{type(client).__name__}: pass a {wanted}"
+        )
+    if client.spec.api_version != options.chosen_api_version:
+        wanted = providers.client_class(options.provider, options.api_version).__name__
+        raise ValueError(
+            f"the harvest options ask for {options.spec.title} API "
+            f"v{options.chosen_api_version}, but the client is a {type(client).__name__} "
+            f"(API v{client.spec.api_version}): pass a {wanted}, or set the options' "
+            f"api_version to {client.spec.api_version}"
         )
     return client.logs_in_scope(
         options.chosen_scope,
@@ -187,7 +198,7 @@ async def run_harvest(
         raise
     counters = HarvestCounters()
     provider, fmt, seen, pending = options.provider, options.format, run.seen, run.pending
-    normalizer = providers.spec(provider).normalize
+    normalizer = client.spec.normalize  # the client's API version's (checked above)
     stats = client.stats
     base_requests, base_retries, base_429 = stats.requests, stats.retries, stats.rate_limited
     last_save_records, last_save_time = 0, time.monotonic()
@@ -284,6 +295,7 @@ async def run_harvest(
         stopped_at_max_items=not complete,
         failures={label: str(exc) for label, exc in stream.failures.items()},
         notes=list(run.plan.notes),
+        api_version=None if options.default_api_version else options.chosen_api_version,
     )
 
 

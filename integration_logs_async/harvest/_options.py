@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import providers
 from .._client_checks import check_count
-from ..providers import Scope
+from ..providers import ProviderSpec, Scope
 from ._output import OutputFormat
 
 Provider = str
@@ -33,6 +33,10 @@ class HarvestOptions:
     skipping the records already in it. ``force``: such an output is replaced (once the run
     has a first record to write). Without either, such an output is refused: it is never
     truncated or overwritten.
+
+    ``api_version``: the provider's API version (None: its default version); the harvest's
+    client must be of that version. A version other than the default is part of the state's
+    fingerprint, so a state of one version is not continued by another.
     """
 
     provider: Provider
@@ -49,9 +53,15 @@ class HarvestOptions:
     save_every_seconds: float = 2.0
     append: bool = False
     force: bool = False
+    api_version: int | None = None
 
     def __post_init__(self) -> None:
-        spec = providers.spec(self.provider)  # ValueError naming the providers
+        providers.spec(self.provider)  # ValueError naming the providers
+        if self.api_version is not None and (
+            isinstance(self.api_version, bool) or not isinstance(self.api_version, int)
+        ):
+            raise ValueError(f"api_version must be an integer, not {self.api_version!r}")
+        spec = self.spec  # ValueError naming the provider's versions
         if self.scope is not None and self.scope not in SCOPES:
             raise ValueError(f"scope must be all, integrations or jobs, not {self.scope!r}")
         if self.scope is not None:
@@ -87,20 +97,40 @@ class HarvestOptions:
         return Path(self.state or self.out + ".state.json")
 
     @property
+    def spec(self) -> ProviderSpec:
+        """The spec of the provider's API version these options harvest."""
+        return providers.client_class(self.provider, self.api_version).spec
+
+    @property
+    def chosen_api_version(self) -> int:
+        """``api_version``, or the provider's default version when it is None."""
+        return self.spec.api_version
+
+    @property
+    def default_api_version(self) -> bool:
+        """Whether the harvest reads the provider's default API version."""
+        return self.chosen_api_version == providers.spec(self.provider).api_version
+
+    @property
     def chosen_scope(self) -> Scope:
         """``scope``, or the provider's default when it is None."""
-        return self.scope or default_scope(self.provider)
+        return self.scope or self.spec.harvest_scopes[0]
 
     def with_scope(self, scope: Scope) -> HarvestOptions:
         """These options with ``scope`` set."""
         return replace(self, scope=scope)
 
     def fingerprint(self) -> str:
-        """Identifies the options a state file is bound to (not ``since``: see the state)."""
+        """Identifies the options a state file is bound to (not ``since``: see the state).
+
+        The API version counts only when it is not the provider's default, so states written
+        before there were versions stay valid."""
         parts = [
             self.provider,
             self.chosen_scope,
             self.format,
             ",".join(sorted(self.integration_ids)),
         ]
+        if not self.default_api_version:
+            parts.append(f"api_version={self.chosen_api_version}")
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]

@@ -49,7 +49,7 @@ def choose_scope(options: HarvestOptions, previous: HarvestState | None) -> Scop
     if options.scope is not None:
         return options.scope
     if previous is not None:
-        for scope in providers.spec(options.provider).harvest_scopes:
+        for scope in options.spec.harvest_scopes:
             if scope == "all" and options.integration_ids:
                 continue  # not a harvest these options can continue
             if options.with_scope(scope).fingerprint() == previous.fingerprint:
@@ -78,7 +78,38 @@ def _differences(previous: HarvestState, options: HarvestOptions) -> str:
         found.append("--integration " + (" ".join(previous.integration_ids) or "(all)"))
     if previous.format != options.format:
         found.append(f"--format {previous.format}")
+    if _version_of(previous, options) != options.chosen_api_version:
+        found.append(f"--api-version {_version_of(previous, options)}")
     return "made with " + (", ".join(found) or "other options")
+
+
+def _version_of(previous: HarvestState, options: HarvestOptions) -> int:
+    """The API version ``previous`` was harvested with (unrecorded: the provider's default)."""
+    if previous.api_version is not None:
+        return previous.api_version
+    return providers.spec(previous.provider or options.provider).api_version
+
+
+def _other_version(previous: HarvestState, options: HarvestOptions, out_abs: str) -> str | None:
+    """Why ``previous``, a harvest of this output with another API version of the same
+    provider, is not continued by ``options``, and what to do; None when it is not one."""
+    if previous.out != out_abs or previous.provider != options.provider:
+        return None
+    before, now = _version_of(previous, options), options.chosen_api_version
+    if before == now:
+        return None
+    title = options.spec.title
+    append = (
+        " or --append to add API v{now} records to it (records already in it are skipped),"
+        if options.format == "normalized"  # one schema whatever the version: they may mix
+        else ""
+    ).format(now=now)
+    return (
+        f"--out {options.out} was harvested with {title} API v{before} (state file "
+        f"{options.state_path}) and this harvest reads API v{now}; nothing was changed. Rerun "
+        f"with --api-version {before} to continue it,{append} --force to replace it with API "
+        f"v{now} records, or give this harvest another --out"
+    )
 
 
 def _new_state(options: HarvestOptions, out_abs: str, now: str, out_bytes: int) -> HarvestState:
@@ -91,6 +122,7 @@ def _new_state(options: HarvestOptions, out_abs: str, now: str, out_bytes: int) 
         scope=options.chosen_scope,
         format=options.format,
         integration_ids=list(options.integration_ids),
+        api_version=options.chosen_api_version,
         since=_iso(options.since),
     )
 
@@ -144,6 +176,9 @@ def plan_run(
         and (size == previous.out_bytes or (size > previous.out_bytes and previous.in_progress))
     ):
         return _continue(options, previous, now)
+    other_version = None if previous is None else _other_version(previous, options, out_abs)
+    if other_version is not None and not (options.append and options.format == "normalized"):
+        raise HarvestFileError(other_version)
     if options.append:
         return _append(options, previous, out_abs, size, now)
     keep = "nothing was changed. Rerun with --append to add to it (records already in it are "
@@ -187,6 +222,7 @@ def _continue(options: HarvestOptions, previous: HarvestState, now: str) -> Plan
         scope=options.chosen_scope,
         format=options.format,
         integration_ids=list(options.integration_ids),
+        api_version=options.chosen_api_version,
     )
     if mode == "incremental":
         state = msgspec.structs.replace(

@@ -44,6 +44,9 @@ class HarvestState(msgspec.Struct, kw_only=True, omit_defaults=True):
     scope: str | None = None
     format: str | None = None
     integration_ids: list[str] = msgspec.field(default_factory=list)
+    api_version: int | None = None
+    """The provider's API version the output was harvested with; None: its default (states
+    written before versions were recorded)."""
     since: str | None = None
     """The oldest ``created_at`` the output is complete from (ISO-8601); None: unbounded."""
 
