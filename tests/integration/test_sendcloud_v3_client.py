@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from integration_logs_async import (
+    BadRequestError,
     BasicAuth,
     ClientCredentials,
     NotFoundError,
@@ -90,7 +91,22 @@ async def test_a_harvest_with_the_v3_client_writes_every_record_once(
     out = tmp_path / "v3.jsonl"
     async with v3(emulator, **RESILIENT) as client:
         result = await run_harvest(
-            client, HarvestOptions(provider="sendcloud", out=str(out)), progress=False
+            client,
+            HarvestOptions(provider="sendcloud", out=str(out), api_version=3),
+            progress=False,
         )
     lines = out.read_bytes().splitlines()
     assert result.complete and len(lines) == result.records == len(emulator.store.sendcloud_logs)
+
+
+async def test_create_integration_log_answers_the_v3_record(emulator: Emulator) -> None:
+    integration = emulator.store.sendcloud.integrations[0].id
+    payload = {"base_url": "https://shop.test", "method": "POST", "response_code": 502}
+    async with v3(emulator) as client:
+        created = await client.create_integration_log(integration, payload)
+        [head] = await client.integration_logs(integration, max_items=1).collect()
+        with pytest.raises(BadRequestError, match="Extra inputs are not permitted"):
+            await client.create_integration_log(integration, {**payload, "user_id": 3})
+    assert isinstance(created, SendcloudV3IntegrationLog)
+    assert (created.base_url, created.response_code) == ("https://shop.test", 502)
+    assert head.id == created.id
