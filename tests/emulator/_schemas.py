@@ -142,6 +142,7 @@ SC3_INTEGRATION = (
 SC3_LOG = ("sendcloud-v3", "components", "schemas", "integration-log")
 SC3_CREATE = ("sendcloud-v3", "paths", "/integrations/{id}/logs", "post")
 SC3_CREATED = (*SC3_CREATE, *_json_content("responses", "201"))
+SC3_CREATE_404 = (*SC3_CREATE, *_json_content("responses", "404"))
 SC3_CREATE_BODY = ("sendcloud-v3", "components", "schemas", "integration-log-create")
 SC3_404 = (
     "sendcloud-v3",

@@ -111,9 +111,7 @@ async def test_invalid_bodies(
 async def test_create_errors(emulator: Emulator, http: aiohttp.ClientSession) -> None:
     status, answer = await post(http, emulator, 1, {"base_url": "https://x.example"})
     assert status == 404 and answer["errors"][0]["code"] == "not_found"
-    schemas.check(
-        answer, *(*schemas.SC3_CREATE, "responses", "404", "content"), "application/json", "schema"
-    )
+    schemas.check(answer, *schemas.SC3_CREATE_404)
     first = emulator.store.sendcloud_integration_ids[0]
     url = f"{emulator.sendcloud_v3_url}/integrations/{first}/logs"
     async with http.post(url, data=b"{not json", headers=basic(emulator)) as response:
