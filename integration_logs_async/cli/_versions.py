@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from .. import providers
-from ..providers import BaseClient, ProviderSpec
+from ..providers import ProviderSpec
 from ._common import UsageError
 
 
@@ -158,10 +158,3 @@ def add_api_version_argument(group: argparse._ArgumentGroup) -> None:
         metavar=metavar,
         help=f"the provider's API version ({each}); the default base URL follows it",
     )
-
-
-def version_label(client: BaseClient) -> str:
-    """``" (API vN)"`` for a client of a provider with several versions, else ``""``."""
-    if len(api_versions(client.provider)) < 2:
-        return ""
-    return f" (API v{client.spec.api_version})"

@@ -78,16 +78,20 @@ def _differences(previous: HarvestState, options: HarvestOptions) -> str:
         found.append("--integration " + (" ".join(previous.integration_ids) or "(all)"))
     if previous.format != options.format:
         found.append(f"--format {previous.format}")
-    if _version_of(previous, options) != options.chosen_api_version:
+    if (
+        previous.provider == options.provider
+        and _version_of(previous, options) != options.chosen_api_version
+    ):
         found.append(f"--api-version {_version_of(previous, options)}")
     return "made with " + (", ".join(found) or "other options")
 
 
 def _version_of(previous: HarvestState, options: HarvestOptions) -> int:
-    """The API version ``previous`` was harvested with (unrecorded: the provider's default)."""
+    """The API version ``previous``, a harvest of ``options.provider``, was harvested with
+    (unrecorded: the provider's default)."""
     if previous.api_version is not None:
         return previous.api_version
-    return providers.spec(previous.provider or options.provider).api_version
+    return providers.spec(options.provider).api_version
 
 
 def _other_version(previous: HarvestState, options: HarvestOptions, out_abs: str) -> str | None:
@@ -100,10 +104,10 @@ def _other_version(previous: HarvestState, options: HarvestOptions, out_abs: str
         return None
     title = options.spec.title
     append = (
-        " or --append to add API v{now} records to it (records already in it are skipped),"
+        f" --append to add API v{now} records to it (records already in it are skipped),"
         if options.format == "normalized"  # one schema whatever the version: they may mix
         else ""
-    ).format(now=now)
+    )
     return (
         f"--out {options.out} was harvested with {title} API v{before} (state file "
         f"{options.state_path}) and this harvest reads API v{now}; nothing was changed. Rerun "

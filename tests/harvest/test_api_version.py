@@ -138,9 +138,9 @@ def test_normalized_output_of_another_version_may_be_appended_to(
         assert code == 0, err
         code, _, err = run_main([*args[:-2], "--api-version", "3"], env, capsys)
         assert code == EXIT_USAGE
-        assert "or --append to add API v3 records to it (records already in it are skipped)," in (
-            error_line(err)
-        )
+        line = error_line(err)
+        assert "Rerun with --api-version 2 to continue it, --append to add API v3 records " in line
+        assert "(records already in it are skipped), --force to replace it" in line
         code, _, err = run_main([*args[:-2], "--api-version", "3", "--append"], env, capsys)
         assert code == 0, err
         ids = store_records(emu, "sendcloud").keys()
