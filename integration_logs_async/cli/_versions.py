@@ -28,8 +28,7 @@ from ._common import UsageError
 
 def api_versions(provider: str) -> tuple[int, ...]:
     """The API versions of ``provider`` in the registry, in ascending order."""
-    providers.client_class(provider)  # ValueError naming the providers
-    return tuple(sorted(v for (name, v) in providers._VERSIONS if name == provider))
+    return providers.versions(provider)  # ValueError naming the providers
 
 
 def versioned_providers() -> list[ProviderSpec]:

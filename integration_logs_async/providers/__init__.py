@@ -55,6 +55,12 @@ def client_class(name: str, api_version: int | None = None) -> type[BaseClient]:
         ) from None
 
 
+def versions(name: str) -> tuple[int, ...]:
+    """The API versions of provider ``name``, oldest first; ``ValueError`` for an unknown one."""
+    client_class(name)
+    return tuple(sorted(v for (n, v) in _VERSIONS if n == name))
+
+
 def spec(name: str) -> ProviderSpec:
     """The :class:`ProviderSpec` of provider ``name``; ``ValueError`` naming the known ones."""
     return client_class(name).spec
@@ -77,4 +83,5 @@ __all__ = [
     "names",
     "spec",
     "specs",
+    "versions",
 ]

@@ -16,6 +16,7 @@ SPEC = dataclasses.replace(
     api_version=3,
     checkpoint_name="sendcloud/v3",
     base_url="https://panel.sendcloud.sc/api/v3",
+    base_url_var="SENDCLOUD_API_V3_BASE_URL",  # v2's SENDCLOUD_API_BASE_URL names a v2 URL
     max_page_size=MAX_PAGE_SIZE,
     default_page_size=MAX_PAGE_SIZE,  # the fewest requests
     parse_errors=parse_errors,
