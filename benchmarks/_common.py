@@ -284,7 +284,9 @@ class EmulatorProcess:
 
     def connection(self) -> dict[str, Any]:
         """What a worker needs to connect (URLs and credentials)."""
-        return {k: self.info[k] for k in ("url", "sendcloud_url", "credentials")}
+        return {
+            k: self.info[k] for k in ("url", "sendcloud_url", "sendcloud_v3_url", "credentials")
+        }
 
     def _admin(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()

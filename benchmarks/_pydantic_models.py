@@ -126,3 +126,30 @@ class SendcloudLogPage(BaseModel):
     results: list[SendcloudIntegrationLog]
     next: str | None = None
     previous: str | None = None
+
+
+# --- Sendcloud API v3 --------------------------------------------------------------------------
+
+
+class SendcloudV3IntegrationLog(BaseModel):
+    """v2's log without ``user_id``, with ``additional_data`` (an object or a string)."""
+
+    id: int
+    integration_id: int | None = None
+    base_url: str
+    full_url: str | None = None
+    method: str | None = None
+    response_code: int | None = None
+    response: LogResponse | None = None
+    request: LogRequest | None = None
+    created_at: AwareDatetime
+    exception_type: str | None = None
+    exception: str | None = None
+    protected: bool = False
+    additional_data: dict[str, Any] | str | None = ""
+
+
+class SendcloudV3LogPage(BaseModel):
+    """``{"data": [...]}``: the next page is in the ``Link`` header, not in the body."""
+
+    data: list[SendcloudV3IntegrationLog]

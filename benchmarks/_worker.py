@@ -9,9 +9,14 @@ Variants (every one touches each record's id and creation time, as a consumer wo
 - ``lib_seq``: ``client.logs()`` with ``prefetch_pages=0``: one request at a time.
 - ``lib_prefetch``: ``client.logs()`` with ``prefetch_pages=N`` (Elastic Path).
 - ``lib_fanout``: ``client.logs_for_integrations(concurrency=N)`` (each child prefetching).
-- ``aiohttp_naive``: aiohttp, ``await resp.json()``, a ``while`` loop over ``next`` links.
-- ``httpx_pydantic``: httpx.AsyncClient, pydantic v2 ``model_validate_json``, same loop.
+- ``aiohttp_naive``: aiohttp, ``await resp.json()``, a ``while`` loop over ``next`` links
+  (Sendcloud v3: ``resp.links["next"]["url"]``, the ``Link`` header, with ``page_size=100``).
+- ``httpx_pydantic``: httpx.AsyncClient, pydantic v2 ``model_validate_json``, same loop
+  (Sendcloud v3: ``response.links``).
 - ``harvest``: ``integration_logs_async.harvest.run_harvest`` to a file (the real job).
+
+Providers: ``elasticpath``, ``sendcloud`` (API v2) and ``sendcloud_v3`` (``SendcloudV3Client``
+against the emulator's ``/api/v3``, the same store as v2).
 
 Only the modules a variant needs are imported, so peak RSS is that variant's own.
 """
@@ -52,6 +57,7 @@ def _library_client(spec: Spec) -> Any:
         ClientCredentials,
         ElasticPathClient,
         SendcloudClient,
+        SendcloudV3Client,
     )
 
     conn, creds = spec["conn"], spec["conn"]["credentials"]
@@ -67,6 +73,9 @@ def _library_client(spec: Spec) -> Any:
     if spec["provider"] == "sendcloud":
         auth = BasicAuth(creds["sendcloud_public_key"], creds["sendcloud_secret_key"])
         return SendcloudClient(auth, base_url=conn["sendcloud_url"], **settings)
+    if spec["provider"] == "sendcloud_v3":
+        auth = BasicAuth(creds["sendcloud_public_key"], creds["sendcloud_secret_key"])
+        return SendcloudV3Client(auth, base_url=conn["sendcloud_v3_url"], **settings)
     auth_ep = ClientCredentials(creds["epcc_client_id"], creds["epcc_client_secret"])
     return ElasticPathClient(auth_ep, base_url=conn["url"], **settings)
 
@@ -162,12 +171,20 @@ async def _aiohttp_naive(
     conn, creds = spec["conn"], spec["conn"]["credentials"]
     limit = spec.get("max_records")
     count = requests = 0
+    v3 = spec["provider"] == "sendcloud_v3"
     async with aiohttp.ClientSession() as session:
-        if spec["provider"] == "sendcloud":
+        url: Any
+        if v3:
+            pair = f"{creds['sendcloud_public_key']}:{creds['sendcloud_secret_key']}".encode()
+            headers = {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+            # v3's default page_size is 25: ask for 100, as the library does.
+            url = conn["sendcloud_v3_url"] + "/integrations/logs?page_size=100"
+            items_key, next_of = "data", None
+        elif spec["provider"] == "sendcloud":
             # aiohttp.BasicAuth is deprecated since aiohttp 3.14: build the header directly.
             pair = f"{creds['sendcloud_public_key']}:{creds['sendcloud_secret_key']}".encode()
             headers = {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
-            url: str | None = conn["sendcloud_url"] + "/integrations/logs"
+            url = conn["sendcloud_url"] + "/integrations/logs"
             items_key, next_of = "results", lambda body: body["next"]
         else:
             form = {
@@ -187,6 +204,8 @@ async def _aiohttp_naive(
                 async with session.get(url, headers=headers) as resp:
                     resp.raise_for_status()
                     body = await resp.json()
+                    # v3: the next page is only in the Link header (aiohttp parses it).
+                    following = resp.links.get("next") if v3 else None
                 requests += 1
                 for record in body[items_key]:
                     created = record.get("created_at") or record["meta"]["timestamps"]["created_at"]
@@ -194,7 +213,10 @@ async def _aiohttp_naive(
                     count += 1
                 if limit is not None and count >= limit:
                     break
-                url = next_of(body)
+                if next_of is None:
+                    url = following["url"] if following else None
+                else:
+                    url = next_of(body)
 
         await run(consume())
     return {"records": count, "requests": requests}
@@ -212,9 +234,13 @@ async def _httpx_pydantic(
     count = requests = 0
     async with httpx.AsyncClient(timeout=60) as client:
         url: str | None
-        if spec["provider"] == "sendcloud":
+        if spec["provider"] == "sendcloud_v3":
             auth: Any = (creds["sendcloud_public_key"], creds["sendcloud_secret_key"])
             headers: dict[str, str] = {}
+            url = conn["sendcloud_v3_url"] + "/integrations/logs?page_size=100"
+        elif spec["provider"] == "sendcloud":
+            auth = (creds["sendcloud_public_key"], creds["sendcloud_secret_key"])
+            headers = {}
             url = conn["sendcloud_url"] + "/integrations/logs"
         else:
             form = {
@@ -233,7 +259,14 @@ async def _httpx_pydantic(
                 resp = await client.get(url, headers=headers, auth=auth)
                 resp.raise_for_status()
                 requests += 1
-                if spec["provider"] == "sendcloud":
+                if spec["provider"] == "sendcloud_v3":
+                    v3_page = models.SendcloudV3LogPage.model_validate_json(resp.content)
+                    for v3_log in v3_page.data:
+                        _ = (v3_log.id, v3_log.created_at)
+                        count += 1
+                    # The Link header, as httpx parses it (absolute on the emulator).
+                    url = resp.links.get("next", {}).get("url")
+                elif spec["provider"] == "sendcloud":
                     sc_page = models.SendcloudLogPage.model_validate_json(resp.content)
                     for sc_log in sc_page.results:
                         _ = (sc_log.id, sc_log.created_at)

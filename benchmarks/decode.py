@@ -1,19 +1,22 @@
 """Benchmark 1 — decode: µs per record to turn one 100-record page into records.
 
-Pages are real emulator responses (exact wire bytes of ``GET /v2/integrations/logs`` and
-Sendcloud ``GET /integrations/logs``, pages spread over the store so the mix of outcomes and
-body sizes is the store's). Each page is decoded by:
+Pages are real emulator responses (exact wire bytes of Elastic Path ``GET
+/v2/integrations/logs``, Sendcloud v2 ``GET /api/v2/integrations/logs`` and Sendcloud v3
+``GET /api/v3/integrations/logs``: ``{"data": [...]}``, next page in the ``Link`` header;
+pages spread over the store so the mix of outcomes and body sizes is the store's). Each page
+is decoded by:
 
 - ``json.loads`` and ``orjson.loads`` (dicts, no types),
 - pydantic v2 ``Page.model_validate_json`` with models equivalent to the library's,
 - the library's typed decoder (``stream._pager._decode()``: what a stream runs per response,
-  bytes -> typed msgspec records plus paging numbers),
+  bytes -> typed msgspec records plus paging numbers; for v3,
+  ``DataPage[SendcloudV3IntegrationLog]`` through ``SendcloudV3Client``'s cursor pager),
 - the library's raw decoder (``stream.raw()``: bytes -> ``RawRecord``, what the harvester uses).
 
 Timing: in this process, pinned to the clients' core; rounds interleave the decoders; each
 round decodes every page several times, with the garbage collector enabled (as in a real
 client). The figure is the best round (least disturbed; the median is in the JSON). Targets:
-library typed <= 0.45x json.loads and <= 0.3x pydantic.
+library typed <= 0.45x json.loads and <= 0.3x pydantic, per provider (Sendcloud v3 too).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from ._common import (
     ratio,
 )
 from ._context import Context
-from ._pages import elasticpath_pages, sendcloud_pages
+from ._pages import elasticpath_pages, sendcloud_pages, sendcloud_v3_pages
 
 NAME = "decode"
 TITLE = "Decode one 100-record page (µs per record, best of rounds, GC on)"
@@ -45,11 +48,19 @@ TITLE = "Decode one 100-record page (µs per record, best of rounds, GC on)"
 
 def _library_decoders(provider: str) -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
     """The typed and raw page decoders the library's streams use (no network involved)."""
-    from integration_logs_async import BasicAuth, BearerToken, ElasticPathClient, SendcloudClient
+    from integration_logs_async import (
+        BasicAuth,
+        BearerToken,
+        ElasticPathClient,
+        SendcloudClient,
+        SendcloudV3Client,
+    )
 
     client: Any
     if provider == "elasticpath":
         client = ElasticPathClient(BearerToken("bench"), base_url="http://127.0.0.1:9")
+    elif provider == "sendcloud_v3":
+        client = SendcloudV3Client(BasicAuth("bench", "bench"), base_url="http://127.0.0.1:9")
     else:
         client = SendcloudClient(BasicAuth("bench", "bench"), base_url="http://127.0.0.1:9")
     stream = client.logs()
@@ -58,12 +69,27 @@ def _library_decoders(provider: str) -> tuple[Callable[[bytes], Any], Callable[[
     return typed, raw
 
 
+LABELS = {"elasticpath": "elasticpath", "sendcloud": "sendcloud", "sendcloud_v3": "sendcloud v3"}
+"""Provider as shown in rows and target names (``sendcloud`` is API v2)."""
+
+
 def _count(provider: str, name: str, value: Any) -> int:
+    items = "results" if provider == "sendcloud" else "data"  # Elastic Path, Sendcloud v3
     if name in ("json.loads", "orjson.loads"):
-        return len(value["data" if provider == "elasticpath" else "results"])
+        return len(value[items])
     if name == "pydantic":
-        return len(value.data if provider == "elasticpath" else value.results)
+        return len(getattr(value, items))
     return len(value.items)
+
+
+def _pydantic_page(provider: str) -> Any:
+    from . import _pydantic_models as pyd
+
+    return {
+        "elasticpath": pyd.ElasticPathLogPage,
+        "sendcloud": pyd.SendcloudLogPage,
+        "sendcloud_v3": pyd.SendcloudV3LogPage,
+    }[provider]
 
 
 def _measure(
@@ -105,7 +131,11 @@ def run(ctx: Context) -> Section:
         fetched = {
             "elasticpath": elasticpath_pages(emu, n_pages),
             "sendcloud": sendcloud_pages(emu, n_pages),
+            "sendcloud_v3": sendcloud_v3_pages(emu, n_pages),
         }
+    for provider, pages in fetched.items():
+        if len(pages) != n_pages:
+            raise BenchmarkError(f"{provider}: fetched {len(pages)} pages, expected {n_pages}")
     section.raw["rounds"] = rounds
     missing = missing_baselines()
     section.raw["missing_baselines"] = missing
@@ -117,21 +147,19 @@ def run(ctx: Context) -> Section:
 
             decoders["orjson.loads"] = orjson.loads
         if "pydantic" not in missing:
-            from . import _pydantic_models as pyd
-
-            page_model: Any = (
-                pyd.ElasticPathLogPage if provider == "elasticpath" else pyd.SendcloudLogPage
-            )
-            decoders["pydantic"] = page_model.model_validate_json
+            decoders["pydantic"] = _pydantic_page(provider).model_validate_json
         decoders["library typed"] = typed
         decoders["library raw"] = raw
+        shown = LABELS[provider]
         records = 0
         for page in pages:
             counts = {
                 name: _count(provider, name, decode(page)) for name, decode in decoders.items()
             }
             if len(set(counts.values())) != 1:
-                raise BenchmarkError(f"{provider}: decoders disagree on record counts: {counts}")
+                raise BenchmarkError(f"{shown}: decoders disagree on record counts: {counts}")
+            if counts["json.loads"] != 100:
+                raise BenchmarkError(f"{shown}: a page of {counts['json.loads']} records, not 100")
             records += counts["json.loads"]
         sizes = [len(p) for p in pages]
         with pinned(CLIENT_CORES):
@@ -150,7 +178,7 @@ def run(ctx: Context) -> Section:
             section.rows.append(
                 Row(
                     NAME,
-                    f"{provider}: {name}",
+                    f"{shown}: {name}",
                     {
                         "us/rec": value,
                         "x json": ratio(value, med["json.loads"]),
@@ -162,12 +190,10 @@ def run(ctx: Context) -> Section:
             )
         lib = med["library typed"]
         section.targets += [
-            Target(
-                NAME, f"{provider} typed / json.loads", ratio(lib, med["json.loads"]), "<=", 0.45
-            ),
+            Target(NAME, f"{shown} typed / json.loads", ratio(lib, med["json.loads"]), "<=", 0.45),
             Target(
                 NAME,
-                f"{provider} typed / pydantic",
+                f"{shown} typed / pydantic",
                 ratio(lib, med.get("pydantic")),
                 "<=",
                 0.3,

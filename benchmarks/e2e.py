@@ -8,15 +8,20 @@ read from ``GET /_emulator/stats`` before and after. Variants:
     ``lib_prefetch``   this library, ``client.logs()``, 4 pages fetched ahead
 (b) ``lib_fanout``     this library, ``logs_for_integrations(concurrency=8)`` (+ prefetch 4)
 (c) ``aiohttp_naive``  aiohttp, ``await resp.json()``, ``while`` loop over ``links.next``
+                       (Sendcloud v3: over ``resp.links["next"]["url"]``, the ``Link`` header)
 (d) ``httpx_pydantic`` httpx.AsyncClient + pydantic v2 ``model_validate_json``
+                       (Sendcloud v3: over httpx's ``response.links``)
 
 Every variant reads every record and touches its id and creation time. The library's
 ``rate_limit`` is 0 (no pacing). Runs: Elastic Path on loopback (5 interleaved repeats),
-Elastic Path with 50 ms of emulator latency per request, and Sendcloud on loopback (5
-interleaved repeats). Figures are the best of the repeats (least CPU, most records/s: other
-load on the machine only ever adds), medians are in the JSON file.
-Targets: CPU per record of (a) and (b) <= 0.5x (c); with 50 ms latency, records/s of (b)
->= 3x (c).
+Elastic Path with 50 ms of emulator latency per request, Sendcloud (API v2) on loopback and
+Sendcloud API v3 on loopback (``SendcloudV3Client`` against the emulator's ``/api/v3``, same
+store; every variant asks for ``page_size=100``, v3's maximum, as the library does), 5
+interleaved repeats each. Every run must read exactly the store's records. Figures are the
+best of the repeats (least CPU, most records/s: other load on the machine only ever adds),
+medians are in the JSON file.
+Targets: CPU per record of (a) and (b) <= 0.5x (c) (EP, SC v2, SC v3); with 50 ms latency,
+records/s of (b) >= 3x (c).
 """
 
 from __future__ import annotations
@@ -78,6 +83,16 @@ def _run(
             f"{variant} ({provider}, {label}) read {result.get('records')} records, "
             f"expected {expect}"
         )
+    if provider == "sendcloud_v3" and variant != "lib_fanout":
+        # Every v3 variant asks for page_size=100: one listing takes ceil(N / 100) requests
+        # (one more if the last full page still links on). More means a smaller page somewhere,
+        # and the CPU per record would not be comparable.
+        pages = -(-expect // 100)
+        if not pages <= result.get("requests", 0) <= pages + 1:
+            raise BenchmarkError(
+                f"{variant} (sendcloud_v3, {label}) made {result.get('requests')} requests for "
+                f"{expect} records; page_size=100 needs {pages}"
+            )
     result["server_cpu"] = server_cpu
     result["server_cpu_us_per_record"] = server_cpu * 1e6 / expect
     return result
@@ -188,15 +203,26 @@ def run(ctx: Context) -> Section:
         sc = _series(ctx, emu, "sendcloud", "loopback", sc_variants, repeats, expect=logs)
         sc_sum = _summary(sc)
         _rows(section, "SC loopback", sc_sum, f"{logs:,} logs, best of {repeats}")
+        # Sendcloud API v3, loopback: the same store under /api/v3, next pages in Link headers.
+        v3 = _series(ctx, emu, "sendcloud_v3", "loopback", sc_variants, repeats, expect=logs)
+        v3_sum = _summary(v3)
+        _rows(
+            section,
+            "SC v3 loopback",
+            v3_sum,
+            f"{logs:,} logs, best of {repeats}; all ask page_size=100 (v3 default 25)",
+        )
     section.raw.update(
         {
             "elasticpath_loopback": ep,
             "elasticpath_latency_50ms": lat,
             "sendcloud_loopback": sc,
+            "sendcloud_v3_loopback": v3,
             "summary": {
                 "elasticpath_loopback": ep_sum,
                 "elasticpath_latency_50ms": lat_sum,
                 "sendcloud_loopback": sc_sum,
+                "sendcloud_v3_loopback": v3_sum,
             },
         }
     )
@@ -240,6 +266,25 @@ def run(ctx: Context) -> Section:
             ratio(
                 sc_sum["lib_fanout"]["cpu_us_per_record"],
                 sc_sum["aiohttp_naive"]["cpu_us_per_record"],
+            ),
+            "<=",
+            0.5,
+        ),
+        Target(
+            NAME,
+            "SC v3 CPU/rec (a) sequential / (c) naive",
+            ratio(
+                v3_sum["lib_seq"]["cpu_us_per_record"], v3_sum["aiohttp_naive"]["cpu_us_per_record"]
+            ),
+            "<=",
+            0.5,
+        ),
+        Target(
+            NAME,
+            "SC v3 CPU/rec (b) fan-out / (c) naive",
+            ratio(
+                v3_sum["lib_fanout"]["cpu_us_per_record"],
+                v3_sum["aiohttp_naive"]["cpu_us_per_record"],
             ),
             "<=",
             0.5,
