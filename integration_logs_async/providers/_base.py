@@ -65,11 +65,19 @@ class BaseClient(abc.ABC):
         self,
         auth: Auth,
         *,
+        api_version: int | None = None,
         base_url: str | None = None,
         session: aiohttp.ClientSession | None = None,
         config: ClientConfig | None = None,
         **settings: Unpack[ClientSettings],
     ) -> None:
+        """``api_version``: None, or this client's (``spec.api_version``); a provider with
+        several versions picks the class of the one asked for (e.g. ``SendcloudClient``)."""
+        if api_version is not None and api_version != self.spec.api_version:
+            raise ValueError(
+                f"{type(self).__name__} speaks {self.spec.title} API v{self.spec.api_version}, "
+                f"not {api_version!r}"
+            )
         if not isinstance(auth, BasicAuth | BearerToken | ClientCredentials):
             raise TypeError(
                 "auth must be BasicAuth, BearerToken or ClientCredentials, "

@@ -42,7 +42,10 @@ EMPTY_EP_PAGE = {"data": [], "meta": {"limit": 100, "offset": 0, "current": 1, "
 
 
 def sc_oauth(**settings: Any) -> SendcloudClient:
-    return SendcloudClient(ClientCredentials("cid", "csecret"), **{**FAST, **settings})
+    made: SendcloudClient = SendcloudClient(
+        ClientCredentials("cid", "csecret"), **{**FAST, **settings}
+    )
+    return made  # settings spread from a dict: the overloads cannot tell the version
 
 
 def token_body(token: str, expires_in: int = 3600) -> dict[str, Any]:

@@ -79,12 +79,12 @@ def test_config_is_frozen_and_settings_override_it() -> None:
 
 def test_unknown_setting_is_rejected() -> None:
     with pytest.raises(ValueError, match=r"unknown setting\(s\) \['max_retries'\]"):
-        SendcloudClient(BasicAuth("a", "b"), max_retries=3)  # type: ignore[call-arg]
+        SendcloudClient(BasicAuth("a", "b"), max_retries=3)  # type: ignore[call-overload]
 
 
 def test_auth_type_is_checked() -> None:
     with pytest.raises(TypeError, match="auth must be BasicAuth, BearerToken or ClientCredentials"):
-        SendcloudClient(("user", "pass"))  # type: ignore[arg-type]
+        SendcloudClient(("user", "pass"))  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize(

@@ -192,7 +192,8 @@ async def test_429_pauses_the_whole_client(mock: aioresponses) -> None:
     mock.get(URL_, payload=[])
     mock.get(URL_ + "?ordering=id", callback=other)
 
-    async with SendcloudClient(BasicAuth("a", "b"), on_event=hook, **FAST) as client:
+    made: SendcloudClient = SendcloudClient(BasicAuth("a", "b"), on_event=hook, **FAST)
+    async with made as client:
 
         async def other_task() -> list[Any]:
             await rate_limited.wait()  # starts only after the first task's 429

@@ -85,11 +85,12 @@ class ScriptedServer:
 def client_for(server: ScriptedServer, **settings: Any) -> SendcloudClient:
     options: dict[str, Any] = {"read_timeout": READ_TIMEOUT, "max_attempts": 1, "rate_limit": 0}
     options.update(settings)
-    return SendcloudClient(
+    made: SendcloudClient = SendcloudClient(
         BasicAuth("public-key", "secret-key"),
         base_url=f"http://127.0.0.1:{server.port}",
         **options,
     )
+    return made  # settings spread from a dict: the overloads cannot tell the version
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ EP_IDS = [f"log-{i:04d}" for i in range(7)]
 
 
 def sendcloud() -> SendcloudClient:
-    return SendcloudClient(BasicAuth("pub", "sec"), **FAST)
+    made: SendcloudClient = SendcloudClient(BasicAuth("pub", "sec"), **FAST)
+    return made  # settings spread from a dict: the overloads cannot tell the version
 
 
 def elasticpath(**settings: Any) -> ElasticPathClient:

@@ -207,3 +207,16 @@ async def test_a_v3_body_on_the_v2_client_says_what_was_expected(mock: aiorespon
             DecodeError, match="check that base_url is the v2 API, ending in /api/v2"
         ):
             await c.logs().collect()
+
+
+def test_sendcloud_client_with_api_version_3_is_the_v3_client() -> None:
+    auth = BasicAuth("pub", "sec")
+    v3 = SendcloudClient(auth, api_version=3)
+    assert type(v3) is SendcloudV3Client and v3.base_url == V3
+    assert type(SendcloudClient(auth)) is SendcloudClient
+    assert type(SendcloudClient(auth, api_version=2)) is SendcloudClient
+    assert type(SendcloudV3Client(auth, api_version=3)) is SendcloudV3Client
+    with pytest.raises(ValueError, match="Sendcloud api_version must be 2 or 3, not 4"):
+        SendcloudClient(auth, api_version=4)  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="SendcloudV3Client speaks Sendcloud API v3, not 2"):
+        SendcloudV3Client(auth, api_version=2)

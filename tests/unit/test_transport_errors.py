@@ -40,7 +40,10 @@ EP_URL = EP_BASE + "/v2/integrations/int-1/jobs?page%5Blimit%5D=100&page%5Boffse
 
 
 def sendcloud(**settings: Any) -> SendcloudClient:
-    return SendcloudClient(BasicAuth("pub", "sec"), **{**FAST, "max_attempts": 1, **settings})
+    made: SendcloudClient = SendcloudClient(
+        BasicAuth("pub", "sec"), **{**FAST, "max_attempts": 1, **settings}
+    )
+    return made  # settings spread from a dict: the overloads cannot tell the version
 
 
 def elasticpath(**settings: Any) -> ElasticPathClient:

@@ -37,7 +37,10 @@ LOG_URL = SC_BASE + "/integrations/7/logs"
 
 def client(events: list[TransportEvent] | None = None, **settings: Any) -> SendcloudClient:
     hook = None if events is None else events.append
-    return SendcloudClient(BasicAuth("pub", "sec"), **{**FAST, "on_event": hook, **settings})
+    made: SendcloudClient = SendcloudClient(
+        BasicAuth("pub", "sec"), **{**FAST, "on_event": hook, **settings}
+    )
+    return made  # settings spread from a dict: the overloads cannot tell the version
 
 
 def retries(events: list[TransportEvent]) -> list[TransportEvent]:

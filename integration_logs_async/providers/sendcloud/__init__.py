@@ -3,6 +3,7 @@
 from ._client import SendcloudClient
 from ._models import LogRequest, LogResponse, SendcloudIntegration, SendcloudIntegrationLog
 from ._spec import SPEC
+from .v3 import SendcloudV3Client  # registers API v3: SendcloudClient(auth, api_version=3)
 
 __all__ = [
     "SPEC",
@@ -11,4 +12,5 @@ __all__ = [
     "SendcloudClient",
     "SendcloudIntegration",
     "SendcloudIntegrationLog",
+    "SendcloudV3Client",
 ]

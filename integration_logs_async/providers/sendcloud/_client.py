@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, Unpack, overload
 
+import aiohttp
 import msgspec
 
 from ..._fanout import FanOutOptions, FanOutStream
 from ..._paging import CursorPager, RecordCodec
 from ..._time import AwareDecoder
+from ...auth import Auth
+from ...config import ClientConfig, ClientSettings
 from ...records import RawRecord
 from ...stream import AsyncStream
 from .._base import BaseClient, check_page_size, path_id
@@ -22,6 +25,9 @@ from ._pages import ARRAY, LOG_PAGES
 from ._records import raw_log
 from ._spec import MAX_PAGE_SIZE, SPEC
 
+if TYPE_CHECKING:
+    from .v3._client import SendcloudV3Client
+
 _LOG_CODEC: RecordCodec[SendcloudIntegrationLog] = RecordCodec(SendcloudIntegrationLog)
 _RAW_LOG_CODEC: RecordCodec[RawRecord] = RecordCodec(msgspec.Raw, raw_log)
 _INTEGRATION_CODEC: RecordCodec[SendcloudIntegration] = RecordCodec(SendcloudIntegration)
@@ -30,14 +36,59 @@ _log_decoder = AwareDecoder[SendcloudIntegrationLog](SendcloudIntegrationLog)
 
 
 class SendcloudClient(BaseClient):
-    """Async client for Sendcloud's v2 Integrations API.
+    """Async client for Sendcloud's Integrations API, v2 by default.
 
     ``auth`` is :class:`BasicAuth` (public key, secret key) or :class:`ClientCredentials`
     (OAuth2; token from ``https://account.sendcloud.com/oauth2/token`` unless ``token_url``
     is given). Use as ``async with SendcloudClient(auth) as client: ...``.
+
+    ``api_version=3`` gives a :class:`~integration_logs_async.SendcloudV3Client` (API v3,
+    typed v3 records); the default stays 2 in this release.
     """
 
     spec: ClassVar[ProviderSpec] = SPEC
+    _versions: ClassVar[dict[int, type[SendcloudClient]]] = {}
+    """The client class of each Sendcloud API version (filled as they are defined)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = vars(cls).get("spec")
+        if spec is not None and spec.name == SPEC.name:  # another API version of Sendcloud
+            SendcloudClient._versions.setdefault(spec.api_version, cls)
+
+    @overload
+    def __new__(
+        cls,
+        auth: Auth,
+        *,
+        api_version: Literal[2] | None = None,
+        base_url: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        config: ClientConfig | None = None,
+        **settings: Unpack[ClientSettings],
+    ) -> Self: ...
+
+    @overload
+    def __new__(
+        cls,
+        auth: Auth,
+        *,
+        api_version: Literal[3],
+        base_url: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        config: ClientConfig | None = None,
+        **settings: Unpack[ClientSettings],
+    ) -> SendcloudV3Client: ...
+
+    def __new__(cls, auth: Auth, *, api_version: int | None = None, **options: Any) -> Any:
+        """The client of ``api_version`` (``SendcloudClient(auth, api_version=3)``)."""
+        target: type[SendcloudClient] = cls
+        if cls is SendcloudClient and api_version not in (None, SPEC.api_version):
+            if api_version not in SendcloudClient._versions:
+                known = " or ".join(str(v) for v in sorted({SPEC.api_version, *cls._versions}))
+                raise ValueError(f"Sendcloud api_version must be {known}, not {api_version!r}")
+            target = SendcloudClient._versions[api_version]
+        return super().__new__(target)
 
     def _logs(
         self,

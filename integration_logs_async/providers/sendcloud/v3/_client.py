@@ -12,9 +12,10 @@ from ...._paging import CursorPager, RecordCodec
 from ...._time import AwareDecoder
 from ....records import RawRecord
 from ....stream import AsyncStream
-from ..._base import BaseClient, check_page_size, path_id
+from ..._base import check_page_size, path_id
 from ..._raw import plain_raw
 from ..._spec import ProviderSpec
+from .._client import SendcloudClient
 from .._fanout import integrations_fanout
 from .._records import raw_log
 from ._models import DataItem, SendcloudV3Integration, SendcloudV3IntegrationLog
@@ -28,17 +29,23 @@ _RAW_PLAIN_CODEC: RecordCodec[RawRecord] = RecordCodec(msgspec.Raw, plain_raw)
 _created = AwareDecoder[DataItem[SendcloudV3IntegrationLog]](DataItem[SendcloudV3IntegrationLog])
 
 
-class SendcloudV3Client(BaseClient):
+class SendcloudV3Client(SendcloudClient):
     """Async client for Sendcloud's API v3 integrations and their exception logs.
 
-    The same account, credentials (:class:`BasicAuth` or :class:`ClientCredentials`) and rate
-    limit as v2; base URL ``https://panel.sendcloud.sc/api/v3``. Listings follow the ``Link``
-    header's ``rel="next"``; checkpoints name v3, so a v2 checkpoint is refused here.
+    ``SendcloudClient(auth, api_version=3)`` makes one too. The same account, credentials
+    (:class:`BasicAuth` or :class:`ClientCredentials`) and rate limit as v2; base URL
+    ``https://panel.sendcloud.sc/api/v3``. Listings follow the ``Link`` header's
+    ``rel="next"``; checkpoints name v3, so a v2 checkpoint is refused here.
+
+    Its listings yield v3 records (:class:`SendcloudV3IntegrationLog`,
+    :class:`SendcloudV3Integration`): the methods keep v2's names with v3's types (hence the
+    ``override`` type ignores below: a v3 client is not a drop-in for code typed against v2
+    records).
     """
 
     spec: ClassVar[ProviderSpec] = SPEC
 
-    def _logs(
+    def _logs(  # type: ignore[override]
         self,
         path: str,
         *,
@@ -53,7 +60,7 @@ class SendcloudV3Client(BaseClient):
             pager, path, _RAW_LOG_CODEC, resume_from=resume_from, max_items=max_items
         )
 
-    def logs(
+    def logs(  # type: ignore[override]
         self,
         *,
         page_size: int | None = None,
@@ -66,7 +73,7 @@ class SendcloudV3Client(BaseClient):
             "/integrations/logs", page_size=page_size, max_items=max_items, resume_from=resume_from
         )
 
-    def integration_logs(
+    def integration_logs(  # type: ignore[override]
         self,
         integration_id: int | str,
         *,
@@ -84,7 +91,7 @@ class SendcloudV3Client(BaseClient):
             resume_from=resume_from,
         )
 
-    def integrations(
+    def integrations(  # type: ignore[override]
         self,
         *,
         sort: str | None = None,
@@ -101,7 +108,7 @@ class SendcloudV3Client(BaseClient):
             pager, "/integrations", _RAW_PLAIN_CODEC, resume_from=resume_from, max_items=max_items
         )
 
-    async def create_integration_log(
+    async def create_integration_log(  # type: ignore[override]
         self, integration_id: int | str, log: dict[str, Any]
     ) -> SendcloudV3IntegrationLog:
         """Record a log for an integration (``POST /integrations/{id}/logs``); not retried."""
@@ -111,7 +118,7 @@ class SendcloudV3Client(BaseClient):
         )
         return resp.value.data
 
-    def logs_for_integrations(
+    def logs_for_integrations(  # type: ignore[override]
         self,
         ids: Sequence[int | str] | None = None,
         *,
