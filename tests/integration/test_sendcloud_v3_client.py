@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,19 @@ async def test_create_integration_log_answers_the_v3_record(emulator: Emulator) 
     assert isinstance(created, SendcloudV3IntegrationLog)
     assert (created.base_url, created.response_code) == ("https://shop.test", 502)
     assert head.id == created.id
+
+
+async def test_an_incremental_v3_harvest_reads_only_the_new_logs(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "v3.jsonl"
+    options = HarvestOptions(provider="sendcloud", out=str(out), api_version=3)
+    async with v3(emulator, **RESILIENT) as client:
+        first = await run_harvest(client, options, progress=False)
+        added = emulator.add_logs("sendcloud", 6)
+        second = await run_harvest(client, options, progress=False)
+    assert first.complete and second.complete
+    assert second.mode == "incremental" and second.records == len(added) == 6
+    ids = [json.loads(line)["id"] for line in out.read_bytes().splitlines()]
+    assert len(ids) == len(set(ids)) == len(emulator.store.sendcloud_logs)
+    assert set(ids[-6:]) == set(added)
