@@ -15,7 +15,7 @@ from aiohttp import web
 from ..auth import BasicAuth, ClientCredentials
 from ..config import ClientSettings
 from ..providers.elasticpath import ElasticPathClient
-from ..providers.sendcloud import SendcloudClient
+from ..providers.sendcloud import SendcloudClient, SendcloudV3Client
 from . import _admin, _elasticpath, _sendcloud, _sendcloud_v3
 from ._auth import CredentialKind
 from ._config import EmulatorConfig, EmulatorOptions, Provider
@@ -239,16 +239,26 @@ class Emulator:
         """A :class:`SendcloudClient` for this emulator: HTTP Basic keys, or (``oauth=True``)
         OAuth2 client credentials from its token endpoint. ``settings`` as for the client."""
         self._check_loop()
-        auth: BasicAuth | ClientCredentials
+        return SendcloudClient(self._sendcloud_auth(oauth), base_url=self.sendcloud_url, **settings)
+
+    def sendcloud_v3_client(
+        self, *, oauth: bool = False, **settings: Unpack[ClientSettings]
+    ) -> SendcloudV3Client:
+        """A :class:`SendcloudV3Client` for this emulator's Sendcloud API v3 routes (the same
+        store and credentials as :meth:`sendcloud_client`)."""
+        self._check_loop()
+        return SendcloudV3Client(
+            self._sendcloud_auth(oauth), base_url=self.sendcloud_v3_url, **settings
+        )
+
+    def _sendcloud_auth(self, oauth: bool) -> BasicAuth | ClientCredentials:
         if oauth:
-            auth = ClientCredentials(
+            return ClientCredentials(
                 self.sendcloud_client_id,
                 self.sendcloud_client_secret,
                 token_url=self.sendcloud_token_url,
             )
-        else:
-            auth = BasicAuth(self.sendcloud_public_key, self.sendcloud_secret_key)
-        return SendcloudClient(auth, base_url=self.sendcloud_url, **settings)
+        return BasicAuth(self.sendcloud_public_key, self.sendcloud_secret_key)
 
     def elasticpath_client(self, **settings: Unpack[ClientSettings]) -> ElasticPathClient:
         """An :class:`ElasticPathClient` for this emulator (OAuth2 client credentials)."""

@@ -127,3 +127,11 @@ async def test_an_incremental_v3_harvest_reads_only_the_new_logs(
     ids = [json.loads(line)["id"] for line in out.read_bytes().splitlines()]
     assert len(ids) == len(set(ids)) == len(emulator.store.sendcloud_logs)
     assert set(ids[-6:]) == set(added)
+
+
+async def test_the_emulator_builds_a_v3_client(emulator: Emulator) -> None:
+    async with emulator.sendcloud_v3_client(oauth=True, **FAST) as client:
+        assert type(client) is SendcloudV3Client
+        assert client.base_url == emulator.sendcloud_v3_url
+        assert len(await client.logs().collect()) == len(emulator.store.sendcloud_logs)
+
