@@ -36,7 +36,7 @@ def _next_in_header(links: Links | None, shown: str) -> str | None:
             "this to the provider."
         )
     for relations, link in links.items():
-        if "next" in relations.split():
+        if "next" in relations.lower().split():  # relation types are case-insensitive
             url = link.get("url")
             return None if url is None else str(url)
     return None

@@ -100,6 +100,13 @@ def chosen_api_version(provider: str, flag: str | None, env: Mapping[str, str]) 
     return _parse(provider, text, f"{var}={text}")
 
 
+def _shown(url: str) -> str:
+    """``url`` as a message may show it: no ``user:password@``, no query (it may hold a key)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else url.split("?", 1)[0]
+
+
 def _version_of_path(provider: str, url: str) -> int | None:
     """The version whose default base URL path ``url``'s path ends with (None: none does)."""
     path = urlsplit(url).path.rstrip("/")
@@ -132,8 +139,9 @@ def chosen_base_url(
     found = _version_of_path(provider, url)
     if len(api_versions(provider)) > 1 and found is not None and found != api_version:
         raise UsageError(
-            f"{label} {url} is a {default.title} API v{found} URL, but API v{api_version} was "
-            f"asked for: give an API v{api_version} base URL, or --api-version {found}"
+            f"{label} {_shown(url)} is a {default.title} API v{found} URL, but API "
+            f"v{api_version} was asked for: give an API v{api_version} base URL, or "
+            f"--api-version {found}"
         )
     return url
 

@@ -73,7 +73,9 @@ class BaseClient(abc.ABC):
     ) -> None:
         """``api_version``: None, or this client's (``spec.api_version``); a provider with
         several versions picks the class of the one asked for (e.g. ``SendcloudClient``)."""
-        if api_version is not None and api_version != self.spec.api_version:
+        if api_version is not None and (
+            type(api_version) is not int or api_version != self.spec.api_version
+        ):
             raise ValueError(
                 f"{type(self).__name__} speaks {self.spec.title} API v{self.spec.api_version}, "
                 f"not {api_version!r}"

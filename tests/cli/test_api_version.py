@@ -81,6 +81,13 @@ def test_the_default_base_url_follows_the_version() -> None:
             "SENDCLOUD_API_BASE_URL http://127.0.0.1:8080/api/v3 is a Sendcloud API v3 URL, but "
             "API v2 was asked for: give an API v2 base URL, or --api-version 3",
         ),
+        (  # a URL with its own credentials or a query is shown without them
+            {"SENDCLOUD_API_BASE_URL": "http://user:hunter2@127.0.0.1:8080/api/v3?key=s3cret"},
+            None,
+            2,
+            "SENDCLOUD_API_BASE_URL http://127.0.0.1:8080/api/v3 is a Sendcloud API v3 URL, but "
+            "API v2 was asked for: give an API v2 base URL, or --api-version 3",
+        ),
     ],
 )
 def test_a_base_url_of_the_other_version_is_refused(

@@ -75,7 +75,7 @@ async def test_logs_follow_the_link_header_until_no_next(mock: aioresponses) -> 
 async def test_a_relative_link_and_a_rel_list_are_read_as_rfc_8288_says(
     mock: aioresponses,
 ) -> None:
-    pages(mock, second_link='<logs?cursor=cD0z&page_size=100>; rel="next last"')
+    pages(mock, second_link='<logs?cursor=cD0z&page_size=100>; rel="Next last"')
     async with client() as c:
         assert [x.id for x in await c.logs().collect()] == [1, 2, 3, 4, 5]
 
@@ -220,3 +220,5 @@ def test_sendcloud_client_with_api_version_3_is_the_v3_client() -> None:
         SendcloudClient(auth, api_version=4)  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="SendcloudV3Client speaks Sendcloud API v3, not 2"):
         SendcloudV3Client(auth, api_version=2)
+    with pytest.raises(ValueError, match="speaks Sendcloud API v3, not 3.0"):
+        SendcloudV3Client(auth, api_version=3.0)  # type: ignore[call-overload]

@@ -34,7 +34,12 @@ LOG_PAGES = CursorStyle(
 )
 """``/integrations/logs`` and ``/integrations/{id}/logs``."""
 
-ARRAY = CursorStyle(wire=_array, items=_itself)
+ARRAY = CursorStyle(
+    wire=_array,
+    items=_itself,
+    expected="a Sendcloud API v2 list of integrations, a plain JSON array (an API v3 URL "
+    'answers {"data": [...]}: check that base_url is the v2 API, ending in /api/v2)',
+)
 """``/integrations``: one plain JSON array, no next page."""
 
 __all__ = ["ARRAY", "LOG_PAGES"]
