@@ -220,5 +220,5 @@ def test_sendcloud_client_with_api_version_3_is_the_v3_client() -> None:
         SendcloudClient(auth, api_version=4)  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="SendcloudV3Client speaks Sendcloud API v3, not 2"):
         SendcloudV3Client(auth, api_version=2)
-    with pytest.raises(ValueError, match="speaks Sendcloud API v3, not 3.0"):
+    with pytest.raises(ValueError, match=r"speaks Sendcloud API v3, not 3\.0"):
         SendcloudV3Client(auth, api_version=3.0)  # type: ignore[call-overload]
