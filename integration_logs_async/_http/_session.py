@@ -15,6 +15,7 @@ with ``resp.read()``, which also feeds its tracing hooks. Both read a body withi
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
@@ -62,7 +63,7 @@ class _NoWatch:
 _NO_WATCH = _NoWatch()
 
 
-class _Session:
+class _Session(abc.ABC):
     """What both kinds share: the timeouts, the closed state, reading a body within the limit."""
 
     current: aiohttp.ClientSession | None
@@ -109,11 +110,11 @@ class _Session:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    @abc.abstractmethod
     def _read_exactly(
         self, resp: aiohttp.ClientResponse, length: int, watch: Watch
     ) -> Awaitable[bytes | bytearray]:
         """Reads a body of known length (awaited by :meth:`read`: no coroutine of its own)."""
-        raise NotImplementedError
 
 
 class BorrowedSession(_Session):

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..._time import AwareDecoder
 from ...records import NormalizedLog, RawRecord
 from .._spec import IntegrationSummary
 from ._models import SendcloudIntegration, SendcloudIntegrationLog
+
+if TYPE_CHECKING:
+    from .v3._models import SendcloudV3IntegrationLog
 
 _log = AwareDecoder[SendcloudIntegrationLog](SendcloudIntegrationLog)
 
 
 def normalize(record: RawRecord) -> NormalizedLog:
     """One Sendcloud log in the provider-neutral schema (Sendcloud logs only failures)."""
-    sc = _log.decode(record.raw)
+    return normalized(_log.decode(record.raw), record)
+
+
+def normalized(
+    sc: SendcloudIntegrationLog | SendcloudV3IntegrationLog, record: RawRecord
+) -> NormalizedLog:
+    """A decoded Sendcloud log of any API version in the provider-neutral schema."""
     return NormalizedLog(
         provider="sendcloud",
         id=str(sc.id),
@@ -37,4 +48,4 @@ def summarize_integration(item: SendcloudIntegration) -> IntegrationSummary:
     return IntegrationSummary(item.id, item.shop_name or item.shop_url, item.system, status)
 
 
-__all__ = ["normalize", "summarize_integration"]
+__all__ = ["normalize", "normalized", "summarize_integration"]
