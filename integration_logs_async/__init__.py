@@ -7,6 +7,8 @@ management::
     async with SendcloudClient(BasicAuth(key, secret)) as client:
         async for log in client.logs():
             print(log.created_at, log.response_code, log.full_url)
+        async for log in client.tail(failed_only=True):  # new logs as they arrive
+            alert(log)
 """
 
 from ._constants import LIBRARY_VERSION
@@ -28,6 +30,7 @@ from .errors import (
     RateLimitError,
     ResponseTooLargeError,
     ServerError,
+    TailGapError,
     TransportError,
     UnsafeURLError,
 )
@@ -53,6 +56,7 @@ from .providers.sendcloud.v3 import (
 )
 from .records import RawRecord
 from .stream import AsyncStream, Page
+from .tail import LogFilter, TailBatch, TailOptions, TailStats, TailStream
 
 __version__: str = LIBRARY_VERSION
 """The installed distribution's version (from ``pyproject.toml``)."""
@@ -77,6 +81,7 @@ __all__ = [
     "FanOutOptions",
     "FanOutStream",
     "IntegrationLogsError",
+    "LogFilter",
     "LogRequest",
     "LogResponse",
     "NotFoundError",
@@ -97,6 +102,11 @@ __all__ = [
     "ServerError",
     "Source",
     "SourcedPage",
+    "TailBatch",
+    "TailGapError",
+    "TailOptions",
+    "TailStats",
+    "TailStream",
     "TransportError",
     "TransportEvent",
     "TransportStats",

@@ -82,3 +82,12 @@ IDSET_BLOOM_CAPACITY: Final = 1 << 20
 # into the newest generation only, whose pages stay in the cache.
 IDSET_SQLITE_CACHE_KIB: Final = 4096
 IDSET_GENERATION_SIZE: Final = 1 << 17
+
+# --- tail (_tail/) ------------------------------------------------------------------------------
+TAIL_POLL_INTERVAL: Final = 5.0  # seconds between polls of one listing
+TAIL_JITTER: Final = 0.1  # polls land within +-10% of the interval, so many tails spread out
+# A log may appear this many seconds "late" (created_at older than the newest log seen) and
+# still be yielded; the window also bounds what a tail remembers.
+TAIL_LOOKBACK: Final = 60.0
+TAIL_FAILURE_BACKOFF_MIN: Final = 1.0  # a failed poll is tried again after at least this
+TAIL_FAILURE_BACKOFF_MAX: Final = 60.0  # and at most this, doubling while it keeps failing

@@ -255,6 +255,12 @@ class PaginationError(IntegrationLogsError):
     """The provider's pagination is inconsistent, e.g. a ``next`` link that loops."""
 
 
+class TailGapError(IntegrationLogsError):
+    """A tail cannot guarantee it saw every log, e.g. a log appeared later than its look-back
+    window allows, or carries no ``created_at`` to place it by. The tail ends rather than
+    skip it silently; its last checkpoint is still exact up to there."""
+
+
 class FanOutError(IntegrationLogsError):
     """One or more child streams of a fan-out failed.
 
@@ -327,6 +333,7 @@ __all__ = [
     "RateLimitError",
     "ResponseTooLargeError",
     "ServerError",
+    "TailGapError",
     "TransportError",
     "UnsafeURLError",
 ]

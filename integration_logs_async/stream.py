@@ -161,6 +161,11 @@ class AsyncStream(ConsumeOnce[T, Page[T]]):
         return self._key
 
     @property
+    def _item_type(self) -> Any:
+        """The type each record is decoded to (a tail decodes its raw records to it)."""
+        return self._pager.codec.item_type
+
+    @property
     def consumed(self) -> int:
         """Records handed out so far."""
         return self._before_page + self._progress.taken

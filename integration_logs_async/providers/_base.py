@@ -9,10 +9,12 @@ from typing import Any, ClassVar, Self, Unpack
 
 import aiohttp
 
+from .. import _constants as C
 from .._client_checks import check_count
 from .._fanout import FanOutOptions, FanOutStream, Source, StreamFactory
 from .._http import AsyncTransport
 from .._paging import Pager, RecordCodec
+from .._tail import LogFilter, TailListing, TailOptions, TailStream, typed_decoder
 from ..auth import Auth, BasicAuth, BearerToken, ClientCredentials
 from ..config import ClientConfig, ClientSettings
 from ..events import TransportStats
@@ -134,6 +136,66 @@ class BaseClient(abc.ABC):
         resume_from: str | None = None,
     ) -> AsyncStream[Any]:
         """Every integration log of the account, newest first."""
+
+    @abc.abstractmethod
+    def integration_logs(
+        self,
+        integration_id: Any,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        resume_from: str | None = None,
+    ) -> AsyncStream[Any]:
+        """The logs of one integration, newest first."""
+
+    def tail(
+        self, *, integration_id: int | str | None = None, **options: Unpack[TailOptions]
+    ) -> TailStream[Any]:
+        """New logs as they arrive, each once, oldest first within a poll; never ends by itself.
+
+        Follows the account's listing of every log, or one integration's listing when
+        ``integration_id`` is given. Options (:class:`~integration_logs_async.TailOptions`):
+        ``since``, ``resume_from``, ``poll_interval``, ``lookback``, ``page_size`` and the
+        client-side filters ``failed_only``, ``status``, ``integration_ids``. See
+        :mod:`integration_logs_async.tail` for the guarantees.
+        """
+        return self._tail(integration_id, options)
+
+    def _tail(self, integration_id: int | str | None, options: TailOptions) -> TailStream[Any]:
+        page_size = options.get("page_size")
+        check_page_size(page_size, self.spec.max_page_size)
+        log_filter = LogFilter.of(
+            failed_only=options.get("failed_only", False),
+            status=options.get("status", ()),
+            integration_ids=options.get("integration_ids", ()),
+        )
+
+        def typed() -> AsyncStream[Any]:
+            if integration_id is None:
+                return self.logs(page_size=page_size)
+            return self.integration_logs(integration_id, page_size=page_size)
+
+        def walk() -> AsyncStream[RawRecord]:
+            return typed().with_prefetch(0).raw()  # a poll reads no page it does not need
+
+        first = typed()  # checks integration_id now, and names the listing and its type
+        spec = self.spec
+        listing = TailListing(
+            provider=spec.checkpoint_name,
+            key=first.key,
+            where=f"{spec.title} {first.key}",
+            open=walk,
+            decode=typed_decoder(first._item_type),
+            normalize=spec.normalize,
+        )
+        return TailStream(
+            listing,
+            since=options.get("since"),
+            resume_from=options.get("resume_from"),
+            poll_interval=options.get("poll_interval", C.TAIL_POLL_INTERVAL),
+            lookback=options.get("lookback", C.TAIL_LOOKBACK),
+            log_filter=log_filter,
+        )
 
     @abc.abstractmethod
     def logs_for_integrations(

@@ -36,6 +36,8 @@ GENERIC = (
     f"{PACKAGE}.cli.*",
     f"{PACKAGE}.fanout",
     f"{PACKAGE}._fanout*",
+    f"{PACKAGE}.tail",
+    f"{PACKAGE}._tail*",
     f"{PACKAGE}.stream",
     f"{PACKAGE}._stream*",
     f"{PACKAGE}._paging*",  # the pagination engine

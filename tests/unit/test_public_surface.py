@@ -37,6 +37,7 @@ PUBLIC_MODULES = (
     f"{PACKAGE}.records",
     f"{PACKAGE}.sendcloud",
     f"{PACKAGE}.stream",
+    f"{PACKAGE}.tail",
     f"{PACKAGE}.testing",
 )
 
@@ -60,6 +61,7 @@ TOP_LEVEL = (
     "FanOutOptions",
     "FanOutStream",
     "IntegrationLogsError",
+    "LogFilter",
     "LogRequest",
     "LogResponse",
     "NotFoundError",
@@ -80,6 +82,11 @@ TOP_LEVEL = (
     "ServerError",
     "Source",
     "SourcedPage",
+    "TailBatch",
+    "TailGapError",
+    "TailOptions",
+    "TailStats",
+    "TailStream",
     "TransportError",
     "TransportEvent",
     "TransportStats",

@@ -10,6 +10,7 @@ import msgspec
 
 from ..._fanout import FanOutOptions, FanOutStream, Source, StreamFactory
 from ..._paging import OffsetPager, RecordCodec
+from ..._tail import TailOptions, TailStream
 from ...records import RawRecord
 from ...stream import AsyncStream
 from .._base import BaseClient, check_page_size, path_id
@@ -113,6 +114,14 @@ class ElasticPathClient(BaseClient):
             max_items=max_items,
             resume_from=resume_from,
         )
+
+    def tail(
+        self, *, integration_id: int | str | None = None, **options: Unpack[TailOptions]
+    ) -> TailStream[ElasticPathIntegrationLog]:
+        """New logs as they arrive (``GET /v2/integrations/logs``, or one integration's), each
+        once; never ends by itself. Options: :class:`~integration_logs_async.TailOptions`;
+        guarantees: :mod:`integration_logs_async.tail`."""
+        return self._tail(integration_id, options)
 
     def jobs(
         self,

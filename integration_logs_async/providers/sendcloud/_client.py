@@ -10,6 +10,7 @@ import msgspec
 
 from ..._fanout import FanOutOptions, FanOutStream
 from ..._paging import CursorPager, RecordCodec
+from ..._tail import TailOptions, TailStream
 from ..._time import AwareDecoder
 from ...auth import Auth
 from ...config import ClientConfig, ClientSettings
@@ -134,6 +135,14 @@ class SendcloudClient(BaseClient):
             max_items=max_items,
             resume_from=resume_from,
         )
+
+    def tail(
+        self, *, integration_id: int | str | None = None, **options: Unpack[TailOptions]
+    ) -> TailStream[SendcloudIntegrationLog]:
+        """New logs as they arrive (``GET /integrations/logs``, or one integration's), each
+        once; never ends by itself. Options: :class:`~integration_logs_async.TailOptions`;
+        guarantees: :mod:`integration_logs_async.tail`."""
+        return self._tail(integration_id, options)
 
     def integrations(
         self,

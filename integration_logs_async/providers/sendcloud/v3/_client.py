@@ -9,6 +9,7 @@ import msgspec
 
 from ...._fanout import FanOutOptions, FanOutStream
 from ...._paging import CursorPager, RecordCodec
+from ...._tail import TailOptions, TailStream
 from ...._time import AwareDecoder
 from ....records import RawRecord
 from ....stream import AsyncStream
@@ -90,6 +91,13 @@ class SendcloudV3Client(SendcloudClient):
             max_items=max_items,
             resume_from=resume_from,
         )
+
+    def tail(  # type: ignore[override]
+        self, *, integration_id: int | str | None = None, **options: Unpack[TailOptions]
+    ) -> TailStream[SendcloudV3IntegrationLog]:
+        """New v3 logs as they arrive, each once; never ends by itself (see
+        :meth:`SendcloudClient.tail`)."""
+        return self._tail(integration_id, options)
 
     def integrations(  # type: ignore[override]
         self,

@@ -1,0 +1,303 @@
+"""``TailStream``: follow one newest-first listing, yielding each new log once, forever.
+
+Every ``poll_interval`` (jittered) the tail reads the listing from its head until it
+reaches the logs it has already accounted for (:mod:`._window`), then yields what is new,
+oldest first. An idle poll costs one request while the logs of the look-back window fit in
+one page. Requests go through the client, so its rate limiter, 429 pauses and retries
+apply; a poll that still fails with a transient error (5xx, network, 429, a listing that
+shifted beyond repair) is logged and tried again later, backing off; refused credentials
+and other definite answers end the tail with their typed error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypedDict, TypeVar
+
+from .. import _constants as C
+from .._consume import ConsumeOnce
+from .._time import AwareDecoder
+from ..errors import (
+    DecodeError,
+    PaginationError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from ..records import NormalizedLog, RawRecord
+from ..stream import AsyncStream
+from ._checkpoint import decode_tail_checkpoint, encode_tail_checkpoint
+from ._filter import LogFilter, Status
+from ._window import PollResult, PollScan, TailState, account, advance
+
+T = TypeVar("T")
+
+logger = logging.getLogger(C.LOGGER_NAME)
+
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    ServerError,
+    RateLimitError,
+    TransportError,
+    DecodeError,
+    PaginationError,
+)
+"""Failures a tail outlives: the poll is tried again later (after the client's own retries)."""
+
+
+class TailOptions(TypedDict, total=False):
+    """Keyword options of ``client.tail()``.
+
+    - ``since``: yield logs created at or after this aware datetime; None (default): the logs
+      created after the tail starts (those present at its first poll are skipped).
+    - ``resume_from``: a :attr:`TailStream.checkpoint` to continue from (``since`` is then
+      ignored: the checkpoint knows where it stands).
+    - ``poll_interval``: seconds between polls (default 5), jittered by 10% either way.
+    - ``lookback``: seconds; a log that appears late, with a ``created_at`` up to this much
+      older than the newest log already seen, is still yielded (default 60).
+    - ``page_size``: records per request (the provider's maximum by default).
+    - ``failed_only``, ``status``, ``integration_ids``: client-side filters (no extra
+      requests): drop succeeded logs; keep these statuses (``503``, ``"5xx"``, ``"none"``);
+      keep these integrations' logs.
+    """
+
+    since: datetime | None
+    resume_from: str | None
+    poll_interval: float
+    lookback: float
+    page_size: int | None
+    failed_only: bool
+    status: list[Status] | tuple[Status, ...]
+    integration_ids: list[int | str] | tuple[int | str, ...]
+
+
+@dataclass
+class TailStats:
+    """What a tail has done so far."""
+
+    polls: int = 0
+    idle_polls: int = 0  # polls that found nothing new
+    pages: int = 0  # pages read (one request each, retries aside)
+    new: int = 0  # new logs found, filtered or not
+    yielded: int = 0
+    failures: int = 0  # polls that failed with a transient error and were tried again
+    last_poll_at: float | None = None  # time.time() when the latest poll completed
+    last_error: str | None = None  # the latest transient failure, None after a good poll
+    floor: datetime | None = None  # the oldest created_at still yielded, as of the last poll
+
+
+@dataclass(frozen=True)
+class TailBatch(Generic[T]):
+    """The logs one poll found (after filters), oldest first, and the checkpoint after them."""
+
+    items: list[T]
+    checkpoint: str
+    found_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class TailListing:
+    """What a client gives a tail: the listing and how to read and type its records."""
+
+    provider: str  # the client's checkpoint name, e.g. "sendcloud"
+    key: str  # the listing's path, e.g. "/integrations/logs"
+    where: str  # for messages, e.g. "Sendcloud /integrations/logs"
+    open: Callable[[], AsyncStream[RawRecord]]  # a fresh raw walk from the head
+    decode: Callable[[RawRecord], Any]  # a raw record as the client's typed log
+    normalize: Callable[[RawRecord], NormalizedLog]
+
+
+def _seconds(name: str, value: Any, *, minimum: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= minimum:
+        raise ValueError(f"{name} must be a number of seconds >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+class TailStream(ConsumeOnce[T, TailBatch[T]]):
+    """New logs of one listing as they arrive: ``async for log in client.tail(): ...``.
+
+    Never ends by itself: stop with ``break``, cancellation or :meth:`aclose`. Each log is
+    yielded once; :attr:`checkpoint`, valid after any number of logs, resumes exactly after
+    the last one handed out (``client.tail(resume_from=...)``). :meth:`pages` yields one
+    :class:`TailBatch` per poll that found logs.
+    """
+
+    _noun = "tail"
+
+    def __init__(
+        self,
+        listing: TailListing,
+        *,
+        since: datetime | None = None,
+        resume_from: str | None = None,
+        poll_interval: float = C.TAIL_POLL_INTERVAL,
+        lookback: float = C.TAIL_LOOKBACK,
+        log_filter: LogFilter | None = None,
+        typed: bool = True,
+    ) -> None:
+        self._interval = _seconds("poll_interval", poll_interval, minimum=0.0)
+        self._lookback = timedelta(seconds=_seconds("lookback", lookback, minimum=0.0))
+        if since is not None and (not isinstance(since, datetime) or since.tzinfo is None):
+            raise ValueError(f"since must be a timezone-aware datetime, got {since!r}")
+        self._listing = listing
+        self._since = since
+        self._resume_from = resume_from
+        self._filter = log_filter or LogFilter()
+        self._typed = typed
+        if resume_from is not None:
+            self._state = decode_tail_checkpoint(
+                resume_from, provider=listing.provider, listing=listing.key
+            )
+        else:
+            self._state = TailState(since=since)
+        self._opened_at = datetime.now(UTC)
+        self.stats = TailStats()
+        """Counters of this tail's polls."""
+
+    def __repr__(self) -> str:
+        return f"<TailStream {self._listing.where} yielded={self.stats.yielded}>"
+
+    @property
+    def listing(self) -> str:
+        """Which listing this tail follows (its path)."""
+        return self._listing.key
+
+    @property
+    def checkpoint(self) -> str:
+        """Opaque token of the position after the last log handed out."""
+        state = self._state
+        if not state.started and state.since is None:
+            # Before the first poll, "from now" can only be the client's clock.
+            state = TailState(since=self._opened_at)
+        return encode_tail_checkpoint(self._listing.provider, self._listing.key, state)
+
+    def raw(self) -> TailStream[RawRecord]:
+        """The same tail yielding :class:`RawRecord` (the server's exact bytes)."""
+        self._claim(check_only=True)
+        twin: TailStream[RawRecord] = TailStream(
+            self._listing,
+            since=self._since,
+            resume_from=self._resume_from,
+            poll_interval=self._interval,
+            lookback=self._lookback.total_seconds(),
+            log_filter=self._filter,
+            typed=False,
+        )
+        return twin
+
+    # --- polling -----------------------------------------------------------------------------
+
+    async def _poll(self) -> PollResult:
+        """Walk the listing from its head as far as the window needs."""
+        scan = PollScan(self._state, self._lookback, where=self._listing.where)
+        walk = self._listing.open()
+        async with walk:
+            async for page in walk.pages():
+                self.stats.pages += 1
+                if not scan.feed(page.items):
+                    break
+        self.stats.floor = scan.floor
+        return scan.result()
+
+    async def _polls(self) -> AsyncGenerator[PollResult, None]:
+        """Poll results forever, sleeping between polls; transient failures are waited out."""
+        failures = 0
+        while True:
+            try:
+                result = await self._poll()
+            except TRANSIENT_ERRORS as exc:
+                failures += 1
+                self.stats.failures += 1
+                self.stats.last_error = str(exc)
+                delay = self._backoff(failures)
+                logger.warning(
+                    "tail of %s: poll failed (%s); trying again in %.1f s",
+                    self._listing.where,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            stats = self.stats
+            stats.polls += 1
+            stats.last_poll_at = time.time()
+            stats.last_error = None
+            if not result.new:
+                stats.idle_polls += 1
+            stats.new += len(result.new)
+            yield result
+            del result
+            await asyncio.sleep(self._jittered())
+
+    def _jittered(self) -> float:
+        spread = C.TAIL_JITTER * (2.0 * random.random() - 1.0)
+        return self._interval * (1.0 + spread)
+
+    def _backoff(self, failures: int) -> float:
+        base = max(self._interval, C.TAIL_FAILURE_BACKOFF_MIN)
+        return float(min(base * 2 ** (failures - 1), C.TAIL_FAILURE_BACKOFF_MAX))
+
+    async def _accept(self, result: PollResult) -> AsyncGenerator[RawRecord, None]:
+        """The poll's new logs that pass the filter, the state accounting for each."""
+        lookback, keep, normalize = self._lookback, self._filter, self._listing.normalize
+        self._state = advance(self._state, result.walked, lookback)
+        for record in result.new:
+            self._state = account(self._state, record)
+            if keep.empty or keep.keeps(record, normalize):
+                self.stats.yielded += 1
+                yield record
+
+    def _out(self) -> Callable[[RawRecord], Any]:
+        return self._listing.decode if self._typed else _identity
+
+    async def _records(self) -> AsyncGenerator[T, None]:
+        out = self._out()
+        finished = self._finished = asyncio.Event()
+        try:
+            async with aclosing(self._polls()) as polls:
+                async for result in polls:
+                    async with aclosing(self._accept(result)) as accepted:
+                        async for record in accepted:
+                            yield out(record)
+        finally:
+            finished.set()
+
+    async def _pages(self) -> AsyncGenerator[TailBatch[T], None]:
+        out = self._out()
+        finished = self._finished = asyncio.Event()
+        try:
+            async with aclosing(self._polls()) as polls:
+                async for result in polls:
+                    items = [out(record) async for record in self._accept(result)]
+                    if items:
+                        yield TailBatch(items, self.checkpoint)
+        finally:
+            finished.set()
+
+
+def _identity(record: RawRecord) -> RawRecord:
+    return record
+
+
+def typed_decoder(item_type: Any) -> Callable[[RawRecord], Any]:
+    """A raw record's bytes as ``item_type`` (UTC assumed for a timestamp without offset)."""
+    decoder: AwareDecoder[Any] = AwareDecoder(item_type)
+    return lambda record: decoder.decode(record.raw)
+
+
+__all__ = [
+    "TRANSIENT_ERRORS",
+    "TailBatch",
+    "TailListing",
+    "TailOptions",
+    "TailStats",
+    "TailStream",
+    "typed_decoder",
+]
