@@ -7,6 +7,9 @@
 - ``GET  /_emulator/requests``: the request log
 - ``GET  /_emulator/stats``: in-flight counters, log sizes and the server's CPU time
 - ``POST /_emulator/logs``: add logs (body: see :func:`add_logs`)
+- ``POST /_emulator/logs/delete``: delete logs by id (body: see :func:`delete_logs`)
+- ``GET  /_emulator/arrivals``: the arrival schedule and the logs it added so far
+- ``PUT  /_emulator/arrivals``: set it, ``{"rate": 5 | "30/m", "providers": ["sendcloud"]}``
 - ``POST /_emulator/reset-stats``: clear the request log and ``max_in_flight``
 - ``POST /_emulator/expire-tokens``: invalidate every issued token
 """
@@ -20,6 +23,7 @@ import msgspec
 from aiohttp import web
 
 from . import _responses as responses
+from ._arrivals import parse_rate
 from ._config import PROVIDERS, Provider
 from ._faults import FaultConfig
 from ._info import connection_info
@@ -37,8 +41,10 @@ async def _json_body(request: web.Request) -> Any:
 
 
 async def info(request: web.Request) -> web.Response:
-    """URLs, credentials and environment variables of this emulator."""
-    return responses.json_response(connection_info(origin_of(request), state_of(request).config))
+    """URLs, credentials, environment variables and arrivals of this emulator."""
+    state = state_of(request)
+    info = connection_info(origin_of(request), state.config)
+    return responses.json_response({**info, "arrivals": state.arrivals.to_dict()})
 
 
 async def get_faults(request: web.Request) -> web.Response:
@@ -145,6 +151,66 @@ async def add_logs(request: web.Request) -> web.Response:
     )
 
 
+async def delete_logs(request: web.Request) -> web.Response:
+    """Delete logs from every listing of a provider; the admin twin of ``Emulator.delete_logs``.
+
+    Body ``{"provider": "sendcloud" | "elasticpath", "ids": [...]}``.  Answers 200
+    ``{"provider", "deleted", "total"}``; 400 ``{"error", "field", "allowed"}`` for a bad
+    body; 404 (same shape, field ``ids``) when an id is not a live log, and then nothing
+    is deleted.
+    """
+    try:
+        body = await _json_body(request)
+    except msgspec.DecodeError as exc:
+        return _field_error(None, f"the body is not JSON: {exc}", "a JSON object")
+    if not isinstance(body, dict):
+        return _field_error(None, "the body is not a JSON object", "a JSON object")
+    provider = body.get("provider")
+    if provider not in PROVIDERS:
+        problem = "missing" if provider is None else f"{provider!r} is not allowed"
+        return _field_error("provider", f"provider: {problem}", _PROVIDER_ALLOWED)
+    chosen: Provider = provider
+    ids = body.get("ids")
+    if not isinstance(ids, list):
+        return _field_error("ids", f"ids: {ids!r} is not allowed", "a list of log ids")
+    unknown = sorted(set(body) - {"provider", "ids"})
+    if unknown:
+        return _field_error(unknown[0], f"{unknown[0]}: unknown key", "provider, ids")
+    store = state_of(request).store
+    try:
+        deleted = store.delete_logs(chosen, ids)
+    except LogFieldError as exc:
+        return _field_error(exc.field, str(exc), exc.allowed)
+    except KeyError as exc:
+        message = str(exc.args[0])
+        return _field_error("ids", f"ids: {message}", "ids of live logs of the provider", 404)
+    return responses.json_response(
+        {"provider": chosen, "deleted": deleted, "total": store.log_count(chosen)}
+    )
+
+
+async def get_arrivals(request: web.Request) -> web.Response:
+    """The arrival schedule and the logs it added so far, per provider."""
+    return responses.json_response(state_of(request).arrivals.to_dict())
+
+
+async def put_arrivals(request: web.Request) -> web.Response:
+    """Set the arrival schedule: ``{"rate": 5 | "30/m", "providers": [...]}`` (providers
+    default to both; rate 0 stops).  Answers the new schedule, 400 ``{"error"}`` when bad."""
+    try:
+        body = await _json_body(request)
+        if not isinstance(body, dict) or "rate" not in body:
+            raise ValueError('expected a JSON object with "rate" (e.g. 5, "30/m")')
+        rate = body["rate"]
+        if isinstance(rate, str):
+            rate = parse_rate(rate)
+        arrivals = state_of(request).arrivals
+        arrivals.set(rate, body.get("providers"))
+    except (msgspec.DecodeError, ValueError) as exc:
+        return _bad_request(str(exc))
+    return responses.json_response(arrivals.to_dict())
+
+
 async def reset_stats(request: web.Request) -> web.Response:
     """Clear the request log and the concurrency peak."""
     state_of(request).stats.reset()
@@ -165,5 +231,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{ADMIN_PREFIX}/requests", get_requests)
     app.router.add_get(f"{ADMIN_PREFIX}/stats", get_stats)
     app.router.add_post(f"{ADMIN_PREFIX}/logs", add_logs)
+    app.router.add_post(f"{ADMIN_PREFIX}/logs/delete", delete_logs)
+    app.router.add_get(f"{ADMIN_PREFIX}/arrivals", get_arrivals)
+    app.router.add_put(f"{ADMIN_PREFIX}/arrivals", put_arrivals)
     app.router.add_post(f"{ADMIN_PREFIX}/reset-stats", reset_stats)
     app.router.add_post(f"{ADMIN_PREFIX}/expire-tokens", expire_tokens)

@@ -59,6 +59,14 @@ class EmulatorConfig:
     rate_limit_rps: int | None = None
     request_log_size: int = 100_000
 
+    arrival_rate: float = 0.0
+    """Synthetic logs arriving per second for each of ``arrival_providers`` while the server
+    runs (0: none), created "now" and added at the head of every listing."""
+    arrival_providers: tuple[Provider, ...] = PROVIDERS
+    """The providers logs arrive for (a list is accepted too)."""
+    arrival_success_ratio: float = 0.1
+    """Share of arriving Elastic Path logs that succeeded (Sendcloud logs are failures)."""
+
     faults: FaultConfig = field(default_factory=FaultConfig)
     """Faults to inject; a dict in one of the shapes of :meth:`FaultConfig.coerce` is converted."""
 
@@ -75,6 +83,14 @@ class EmulatorConfig:
         counts = (self.logs, self.sendcloud_logs or 0, self.elasticpath_logs or 0)
         if self.integrations < 1 or self.jobs_per_integration < 1 or min(counts) < 0:
             raise ValueError("need at least one integration and job, and no negative counts")
+        if not isinstance(self.arrival_providers, tuple):
+            object.__setattr__(self, "arrival_providers", tuple(self.arrival_providers))
+        if not self.arrival_rate >= 0 or self.arrival_rate == float("inf"):
+            raise ValueError("arrival_rate must be a finite number >= 0 (logs per second)")
+        if not set(self.arrival_providers) <= set(PROVIDERS):
+            raise ValueError("arrival_providers must name sendcloud and/or elasticpath")
+        if not 0.0 <= self.arrival_success_ratio <= 1.0:
+            raise ValueError("arrival_success_ratio must be between 0 and 1")
         if not 0.0 <= self.protected_ratio <= 1.0:
             raise ValueError("protected_ratio must be between 0 and 1")
         if self.time_span_days <= 0 or self.end_time.tzinfo is None:
@@ -156,6 +172,9 @@ class EmulatorOptions(TypedDict, total=False):
     token_ttl: float
     rate_limit_rps: int | None
     request_log_size: int
+    arrival_rate: float
+    arrival_providers: tuple[Provider, ...]
+    arrival_success_ratio: float
     faults: FaultConfig | Mapping[Any, Any]
     sendcloud_public_key: str
     sendcloud_secret_key: str

@@ -22,6 +22,7 @@ from . import _elasticpath_data as data
 from ._log_fields import LogSpec, reason
 from ._template import RecordParts
 from ._timefmt import NANOS, elasticpath_timestamp, minute_prefix, utc_seconds_timestamp
+from ._tombstones import Tombstones
 
 _ID_START = len(b'{"id":"')
 _ID_END = _ID_START + 36
@@ -83,6 +84,7 @@ class ElasticPathStore:
         self.created = array("q")
         self.integration_scopes: list[array[int]] = [array("I") for _ in self.integrations]
         self.job_scopes: list[array[int]] = [array("I") for _ in self.job_ids]
+        self.tombstones = Tombstones()
         self._growth = random.Random(f"elasticpath:{seed}:growth")
         self._growth_start = end * NANOS
         self._generate(rng, logs, start * NANOS, span * NANOS, jobs_per_integration)
@@ -126,7 +128,8 @@ class ElasticPathStore:
         self._records.append(template.head_of(values), template.after_of(values))
 
     def __len__(self) -> int:
-        return len(self._records)
+        """Number of live (not deleted) records."""
+        return len(self._records) - len(self.tombstones)
 
     def integration_index(self, integration_id: str) -> int | None:
         """Position of an integration, or None when it does not exist."""
@@ -156,21 +159,58 @@ class ElasticPathStore:
         return self._records.join(positions, lambda index: tails[outcome[index]])
 
     def index_of(self, log_id: str) -> int | None:
-        """Position of the record with UUID ``log_id``, or None (a linear scan, for tests)."""
-        return next((i for i in range(len(self._records)) if self.log_id(i) == log_id), None)
+        """Position of the live record with UUID ``log_id``, or None (a linear scan, for tests)."""
+        return self.positions_of([log_id]).get(log_id)
+
+    def positions_of(self, log_ids: Iterable[str]) -> dict[str, int]:
+        """Positions of the live records among ``log_ids`` (one scan, newest first, that
+        stops once all are found); ids not found are left out."""
+        wanted = set(log_ids)
+        found: dict[str, int] = {}
+        deleted = self.tombstones.deleted
+        for index in range(len(self._records) - 1, -1, -1):
+            if len(found) == len(wanted):
+                break
+            log_id = self.log_id(index)
+            if log_id in wanted and index not in deleted:
+                found[log_id] = index
+        return found
+
+    def delete(self, positions: Iterable[int]) -> None:
+        """Delete the records at ``positions`` from every listing (and from :meth:`index_of`)."""
+        scopes = [*self.integration_scopes, *self.job_scopes]
+        self.tombstones.delete(positions, len(self._records), scopes)
 
     def scope(self, integration: int | None = None, job: int | None = None) -> Sequence[int]:
-        """Ascending record positions of a job, of an integration, or of all records."""
+        """Ascending live record positions of a job, of an integration, or of all records."""
         if job is not None:
             return self.job_scopes[job]
         if integration is not None:
             return self.integration_scopes[integration]
-        return range(len(self._records))
+        live = self.tombstones.live
+        return range(len(self._records)) if live is None else live
 
-    def add_logs(self, count: int, integration: int | None = None) -> list[str]:
-        """Append ``count`` newer logs (to one integration, or spread) and return their ids."""
+    def add_logs(
+        self,
+        count: int,
+        integration: int | None = None,
+        created: int | None = None,
+        succeeded: bool | None = None,
+    ) -> list[str]:
+        """Append ``count`` newer logs (to one integration, or spread) and return their ids.
+
+        ``created`` (epoch nanoseconds) is their creation time (default: the synthetic clock
+        moves on by 1 to 90 s per log); ``succeeded`` restricts their outcomes to successes
+        or failures (default: the usual mix).
+        """
         rng = self._growth
         first = len(self._records)
+        outcomes = [
+            k
+            for k, outcome in enumerate(data.OUTCOMES)
+            if succeeded is None or outcome.succeeded == succeeded
+        ]
+        weights = [self._outcome_weights[k] for k in outcomes]
         for _ in range(count):
             owner = integration
             if owner is None:
@@ -178,11 +218,13 @@ class ElasticPathStore:
             job = rng.choice(self.integrations[owner].jobs)
             index = len(self._records)
             last = self.created[-1] if self.created else self._growth_start
-            self.created.append(last + rng.randrange(NANOS, 90 * NANOS))
-            self._outcome.append(rng.choices(range(len(data.OUTCOMES)), self._outcome_weights)[0])
+            clock = last + rng.randrange(NANOS, 90 * NANOS)
+            self.created.append(clock if created is None else created)
+            self._outcome.append(rng.choices(outcomes, weights)[0])
             self._add(rng, index, job, rng.choice(_ATTEMPTS))
             self.integration_scopes[owner].append(index)
             self.job_scopes[job].append(index)
+            self.tombstones.appended(index)
         return [self.log_id(i) for i in range(first, len(self._records))]
 
     def add_given_logs(
@@ -209,6 +251,7 @@ class ElasticPathStore:
             self._records.append(msgspec.json.encode(record))
             self.integration_scopes[owner].append(index)
             self.job_scopes[chosen].append(index)
+            self.tombstones.appended(index)
         return [self.log_id(i) for i in range(first, len(self._records))]
 
     def _given_record(

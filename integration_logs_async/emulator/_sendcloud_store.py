@@ -24,6 +24,7 @@ from . import _sendcloud_data as data
 from ._log_fields import LogSpec, reason
 from ._template import RecordParts
 from ._timefmt import minute_prefix, offset_suffix, sendcloud_timestamp
+from ._tombstones import Tombstones
 
 _ID_BASE = 1_000_000
 _ID_GAPS = (1, 1, 1, 1, 2, 2, 3, 5, 8)
@@ -97,6 +98,7 @@ class SendcloudStore:
         self._template = array("H")
         self._records = RecordParts()
         self.scopes: list[array[int]] = [array("I") for _ in self.integrations]
+        self.tombstones = Tombstones()
         self._growth = random.Random(f"sendcloud:{seed}:growth")
         self._growth_start = end
         self._generate(rng, logs, end - span, span)
@@ -175,7 +177,8 @@ class SendcloudStore:
         self._records.append(template.head_of(values), template.after_of(values))
 
     def __len__(self) -> int:
-        return len(self.ids)
+        """Number of live (not deleted) records."""
+        return len(self.ids) - len(self.tombstones)
 
     def integration_index(self, integration_id: int) -> int | None:
         """Position of an integration, or None when it does not exist."""
@@ -193,18 +196,33 @@ class SendcloudStore:
     def index_of(self, log_id: int) -> int | None:
         """Position of the record with ``log_id``, or None."""
         index = bisect_left(self.ids, log_id)
-        return index if index < len(self.ids) and self.ids[index] == log_id else None
+        if index < len(self.ids) and self.ids[index] == log_id:
+            return None if index in self.tombstones.deleted else index
+        return None
 
     def scope(self, integration: int | None) -> Sequence[int]:
-        """Ascending record positions of one integration, or of all records."""
-        return range(len(self.ids)) if integration is None else self.scopes[integration]
+        """Ascending live record positions of one integration, or of all records."""
+        if integration is not None:
+            return self.scopes[integration]
+        live = self.tombstones.live
+        return range(len(self.ids)) if live is None else live
 
     def keyset(self, integration: int | None) -> IdScope:
         """The records of one integration (or all) as a keyset-pagination scope."""
         return IdScope(self.ids, self.scope(integration))
 
-    def add_logs(self, count: int, integration: int | None = None) -> list[int]:
-        """Append ``count`` newer logs (to one integration, or spread) and return their ids."""
+    def delete(self, positions: Iterable[int]) -> None:
+        """Delete the records at ``positions`` from every listing (and from :meth:`index_of`)."""
+        self.tombstones.delete(positions, len(self.ids), self.scopes)
+
+    def add_logs(
+        self, count: int, integration: int | None = None, created: int | None = None
+    ) -> list[int]:
+        """Append ``count`` newer logs (to one integration, or spread) and return their ids.
+
+        ``created`` (epoch seconds) is their creation time; by default the synthetic clock
+        moves on by a few seconds to a minute per log.
+        """
         rng = self._growth
         first = len(self.ids)
         for _ in range(count):
@@ -215,6 +233,8 @@ class SendcloudStore:
             protected = rng.random() < self._protected_ratio
             template = data.template_index(self.integrations[owner].system, scenario, protected)
             index = self._append(owner, template)
+            if created is not None:
+                self.created[index] = created
             self._add_own(index, owner, rng.randrange(1001, 99_999))
         return list(self.ids[first:])
 
@@ -283,6 +303,7 @@ class SendcloudStore:
         self.created.append(last_created + rng.randrange(1, 90))
         self._template.append(template)
         self.scopes[owner].append(index)
+        self.tombstones.appended(index)
         return index
 
     def create_log(self, integration: int, fields: dict[str, Any]) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self, Unpack
@@ -22,6 +22,7 @@ from ._config import EmulatorConfig, EmulatorOptions, Provider
 from ._faults import FaultConfig
 from ._info import connection_info, environment
 from ._log_fields import LogFields
+from ._marshal import call_in_loop
 from ._pipeline import pipeline
 from ._records import RequestRecord
 from ._state import STATE, EmulatorState
@@ -79,6 +80,11 @@ class Emulator:
     Use as ``async with Emulator(EmulatorConfig(...)) as emu:`` or with keyword
     shortcuts for any config field, e.g. ``Emulator(seed=1, logs=2000)``.  It
     binds ``config.host`` on ``config.port`` (0 = a free port).
+
+    Changing the data while it serves: :meth:`add_logs` (new logs at the head of every
+    listing), :meth:`delete_logs` (gone from every listing), :meth:`set_arrival_rate`
+    (logs arriving on a schedule, see :attr:`arrivals`), :meth:`set_faults`.  These are
+    safe to call from another thread than the server's (they run on its event loop).
     """
 
     def __init__(
@@ -125,6 +131,7 @@ class Emulator:
         self._port = sock.getsockname()[1]
         self._loop = asyncio.get_running_loop()
         self._runner = runner
+        state.arrivals.start()
         return self
 
     async def stop(self) -> None:
@@ -132,7 +139,9 @@ class Emulator:
         runner, self._runner = self._runner, None
         self._loop = None
         if runner is not None:
-            self._ensure_state().closing.set()
+            state = self._ensure_state()
+            state.closing.set()
+            await state.arrivals.stop()
             await runner.cleanup()
 
     async def __aenter__(self) -> Self:
@@ -230,8 +239,9 @@ class Emulator:
         return environment(self.url, self.config)
 
     def info(self) -> dict[str, object]:
-        """URLs, credentials and environment, as ``emulate --json`` prints them."""
-        return connection_info(self.url, self.config)
+        """URLs, credentials, environment and arrivals, as ``emulate --json`` prints them."""
+        arrivals = call_in_loop(self._loop, self._ensure_state().arrivals.to_dict)
+        return {**connection_info(self.url, self.config), "arrivals": arrivals}
 
     def sendcloud_client(
         self, *, oauth: bool = False, **settings: Unpack[ClientSettings]
@@ -317,7 +327,39 @@ class Emulator:
         :class:`LogFieldError` (a ValueError naming the field and what is allowed) and
         KeyError for an unknown integration or job.
         """
-        return self.store.add_logs(provider, count, integration_id, fields)
+        store = self.store
+        return call_in_loop(
+            self._loop, lambda: store.add_logs(provider, count, integration_id, fields)
+        )
+
+    def delete_logs(self, provider: Provider, ids: Iterable[LogId]) -> int:
+        """Delete logs by id from every listing of ``provider``; returns how many.
+
+        Sendcloud v2 and v3 (keyset cursors stay correct when the record a cursor points at
+        is deleted) and Elastic Path (offset listings: later records move up one, totals
+        shrink) alike; :attr:`store` lookups miss them too.  All or nothing: KeyError naming
+        the ids that are not live logs of the provider (unknown or deleted already), and
+        nothing is deleted; :class:`LogFieldError` for an id of the wrong type.
+        """
+        store, wanted = self.store, list(ids)
+        return call_in_loop(self._loop, lambda: store.delete_logs(provider, wanted))
+
+    def set_arrival_rate(
+        self, rate: float, providers: Iterable[Provider] | Provider | None = None
+    ) -> None:
+        """Let ``rate`` synthetic logs per second arrive for each of ``providers`` (None:
+        both) while the server runs; 0 stops.  The count restarts from now: ``t`` seconds
+        later ``floor(rate * t)`` more logs per provider.  ValueError for a negative rate
+        or an unknown provider.
+        """
+        arrivals = self._ensure_state().arrivals
+        call_in_loop(self._loop, lambda: arrivals.set(rate, providers))
+
+    @property
+    def arrivals(self) -> dict[str, Any]:
+        """The arrival schedule: ``rate`` (logs/s per provider), ``providers``,
+        ``success_ratio`` and ``added`` (logs added by arrivals so far, per provider)."""
+        return call_in_loop(self._loop, self._ensure_state().arrivals.to_dict)
 
     @property
     def faults(self) -> FaultConfig:
@@ -330,7 +372,8 @@ class Emulator:
         ``faults`` is a :class:`FaultConfig` or a dict in the shapes of
         :meth:`FaultConfig.coerce` (``{"server_error": 0.2}``, ``{3: "reset"}``...).
         """
-        self._ensure_state().set_faults(FaultConfig.coerce(faults))
+        config, state = FaultConfig.coerce(faults), self._ensure_state()
+        call_in_loop(self._loop, lambda: state.set_faults(config))
 
     def add_credential(self, kind: CredentialKind, identity: str, secret: str) -> None:
         """Accept another key pair or client (e.g. to test per-credential rate limits)."""

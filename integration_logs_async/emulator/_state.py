@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ._arrivals import Arrivals
 from ._auth import AuthRegistry, RateLimiter
 from ._config import EmulatorConfig, Provider
 from ._faults import FaultConfig, FaultKind, FaultPolicy
@@ -19,7 +20,7 @@ from ._store import Store
 
 
 class EmulatorState:
-    """Everything the request handlers share: config, data, auth, faults and stats."""
+    """Everything the request handlers share: config, data, auth, faults, stats, arrivals."""
 
     def __init__(self, config: EmulatorConfig, store: Store) -> None:
         self.config = config
@@ -28,6 +29,8 @@ class EmulatorState:
         self.limiter = RateLimiter(config.rate_limit_rps) if config.rate_limit_rps else None
         self.faults = FaultPolicy(config.faults)
         self.stats = RequestStats(config.request_log_size)
+        self.arrivals = Arrivals(config, store)
+        """Logs arriving on a schedule (ticks only while the server runs)."""
         self.closing = asyncio.Event()
         """Set while the server stops: injected sleeps end early."""
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, overload
 
 from ._config import EmulatorConfig, Provider
@@ -164,7 +165,7 @@ class Store:
         return list(self.elasticpath_integration_ids)
 
     def log_count(self, provider: Provider) -> int:
-        """Number of logs a provider holds."""
+        """Number of logs a provider holds (deleted ones not counted)."""
         return len(self.sendcloud if provider == "sendcloud" else self.elasticpath)
 
     def add_logs(
@@ -207,3 +208,54 @@ class Store:
             index = owner
             job = store.job_index(owner, spec.job_id)
         return list(store.add_given_logs(count, index, job, spec))
+
+    def delete_logs(self, provider: Provider, ids: Iterable[LogId]) -> int:
+        """Delete a provider's logs by id from every listing; returns how many were deleted.
+
+        All or nothing: when any id is not a live log of the provider (unknown, or deleted
+        already) nothing is deleted and KeyError names those ids.  An id given twice counts
+        once.  Raises :class:`~._log_fields.LogFieldError` for an id of the wrong type
+        (Sendcloud: int, Elastic Path: UUID string).
+        """
+        keys = list(dict.fromkeys(_log_key(provider, value) for value in ids))
+        positions: dict[LogId, int]
+        if provider == "sendcloud":
+            sendcloud = self.sendcloud
+            found = {key: sendcloud.index_of(int(key)) for key in keys}
+            positions = {key: index for key, index in found.items() if index is not None}
+        else:
+            found_ep = self.elasticpath.positions_of(str(key) for key in keys)
+            positions = {key: index for key, index in found_ep.items()}
+        missing = [key for key in keys if key not in positions]
+        if missing:
+            shown = ", ".join(repr(key) for key in missing[:10])
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            name = "Sendcloud" if provider == "sendcloud" else "Elastic Path"
+            raise KeyError(f"no {name} log {shown}{more} (unknown or deleted already)")
+        store = self.sendcloud if provider == "sendcloud" else self.elasticpath
+        store.delete(positions.values())
+        return len(positions)
+
+    def add_arrivals(
+        self, provider: Provider, count: int, created: datetime, succeeded: bool | None = None
+    ) -> list[LogId]:
+        """Append ``count`` synthetic logs created at ``created`` (an aware datetime), spread
+        over the integrations; ``succeeded`` picks Elastic Path outcomes (None: the usual mix;
+        Sendcloud logs are failures anyway).  Returns their ids, oldest first."""
+        if provider == "sendcloud":
+            return list(self.sendcloud.add_logs(count, None, int(created.timestamp())))
+        nanos = int(created.timestamp()) * 1_000_000_000 + created.microsecond * 1000
+        return list(self.elasticpath.add_logs(count, None, nanos, succeeded))
+
+
+def _log_key(provider: Provider, value: object) -> LogId:
+    """A log id of ``provider`` (Sendcloud: int or digits, Elastic Path: a non-empty string)."""
+    if provider == "sendcloud":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            return int(value)
+        raise LogFieldError("ids", f"{value!r} is not allowed", "Sendcloud log ids (int)")
+    if isinstance(value, str) and value:
+        return value
+    raise LogFieldError("ids", f"{value!r} is not allowed", "Elastic Path log ids (UUID strings)")

@@ -12,6 +12,10 @@ Data options (``--seed``, ``--integrations``, ``--jobs-per-integration``, ``--lo
 of the same names.  A port that cannot be bound ends the command with one line on
 stderr naming ``host:port`` and exit status 2.
 
+``--arrival-rate RATE`` (``5/s``, ``30/m``, ``2/h`` or a bare number per second) lets
+synthetic logs arrive while it runs, for each provider of ``--arrival-providers``, so a
+live tail has something to show; the banner names the rate.
+
 Faults are given as ``--fault KIND=PROBABILITY`` (e.g. ``--fault server_error=0.1``)
 or ``--fault SETTING=VALUE`` for a :class:`FaultConfig` setting (e.g.
 ``--fault retry_after_seconds=2``), and ``--schedule N=KIND`` faults the N-th
@@ -31,7 +35,8 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
-from ._config import EmulatorConfig
+from ._arrivals import format_rate, parse_providers, parse_rate
+from ._config import EmulatorConfig, Provider
 from ._faults import FAULT_KIND_NAMES, FaultConfig
 from ._server import Emulator, EmulatorBindError
 
@@ -48,6 +53,22 @@ def parse_end_time(text: str) -> datetime:
             f"invalid time {text!r}: use ISO 8601, e.g. 2024-06-01 or 2024-06-01T12:00:00+02:00"
         ) from None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def parse_arrival_rate(text: str) -> float:
+    """``--arrival-rate``: logs per second from ``5/s``, ``30/m``, ``2/h`` or a bare number."""
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_arrival_providers(text: str) -> tuple[Provider, ...]:
+    """``--arrival-providers``: comma-separated provider names."""
+    try:
+        return parse_providers([name.strip() for name in text.split(",") if name.strip()])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,6 +157,21 @@ def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.ep_page_limit,
         metavar="N",
         help="Elastic Path page[limit] when the client sends none (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--arrival-rate",
+        type=parse_arrival_rate,
+        default=defaults.arrival_rate,
+        metavar="RATE",
+        help="new synthetic logs arriving per provider while it runs: 5/s, 30/m, 2/h or a "
+        "number per second (default: none)",
+    )
+    parser.add_argument(
+        "--arrival-providers",
+        type=parse_arrival_providers,
+        default=defaults.arrival_providers,
+        metavar="NAMES",
+        help="comma-separated providers logs arrive for (default: sendcloud,elasticpath)",
     )
     parser.add_argument(
         "--fault",
@@ -248,6 +284,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         ep_meta_style=args.ep_meta_style,
         ep_token_under_data=args.ep_token_under_data,
         ep_offset_ceiling=args.ep_offset_ceiling,
+        arrival_rate=args.arrival_rate,
+        arrival_providers=args.arrival_providers,
     )
 
 
@@ -261,12 +299,21 @@ def _announce(emu: Emulator, as_json: bool) -> None:
         f"  Sendcloud v3: {emu.sendcloud_v3_url}",
         f"  Elastic Path: {emu.elasticpath_url}  (token: {emu.elasticpath_token_url})",
         f"  Admin:        {emu.admin_url}",
+        *_arrival_lines(emu),
         "",
         *(f"export {name}={shlex.quote(value)}" for name, value in emu.env().items()),
         "",
         "Press Ctrl+C to stop.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _arrival_lines(emu: Emulator) -> list[str]:
+    arrivals = emu.arrivals
+    if not arrivals["rate"]:
+        return []
+    providers = ", ".join(arrivals["providers"])
+    return [f"  Arrivals:     {format_rate(arrivals['rate'])} per provider ({providers})"]
 
 
 async def serve(config: EmulatorConfig, *, as_json: bool = False) -> None:
@@ -316,4 +363,12 @@ def main(argv: list[str] | None = None) -> int:
     return run_emulate(parser.parse_args(argv))
 
 
-__all__ = ["add_emulate_arguments", "config_from_args", "main", "parse_end_time", "run_emulate"]
+__all__ = [
+    "add_emulate_arguments",
+    "config_from_args",
+    "main",
+    "parse_arrival_providers",
+    "parse_arrival_rate",
+    "parse_end_time",
+    "run_emulate",
+]
