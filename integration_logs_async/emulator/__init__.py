@@ -23,7 +23,17 @@ Served routes (``{p}`` is ``EmulatorConfig.sendcloud_prefix``, ``/api/v2``):
   ``/v2/integrations/{id}/jobs/{job_id}/logs`` (Bearer; ``page[limit]``/``page[offset]``)
   and ``POST /oauth/access_token``.
 - Admin, no auth: ``/_emulator/`` ``info``, ``faults`` (GET/PUT), ``requests``, ``stats``,
-  ``logs`` (POST), ``reset-stats`` (POST), ``expire-tokens`` (POST).
+  ``logs`` (POST), ``logs/delete`` (POST), ``arrivals`` (GET/PUT), ``reset-stats`` (POST),
+  ``expire-tokens`` (POST).
+
+Changing the data while it serves (safe from another thread than the server's; the calls
+run on its event loop): :meth:`Emulator.add_logs` puts new logs at the head of every
+listing (any ``created_at``: late arrivals), :meth:`Emulator.delete_logs` removes logs
+from every listing of a provider (Sendcloud v2/v3 keyset cursors stay correct, Elastic
+Path offsets shift up, totals shrink), and :meth:`Emulator.set_arrival_rate` (or
+``EmulatorConfig.arrival_rate``, ``emulate --arrival-rate 5/s``) lets synthetic logs
+created "now" arrive on a schedule, ``floor(rate * t)`` per provider after ``t`` seconds;
+:attr:`Emulator.arrivals` counts them.
 
 Faults (:class:`FaultKind`) are configured with :class:`FaultConfig`, at start or
 with :meth:`Emulator.set_faults`.  Run the emulator as a process with
