@@ -43,10 +43,11 @@ with :meth:`Emulator.set_faults`.  Run the emulator as a process with
 
 from ._auth import CredentialKind
 from ._config import EmulatorConfig, EmulatorOptions, MetaStyle, Provider
+from ._errors import EmulatorBindError, EmulatorLoopError
 from ._faults import FaultConfig, FaultKind
 from ._log_fields import LogFieldError, LogFields
 from ._records import RequestRecord
-from ._server import Emulator, EmulatorBindError, EmulatorLoopError, create_app
+from ._server import Emulator, create_app
 from ._store import LogId, LogView, Store
 
 __all__ = [

@@ -85,7 +85,10 @@ class EmulatorConfig:
             raise ValueError("need at least one integration and job, and no negative counts")
         if not isinstance(self.arrival_providers, tuple):
             object.__setattr__(self, "arrival_providers", tuple(self.arrival_providers))
-        if not self.arrival_rate >= 0 or self.arrival_rate == float("inf"):
+        rate = self.arrival_rate
+        if isinstance(rate, bool) or not isinstance(rate, int | float):
+            raise ValueError(f"arrival_rate {rate!r} is not a number (logs per second)")
+        if not rate >= 0 or rate == float("inf"):
             raise ValueError("arrival_rate must be a finite number >= 0 (logs per second)")
         if not set(self.arrival_providers) <= set(PROVIDERS):
             raise ValueError("arrival_providers must name sendcloud and/or elasticpath")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -19,6 +18,7 @@ from ..providers.sendcloud import SendcloudClient, SendcloudV3Client
 from . import _admin, _elasticpath, _sendcloud, _sendcloud_v3
 from ._auth import CredentialKind
 from ._config import EmulatorConfig, EmulatorOptions, Provider
+from ._errors import EmulatorBindError, EmulatorLoopError
 from ._faults import FaultConfig
 from ._info import connection_info, environment
 from ._log_fields import LogFields
@@ -30,37 +30,6 @@ from ._store import LogId, Store
 
 SHUTDOWN_TIMEOUT = 0.5
 """Seconds a stopping server waits for in-flight handlers (injected sleeps end at once)."""
-
-
-class EmulatorBindError(OSError):
-    """The emulator could not listen on ``host:port`` (port taken, not allowed, bad host).
-
-    ``errno`` is the operating system's code (e.g. ``errno.EADDRINUSE``), ``reason`` says
-    what went wrong in words; the message names the address and what to do.
-    """
-
-    def __init__(self, host: str, port: int, cause: OSError) -> None:
-        self.host = host
-        self.port = port
-        if cause.errno == errno.EADDRINUSE:
-            self.reason = "the port is already in use"
-        elif cause.errno == errno.EACCES:
-            self.reason = "permission denied (ports below 1024 need privileges)"
-        else:
-            self.reason = str(cause.strerror or cause)
-        self.port_problem = cause.errno in (errno.EADDRINUSE, errno.EACCES)
-        advice = "pick another port, or port 0 for a free one"
-        if not self.port_problem:
-            advice = "check the host address"
-        super().__init__(cause.errno, f"cannot listen on {host}:{port}: {self.reason}; {advice}")
-
-    def __str__(self) -> str:
-        return str(self.strerror)
-
-
-class EmulatorLoopError(RuntimeError):
-    """A client was asked for while the emulator's event loop is not running (another loop
-    runs the caller), so the emulator could never answer it."""
 
 
 def create_app(state: EmulatorState) -> web.Application:

@@ -37,8 +37,9 @@ from typing import Any
 
 from ._arrivals import format_rate, parse_providers, parse_rate
 from ._config import EmulatorConfig, Provider
+from ._errors import EmulatorBindError
 from ._faults import FAULT_KIND_NAMES, FaultConfig
-from ._server import Emulator, EmulatorBindError
+from ._server import Emulator
 
 _KINDS = FAULT_KIND_NAMES
 _SETTINGS = tuple(f.name for f in fields(FaultConfig) if f.name not in ("rates", "schedule"))
