@@ -2,11 +2,15 @@
 
 Every ``poll_interval`` (jittered) the tail reads the listing from its head until it
 reaches the logs it has already accounted for (:mod:`._window`), then yields what is new,
-oldest first. An idle poll costs one request while the logs of the look-back window fit in
-one page. Requests go through the client, so its rate limiter, 429 pauses and retries
-apply; a poll that still fails with a transient error (5xx, network, 429, a listing that
-shifted beyond repair) is logged and tried again later, backing off; refused credentials
-and other definite answers end the tail with their typed error.
+oldest first: an idle poll costs one request. While logs are arriving, every
+``lookback / 2`` seconds a poll *sweeps* the look-back window down to its floor, for late
+logs that a listing sorted by ``created_at`` files below newer ones; once nothing new has
+come for ``lookback`` seconds no late log can still be due, and sweeps stop.
+
+Requests go through the client, so its rate limiter, 429 pauses and retries apply; a poll
+that still fails with a transient error (5xx, network, 429, a listing that shifted beyond
+repair) is logged and tried again later, backing off; refused credentials and other
+definite answers end the tail with their typed error.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -86,6 +90,7 @@ class TailStats:
     pages: int = 0  # pages read (one request each, retries aside)
     new: int = 0  # new logs found, filtered or not
     yielded: int = 0
+    sweeps: int = 0  # polls that read the look-back window to its floor
     failures: int = 0  # polls that failed with a transient error and were tried again
     last_poll_at: float | None = None  # time.time() when the latest poll completed
     last_error: str | None = None  # the latest transient failure, None after a good poll
@@ -157,6 +162,10 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
         else:
             self._state = TailState(since=since)
         self._opened_at = datetime.now(UTC)
+        # Sweeps: the first poll, then every half look-back while logs keep coming.
+        self._sweep_every = max(self._interval, self._lookback.total_seconds() / 2)
+        self._sweep_due = 0.0  # time.monotonic() from which the next poll sweeps
+        self._moved_at = time.monotonic()  # when the newest log seen last moved
         self.stats = TailStats()
         """Counters of this tail's polls."""
 
@@ -193,15 +202,26 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
 
     # --- polling -----------------------------------------------------------------------------
 
+    def _sweeps_now(self) -> bool:
+        now = time.monotonic()
+        if now < self._sweep_due:
+            return False
+        quiet = now - self._moved_at
+        return quiet <= self._lookback.total_seconds() + self._sweep_every
+
     async def _poll(self) -> PollResult:
         """Walk the listing from its head as far as the window needs."""
-        scan = PollScan(self._state, self._lookback, where=self._listing.where)
+        deep = not self._state.started or self._sweeps_now()
+        scan = PollScan(self._state, self._lookback, where=self._listing.where, deep=deep)
         walk = self._listing.open()
         async with walk:
             async for page in walk.pages():
                 self.stats.pages += 1
                 if not scan.feed(page.items):
                     break
+        if deep:
+            self.stats.sweeps += 1
+            self._sweep_due = time.monotonic() + self._sweep_every
         self.stats.floor = scan.floor
         return scan.result()
 
@@ -247,7 +267,10 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
     async def _accept(self, result: PollResult) -> AsyncGenerator[RawRecord, None]:
         """The poll's new logs that pass the filter, the state accounting for each."""
         lookback, keep, normalize = self._lookback, self._filter, self._listing.normalize
+        newest = self._state.newest
         self._state = advance(self._state, result.walked, lookback)
+        if result.new or self._state.newest != newest:
+            self._moved_at = time.monotonic()
         for record in result.new:
             self._state = account(self._state, record)
             if keep.empty or keep.keeps(record, normalize):
@@ -269,15 +292,41 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
         finally:
             finished.set()
 
-    async def _pages(self) -> AsyncGenerator[TailBatch[T], None]:
+    def pages(
+        self, *, idle: bool = False, max_items: int | None = None
+    ) -> AsyncIterator[TailBatch[T]]:
+        """One :class:`TailBatch` per poll that found logs (after filters).
+
+        ``idle=True``: one per poll, also when it found none (``items`` empty), so the
+        consumer can save :attr:`TailBatch.checkpoint` after the first poll or stop after
+        one. ``max_items``: end after that many logs; the last batch is cut short and its
+        checkpoint resumes exactly after its last log.
+        """
+        if max_items is not None and (isinstance(max_items, bool) or max_items < 1):
+            raise ValueError(f"max_items must be an integer >= 1, got {max_items!r}")
+        return self._begin(self._pages(idle=idle, max_items=max_items))
+
+    async def _pages(
+        self, *, idle: bool = False, max_items: int | None = None
+    ) -> AsyncGenerator[TailBatch[T], None]:
         out = self._out()
+        left = max_items
         finished = self._finished = asyncio.Event()
         try:
             async with aclosing(self._polls()) as polls:
                 async for result in polls:
-                    items = [out(record) async for record in self._accept(result)]
-                    if items:
+                    items: list[T] = []
+                    async with aclosing(self._accept(result)) as accepted:
+                        async for record in accepted:  # the state accounts for each one
+                            items.append(out(record))
+                            if left is not None and len(items) >= left:
+                                break
+                    if items or idle:
                         yield TailBatch(items, self.checkpoint)
+                    if left is not None:
+                        left -= len(items)
+                        if left <= 0:
+                            return
         finally:
             finished.set()
 

@@ -65,12 +65,17 @@ class PollScan:
     """One poll's walk over the pages of a newest-first listing, judged against ``state``.
 
     Feed pages in order with :meth:`feed` while it returns True, then take :meth:`result`.
-    A *baseline* poll (the first one, with no ``since``) accounts for every log it walks and
-    yields none: the tail starts after them. Its floor comes from the first page.
+    A *head* poll stops at the first page holding a log already accounted for: in a listing
+    kept in the order logs were added, nothing new lies below it. A *sweep* (``deep=True``;
+    always the first poll) reads on down to the floor, for late logs that a listing sorted
+    by ``created_at`` files below newer ones. A *baseline* poll (the first one, with no
+    ``since``) accounts for every log it walks and yields none: the tail starts after them.
+    Its floor comes from the first page.
     """
 
     __slots__ = (
         "_baseline",
+        "_deep",
         "_first",
         "_floor",
         "_held",
@@ -85,11 +90,14 @@ class PollScan:
         "_where",
     )
 
-    def __init__(self, state: TailState, lookback: timedelta, *, where: str) -> None:
+    def __init__(
+        self, state: TailState, lookback: timedelta, *, where: str, deep: bool = True
+    ) -> None:
         self._lookback = lookback
         self._known = state.known
         self._since = state.since
         self._first = not state.started
+        self._deep = deep or self._first
         self._baseline = self._first and state.since is None
         self._floor = None if self._baseline else state.floor(lookback)
         self._where = where
@@ -108,8 +116,9 @@ class PollScan:
     def feed(self, items: Sequence[RawRecord]) -> bool:
         """Judge one page (newest first); True if the walk must read the next page.
 
-        It goes on while the page reached no log below the floor, or while a page holds new
-        logs and no known one (an unknown old log on it may sit above more new logs).
+        It goes on while the page reached neither the floor nor (unless a sweep) a known
+        log, and also while a page holds new logs and no known one (an unknown old log on it
+        may sit above more new logs).
         """
         self._pages += 1
         if self._baseline and self._floor is None and items:
@@ -147,7 +156,9 @@ class PollScan:
             elif not is_known:
                 self._new.append(record)
                 found_new = True
-        return not reached_floor or (found_new and not met_known)
+        if met_known:
+            return self._deep and not reached_floor
+        return found_new or not reached_floor
 
     def result(self) -> PollResult:
         """The new logs oldest first (ties keep the listing's order, reversed), and the walk."""

@@ -225,3 +225,50 @@ def test_known_stays_bounded_by_the_window_over_many_polls() -> None:
             state = account(state, record)
         assert ids(result.new) == [str(n)]
     assert len(state.known) <= 62  # the last 60 s of logs, and the ones at its edge
+
+
+# --- head polls and sweeps -----------------------------------------------------------------------
+
+
+def head(state: TailState, *pages: list[RawRecord]) -> tuple[PollScan, list[bool]]:
+    """Like :func:`scan`, for a head poll (not a sweep)."""
+    poll = PollScan(state, LOOKBACK, where="test /logs", deep=False)
+    answers = []
+    for page in pages:
+        more = poll.feed(page)
+        answers.append(more)
+        if not more:
+            break
+    return poll, answers
+
+
+def test_a_head_poll_stops_at_the_first_known_log_however_wide_the_window() -> None:
+    # Every log of the first two pages is within the look-back window.
+    state = started(1000, {"10": 1000, "9": 999, "8": 998, "7": 997})
+    page1 = [rec(11, 1001), rec(10, 1000), rec(9, 999)]
+    page2 = [rec(8, 998), rec(7, 997), rec(6, 10)]
+    poll, answers = head(state, page1, page2)
+    assert answers == [False] and ids(poll.result().new) == ["11"]
+    poll, answers = scan(state, page1, page2)  # a sweep reads on to the floor
+    assert answers == [True, False]
+
+
+def test_a_head_poll_walks_a_burst_until_it_meets_a_known_log() -> None:
+    state = started(1000, {"10": 1000})
+    pages = [[rec(14, 1040), rec(13, 1030)], [rec(12, 1020), rec(11, 1010)], [rec(10, 1000)]]
+    poll, answers = head(state, *pages)
+    assert answers == [True, True, False]
+    assert ids(poll.result().new) == ["11", "12", "13", "14"]
+
+
+def test_a_sweep_finds_a_late_log_filed_below_newer_ones() -> None:
+    # A listing sorted by created_at files the late "12" (990) below the known "10" (1000).
+    state = started(1000, {"10": 1000, "9": 980})
+    page1 = [rec(10, 1000), rec(12, 990), rec(9, 980)]
+    page2 = [rec(8, 10)]
+    poll, _ = head(state, page1, page2)
+    assert poll.result().new == [rec(12, 990)]  # on the page a head poll reads anyway
+    poll, _ = head(state, [rec(10, 1000)], [rec(12, 990), rec(9, 980)], page2)
+    assert poll.result().new == []  # one page further down: only a sweep goes there
+    poll, _ = scan(state, [rec(10, 1000)], [rec(12, 990), rec(9, 980)], page2)
+    assert ids(poll.result().new) == ["12"]
