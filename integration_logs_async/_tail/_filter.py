@@ -24,7 +24,9 @@ class LogFilter:
     """The logs to keep; an empty filter keeps every log.
 
     ``failed_only``: drop logs the provider marks as succeeded. ``statuses``: keep logs whose
-    status matches one of them. ``integration_ids``: keep logs of these integrations.
+    status matches one of them. ``integration_ids``: keep logs of these integrations; a log
+    whose record names no integration (Sendcloud v3's account listing may leave it out)
+    matches none: tail that integration's own listing instead.
     """
 
     failed_only: bool = False

@@ -166,6 +166,7 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
         self._sweep_every = max(self._interval, self._lookback.total_seconds() / 2)
         self._sweep_due = 0.0  # time.monotonic() from which the next poll sweeps
         self._moved_at = time.monotonic()  # when the newest log seen last moved
+        self._warned_ownerless = False
         self.stats = TailStats()
         """Counters of this tail's polls."""
 
@@ -276,6 +277,21 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
             if keep.empty or keep.keeps(record, normalize):
                 self.stats.yielded += 1
                 yield record
+            elif keep.integration_ids and record.integration_id is None:
+                self._warn_ownerless(record)
+
+    def _warn_ownerless(self, record: RawRecord) -> None:
+        """Say once that ``integration_ids`` cannot see this listing's owners (not silently)."""
+        if self._warned_ownerless:
+            return
+        self._warned_ownerless = True
+        logger.warning(
+            "tail of %s: log %s names no integration, so integration_ids cannot keep it "
+            "(nor others like it); to follow one integration exactly, tail its own listing "
+            "(integration_id=...)",
+            self._listing.where,
+            record.id,
+        )
 
     def _out(self) -> Callable[[RawRecord], Any]:
         return self._listing.decode if self._typed else _identity
