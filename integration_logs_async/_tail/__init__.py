@@ -2,15 +2,8 @@
 
 from ._checkpoint import decode_tail_checkpoint, encode_tail_checkpoint
 from ._filter import LogFilter, Status, parse_status, status_matches
-from ._stream import (
-    TRANSIENT_ERRORS,
-    TailBatch,
-    TailListing,
-    TailOptions,
-    TailStats,
-    TailStream,
-    typed_decoder,
-)
+from ._stream import TRANSIENT_ERRORS, TailStream, typed_decoder
+from ._types import TailBatch, TailListing, TailOptions, TailStats
 from ._window import PollResult, PollScan, TailState, account, advance, prune
 
 __all__ = [
