@@ -1,18 +1,22 @@
 """The harvest job: every integration log into a JSON Lines file, crash-safe and incremental.
 
-Use it from Python (:func:`run_harvest`) or from the command line
-(``integration-logs harvest ...``).
+Use it from Python (:func:`run_harvest`; :func:`follow_harvest` to keep appending new logs
+once it completes) or from the command line (``integration-logs harvest ... [--follow]``).
 """
 
 from ..providers import Scope
 from ..records import NormalizedLog
+from ._follow import FollowError, FollowStatus, follow_harvest
 from ._job import HarvestResult, build_stream, run_harvest
 from ._options import HarvestOptions, Provider, default_scope
 from ._output import OutputFormat, lossless_line
 from ._paths import HarvestFileError
-from ._state import HarvestState, Watermark, load_state
+from ._state import FollowMark, HarvestState, Watermark, load_state
 
 __all__ = [
+    "FollowError",
+    "FollowMark",
+    "FollowStatus",
     "HarvestFileError",
     "HarvestOptions",
     "HarvestResult",
@@ -24,6 +28,7 @@ __all__ = [
     "Watermark",
     "build_stream",
     "default_scope",
+    "follow_harvest",
     "load_state",
     "lossless_line",
     "run_harvest",

@@ -19,7 +19,7 @@ import asyncio
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
@@ -184,9 +184,40 @@ async def run_harvest(
     plain line every ``progress_interval`` seconds (default 5). The result's request counts
     are this run's, even when ``client`` made requests before.
     """
+    result, run = await harvest_keeping_files(
+        client,
+        options,
+        progress=progress,
+        progress_stream=progress_stream,
+        progress_interval=progress_interval,
+    )
+    run.close()
+    return result
+
+
+Prepare = Callable[[_Run], Awaitable[None]]
+"""Called once the files are checked and the state read, before the first request."""
+
+
+async def harvest_keeping_files(
+    client: Client,
+    options: HarvestOptions,
+    *,
+    progress: bool = True,
+    progress_stream: TextIO | None = None,
+    progress_interval: float | None = None,
+    prepare: Prepare | None = None,
+) -> tuple[HarvestResult, _Run]:
+    """:func:`run_harvest`, leaving its output, state and id set open for more (a follow).
+
+    ``prepare(run)`` may amend ``run.state`` before the harvest reads anything. On success
+    the caller owns the returned :class:`_Run` and must ``close()`` it; on failure it is closed.
+    """
     run = await _setup(options)
     options = run.options  # the scope chosen
     try:
+        if prepare is not None:
+            await prepare(run)
         stream = build_stream(
             client,
             options,
@@ -296,7 +327,7 @@ async def run_harvest(
         failures={label: str(exc) for label, exc in stream.failures.items()},
         notes=list(run.plan.notes),
         api_version=None if options.default_api_version else options.chosen_api_version,
-    )
+    ), run
 
 
 def default_state_file(out: str) -> str:

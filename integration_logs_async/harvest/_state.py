@@ -22,6 +22,18 @@ class Watermark(msgspec.Struct, kw_only=True):
     created_at: str | None = None
 
 
+class FollowMark(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where ``--follow`` stands: the tail's start point, then its checkpoint after the last
+    batch written (see :mod:`._follow`)."""
+
+    since: str | None = None
+    """The oldest ``created_at`` the follow's first poll reads down to (ISO-8601)."""
+    checkpoint: str | None = None
+    """The tail's checkpoint after the last followed batch made durable."""
+    records: int = 0
+    """Followed records written (new ids) across runs."""
+
+
 class HarvestState(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Persistent state of a harvest, bound to one output file and one set of options."""
 
@@ -49,6 +61,8 @@ class HarvestState(msgspec.Struct, kw_only=True, omit_defaults=True):
     written before versions were recorded)."""
     since: str | None = None
     """The oldest ``created_at`` the output is complete from (ISO-8601); None: unbounded."""
+    follow: FollowMark | None = None
+    """Set by a harvest run with ``--follow`` (absent from other states)."""
 
 
 _decoder = msgspec.json.Decoder(HarvestState)
