@@ -137,6 +137,7 @@ class Follower:
         self._pages = pages
         self._probe = probe
         self._task: asyncio.Task[None] | None = None
+        self._reported = False  # what ended the tail was raised to the test already
 
     @property
     def ids(self) -> list[str]:
@@ -181,13 +182,18 @@ class Follower:
         task = self.task
         if not task.done():
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if not self._reported:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.tail.aclose()
 
     async def until(self, done: Callable[[], bool], what: str) -> None:
         """Wait until ``done()``; the tail's own error if it ended meanwhile."""
-        await wait_until(done, what, task=self.task, status=lambda: f"{self.tail.stats}")
+        try:
+            await wait_until(done, what, task=self.task, status=lambda: f"{self.tail.stats}")
+        except BaseException:
+            self._reported = self.task.done()
+            raise
 
     async def polled(self, count: int = 1) -> None:
         """Wait until the tail completed ``count`` polls in all (the first: its baseline)."""
