@@ -1,4 +1,5 @@
-"""The ``integration-logs`` command: ``harvest``, ``integrations``, ``demo`` and ``emulate``.
+"""The ``integration-logs`` command: ``harvest``, ``integrations``, ``tail``, ``demo`` and
+``emulate``.
 
 Exit codes: 0 done; 2 bad usage or settings; 3 authentication or permission refused;
 4 the provider or the network failed after retries; 5 unexpected data (decode, pagination,

@@ -17,6 +17,7 @@ from ._harvest import EXIT_TERMINATED, Terminated, add_harvest_arguments, harves
 from ._help import DefaultsHelpFormatter, add_global_options
 from ._integrations import add_integrations_arguments, integrations_command
 from ._messages import in_cli_words, one_line
+from ._tail import TAIL_EPILOG, add_tail_arguments, tail_command
 
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what a shell reports for a command whose output pipe's reader went away."""
@@ -72,13 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=CREDENTIALS_HELP,
     )
     add_integrations_arguments(integrations)
+    tail = command(
+        "tail",
+        "follow new logs as they arrive, one line each (resumable with --state)",
+        epilog=TAIL_EPILOG + CREDENTIALS_HELP,
+    )
+    add_tail_arguments(tail)
     demo = command("demo", "harvest from the built-in emulator (no account needed)")
     add_demo_arguments(demo)
     emulate = command("emulate", "serve the built-in emulator of both APIs")
     from ..emulator.cli import add_emulate_arguments
 
     add_emulate_arguments(emulate)
-    for child in (harvest, integrations, demo, emulate):
+    for child in (harvest, integrations, tail, demo, emulate):
         add_global_options(child, top_level=False)
     return parser
 
@@ -103,6 +110,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return run_demo(args)
         if args.command == "integrations":
             asyncio.run(integrations_command(args, environment))
+            return EXIT_OK
+        if args.command == "tail":
+            asyncio.run(tail_command(args, environment))
             return EXIT_OK
         result = asyncio.run(harvest_command(args, environment))
     except BrokenPipeError:  # stdout's reader went away (`... --out - | head -1`)

@@ -1,0 +1,92 @@
+"""The ``--state FILE`` of ``integration-logs tail``: which tail, and its checkpoint.
+
+A small JSON object (:class:`TailFileState`), replaced atomically (temporary file, fsync,
+rename, fsync of the directory). A file that is not one, or the state of another tail, is
+refused with a one-line :class:`UsageError` and never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import msgspec
+
+from ._common import UsageError
+
+__all__ = ["STATE_KIND", "TailFileState", "check_tail_state", "load_tail_state", "save_tail_state"]
+
+STATE_KIND = "integration-logs tail"
+"""The ``kind`` of a tail state file."""
+
+
+class TailFileState(msgspec.Struct, kw_only=True):
+    """What ``--state FILE`` holds: which tail, and its checkpoint."""
+
+    kind: str
+    version: int = 1
+    provider: str
+    api_version: int
+    listing: str
+    checkpoint: str
+
+
+_state_decoder = msgspec.json.Decoder(TailFileState)
+
+
+def load_tail_state(path: Path) -> TailFileState | None:
+    """The tail state in ``path``; None if there is no file; :class:`UsageError` (nothing
+    changed) if it is something else."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UsageError(f"cannot read --state {path}: {exc.strerror or exc}") from None
+    try:
+        state = _state_decoder.decode(data)
+        if state.kind != STATE_KIND or state.version != 1:
+            raise ValueError
+    except (msgspec.MsgspecError, ValueError):
+        raise UsageError(
+            f"--state {path} is not a tail state file; nothing was changed. Give another "
+            "--state FILE (a new one starts from now or --since)"
+        ) from None
+    return state
+
+
+def save_tail_state(path: Path, state: TailFileState) -> None:
+    """Replace ``path`` with ``state`` atomically (temporary file, fsync, rename)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(msgspec.json.encode(state) + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def check_tail_state(path: Path, saved: TailFileState, wanted: TailFileState) -> None:
+    """:class:`UsageError` (nothing changed) unless ``saved`` is the state of the tail
+    ``wanted`` describes (provider, API version, listing)."""
+    if (saved.provider, saved.api_version, saved.listing) != (
+        wanted.provider,
+        wanted.api_version,
+        wanted.listing,
+    ):
+        raise UsageError(
+            f"--state {path} is the tail state of {saved.provider} API v{saved.api_version} "
+            f"{saved.listing}, not of {wanted.provider} API v{wanted.api_version} "
+            f"{wanted.listing}; nothing was changed. Give this tail another --state FILE, or "
+            "rerun with the provider, --api-version and --integration that FILE was made with"
+        )
