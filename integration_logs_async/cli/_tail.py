@@ -149,7 +149,10 @@ def add_tail_arguments(parser: argparse.ArgumentParser) -> None:
         help="resume from FILE and save the position in it (see below; default: none)",
     )
     output.add_argument(
-        "--max-logs", type=positive_int, metavar="N", help="exit 0 after printing N logs"
+        "--max-logs",
+        type=positive_int,
+        metavar="N",
+        help="exit 0 after printing N logs (default: no limit)",
     )
     output.add_argument(
         "--once",
@@ -162,11 +165,17 @@ def add_tail_arguments(parser: argparse.ArgumentParser) -> None:
 # --- the run ----------------------------------------------------------------------------------
 
 
+# The library's advice in a failed request's message, for a stream's caller; a tail that
+# logs it tries again by itself.
+_STREAM_ADVICE = "; retry later or resume the stream from its checkpoint"
+
+
 class _OneLine(logging.Filter):
     """The library's warnings (a failed poll, retried) as one line in the CLI's words."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = in_cli_words(one_line(record.getMessage()))
+        message = one_line(record.getMessage()).replace(_STREAM_ADVICE, "")
+        record.msg = in_cli_words(message)
         record.args = ()
         return True
 

@@ -37,7 +37,8 @@ _state_decoder = msgspec.json.Decoder(TailFileState)
 
 def load_tail_state(path: Path) -> TailFileState | None:
     """The tail state in ``path``; None if there is no file; :class:`UsageError` (nothing
-    changed) if it is something else."""
+    changed) if it is something else, or if its directory cannot take the file."""
+    _check_directory(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -56,13 +57,43 @@ def load_tail_state(path: Path) -> TailFileState | None:
     return state
 
 
+def _directory(path: Path) -> Path:
+    return path.parent if str(path.parent) else Path(".")
+
+
+def _check_directory(path: Path) -> None:
+    directory = _directory(path)
+    if not directory.is_dir():
+        raise UsageError(
+            f"--state {path}: directory {directory} does not exist; create it or give "
+            "another --state FILE"
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--state {path}: cannot create files in {directory} (permission denied); give "
+            "a --state FILE in a directory you can write to"
+        )
+
+
 def save_tail_state(path: Path, state: TailFileState) -> None:
-    """Replace ``path`` with ``state`` atomically (temporary file, fsync, rename)."""
-    directory = path.parent if str(path.parent) else Path(".")
+    """Replace ``path`` with ``state`` atomically (temporary file, fsync, rename);
+    :class:`UsageError` (one line) if it cannot: ``path`` is then as it was."""
+    try:
+        _replace(path, msgspec.json.encode(state) + b"\n")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot save --state {path}: {exc.strerror or exc}; it still holds the position "
+            "before the logs printed last (a rerun prints them again). Free disk space or fix "
+            "the permissions, then rerun"
+        ) from None
+
+
+def _replace(path: Path, data: bytes) -> None:
+    directory = _directory(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(msgspec.json.encode(state) + b"\n")
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

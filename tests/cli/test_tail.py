@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import signal
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -155,10 +156,11 @@ def test_since_forms_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
             assert "argument --since:" in err and ("neither a duration" in err or "timezone" in err)
 
 
-@pytest.mark.parametrize("provider", ["sendcloud", "elasticpath"])
+@pytest.mark.parametrize("flavour", PROVIDERS)
 def test_status_failed_only_and_integration_filters(
-    provider: str, capsys: pytest.CaptureFixture[str]
+    flavour: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    provider = _provider(flavour)
     with ThreadedEmulator(integrations=2, logs=5) as emu:
         a, b = _integrations(emu, provider)[:2]
         a503 = _add(emu, provider, 2, a, status_code=503)
@@ -166,7 +168,7 @@ def test_status_failed_only_and_integration_filters(
         a200 = _add(emu, provider, 1, a, status_code=200, failed=False)
         anone = _add(emu, provider, 1, a, status_code=None) if provider == "sendcloud" else []
         b502 = _add(emu, provider, 1, b, status_code=502)
-        base = ["tail", provider, "--since", "1h", "--once"]
+        base = [*_cmd(flavour), "--since", "1h", "--once"]
 
         def shown(*flags: str) -> set[str]:
             code, out, err = _run(emu, [*base, *flags], capsys)
@@ -295,6 +297,18 @@ def test_a_file_that_is_not_a_tail_state_is_refused_untouched(
     assert state.read_bytes() == content
 
 
+def test_a_state_file_in_a_missing_directory_is_refused_before_any_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "nowhere" / "tail.state"
+    with ThreadedEmulator(integrations=1, logs=5) as emu:
+        code, out, err = _run(emu, ["tail", "sendcloud", "--state", str(state)], capsys)
+        assert not emu.requests
+    assert code == 2 and out == ""
+    line = error_line(err)
+    assert f"directory {state.parent} does not exist; create it" in line
+
+
 def test_another_tails_state_is_refused_untouched(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -349,6 +363,7 @@ async def test_a_failed_poll_is_one_warning_line_and_the_tail_goes_on(
         "WARNING integration_logs_async: tail of Sendcloud /integrations/logs: poll failed ("
     )
     assert "HTTP 500" in warning and "trying again in" in warning
+    assert "The provider failed.)" in warning and "rerun" not in warning  # it tries again
     assert "Traceback" not in err and len(err.splitlines()) == 2  # and the credentials note
 
 
@@ -402,3 +417,45 @@ async def test_pages_idle_batches_and_max_items_resume_exactly(emulator: Emulato
         async with rest:
             more = await anext(rest.pages(idle=True))
         assert [str(log.id) for log in more.items] == added[2:]
+
+
+def _first_line_then_close(read_end: int) -> bytes:
+    """Read up to the first newline from ``read_end``, then close it (like ``head -1``)."""
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = pipe.read(1)
+            assert chunk, "the output ended before its first line"
+            line += chunk
+    return line
+
+
+@pytest.mark.emulator(integrations=1, logs=5)
+async def test_a_closed_stdout_pipe_stops_the_tail_quietly_with_141(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    _add(emulator, "elasticpath", 600)  # far more output than a pipe holds
+    state = tmp_path / "tail.state"
+    read_end, write_end = os.pipe()
+    argv = ["tail", "elasticpath", "--since", "1h", "--state", str(state), "--interval", "0.05"]
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *cli_command(*argv),
+            env=cli_env(emulator),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    finally:
+        os.close(write_end)  # the child holds the only write end now
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(_first_line_then_close, read_end), 20)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert json.loads(line)["provider"] == "elasticpath"
+    assert proc.returncode == 141, err.decode()
+    assert err == b""  # quiet
+    assert not state.exists()  # the batch was not all written: its position is not saved
