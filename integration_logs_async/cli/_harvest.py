@@ -10,14 +10,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 from collections.abc import Mapping
 
 from .. import _constants as C
 from .. import providers
 from ..errors import FanOutError, IntegrationLogsError, OffsetCeilingError
-from ..harvest import HarvestOptions, HarvestResult, HarvestState, load_state, run_harvest
+from ..harvest import (
+    FollowStatus,
+    HarvestOptions,
+    HarvestResult,
+    HarvestState,
+    follow_harvest,
+    load_state,
+    run_harvest,
+)
 from ._clients import add_client_arguments, client_from_args
-from ._common import positive_float, positive_int, since_arg
+from ._common import UsageError, non_negative_float, positive_float, positive_int, since_arg
 from ._versions import api_versions, chosen_api_version
 
 
@@ -101,6 +110,26 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="make the output durable and record progress in the state file every N records "
         "(default: 5000; also every 2 s); a rerun after a crash re-fetches at most that much",
+    )
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="once the harvest completes, keep appending new logs to OUT as they arrive (one "
+        "tail of the account's listing), with the same crash safety, until Ctrl-C or SIGTERM; "
+        "rerun the same command to continue",
+    )
+    parser.add_argument(
+        "--interval",
+        type=positive_float,
+        metavar="S",
+        help=f"with --follow: seconds between polls (default: {C.TAIL_POLL_INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--lookback",
+        type=non_negative_float,
+        metavar="S",
+        help="with --follow: a log listed late, up to S seconds older than the newest one "
+        f"seen, is still appended (default: {C.TAIL_LOOKBACK:g})",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     parser.add_argument(
@@ -206,13 +235,36 @@ def options_from_args(
     )
 
 
+def check_follow_args(args: argparse.Namespace) -> None:
+    """:class:`UsageError` for follow options without ``--follow``, or with ``--max-items``."""
+    if not args.follow:
+        given = [
+            flag
+            for flag, value in (("--interval", args.interval), ("--lookback", args.lookback))
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"{' and '.join(given)} set how --follow polls: add --follow, or drop {given[0]}"
+            )
+    elif args.max_items is not None:
+        raise UsageError(
+            "--max-items stops the harvest before it completes and --follow follows a "
+            "complete harvest: use one or the other"
+        )
+
+
 async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> HarvestResult:
     """Run ``integration-logs harvest`` and return its result.
 
-    Raises :class:`Terminated` on SIGTERM (after the state is saved).
+    Raises :class:`Terminated` on SIGTERM (after the state is saved). With ``--follow`` it
+    never returns: once stopped (Ctrl-C, SIGTERM, a failure) it prints the harvest's and the
+    follow's summary, then raises.
     """
+    check_follow_args(args)
     options = options_from_args(args, env)
     client = client_from_args(args, env)  # the same API version: run_harvest checks it
+    status = FollowStatus() if args.follow else None
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
@@ -230,8 +282,21 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
         handling = False
     try:
         async with client:
-            return await run_harvest(
-                client, options, progress=not args.quiet, progress_interval=args.progress_interval
+            if status is None:
+                return await run_harvest(
+                    client,
+                    options,
+                    progress=not args.quiet,
+                    progress_interval=args.progress_interval,
+                )
+            await follow_harvest(  # returns never: stopped by a signal or a failure
+                client,
+                options,
+                interval=args.interval or C.TAIL_POLL_INTERVAL,
+                lookback=C.TAIL_LOOKBACK if args.lookback is None else args.lookback,
+                status=status,
+                progress=not args.quiet,
+                progress_interval=args.progress_interval,
             )
     except asyncio.CancelledError:
         if terminated:
@@ -246,3 +311,5 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
     finally:
         if handling:
             loop.remove_signal_handler(signal.SIGTERM)
+        if status is not None and status.harvest is not None:  # what it did, then why it ended
+            print(status.summary(), file=sys.stderr)

@@ -191,6 +191,12 @@ async def follow_harvest(
         tail = _open_tail(client, mark, interval, lookback, options.page_size)
         status.tail = tail.stats
         await in_thread(functools.partial(_save, run, mark))  # in progress before a byte more
+        if progress:
+            out_stream.write(
+                f"follow: harvest complete; following {client.spec.title} {tail.listing} "
+                f"every {interval:g} s (Ctrl-C to stop)\n"
+            )
+            out_stream.flush()
         fmt, normalizer, seen = options.format, client.spec.normalize, run.seen
         ids, scope, where = options.integration_ids, options.chosen_scope, tail.listing
         assert run.writer is not None
@@ -211,10 +217,10 @@ async def follow_harvest(
                     mark, checkpoint=batch.checkpoint, records=mark.records + len(fresh)
                 )
                 del batch, kept
-                await in_thread(functools.partial(_save, run, mark))
                 status.records += len(fresh)
                 status.batches += 1
-                if progress:
+                await in_thread(functools.partial(_save, run, mark))
+                if progress and fresh:
                     _show(out_stream, status, len(fresh), len(seen))
         raise AssertionError("a tail never ends by itself")  # pragma: no cover
     finally:

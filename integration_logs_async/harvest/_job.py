@@ -308,7 +308,6 @@ async def harvest_keeping_files(
         finally:
             run.close()
         raise
-    run.close()
     return HarvestResult(
         provider=provider,
         out=options.out,
