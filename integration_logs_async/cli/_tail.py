@@ -31,6 +31,7 @@ from .. import providers
 from .._tail import parse_status
 from ..fanout import Source
 from ..harvest._normalize import normalize
+from ..providers import BaseClient
 from ..records import RawRecord
 from ..tail import TailOptions, TailStream
 from ._clients import add_client_arguments, client_from_args
@@ -219,6 +220,45 @@ def _options(args: argparse.Namespace, ids: list[str]) -> TailOptions:
     return options
 
 
+def _open_tail(
+    client: BaseClient,
+    args: argparse.Namespace,
+    state_path: Path | None,
+    saved: TailFileState | None,
+) -> tuple[TailStream[RawRecord], TailFileState]:
+    """The raw tail ``args`` ask for (resumed from ``saved``) and the state file it saves."""
+    ids: list[str] = list(dict.fromkeys(args.integration))
+    one = ids[0] if len(ids) == 1 else None
+    options = _options(args, ids)
+    try:
+        tail: TailStream[RawRecord] = client.tail(integration_id=one, **options).raw()
+    except ValueError as exc:  # the settings the client takes, named as the flags
+        raise UsageError(str(exc).replace("page_size", "--page-size")) from None
+    here = TailFileState(
+        kind=STATE_KIND,
+        provider=args.provider,
+        api_version=client.spec.api_version,
+        listing=tail.listing,
+        checkpoint="",
+    )
+    if saved is None or state_path is None:
+        return tail, here
+    check_tail_state(state_path, saved, here)
+    if args.since is not None:
+        print(
+            f"integration-logs: --since ignored: resuming from --state {state_path}",
+            file=sys.stderr,
+        )
+    options["resume_from"] = saved.checkpoint
+    try:
+        return client.tail(integration_id=one, **options).raw(), here
+    except ValueError as exc:
+        raise UsageError(
+            f"--state {state_path} holds no usable tail position ({exc}); nothing was "
+            "changed. Give this tail another --state FILE"
+        ) from None
+
+
 async def tail_command(
     args: argparse.Namespace, env: Mapping[str, str], *, out: TextIO | None = None
 ) -> int:
@@ -229,34 +269,6 @@ async def tail_command(
     color = fmt == "text" and use_color(args.color, isatty=_isatty(stream), env=env)
     state_path = Path(args.state) if args.state else None
     saved = load_tail_state(state_path) if state_path is not None else None
-    ids: list[str] = list(dict.fromkeys(args.integration))
-    one = ids[0] if len(ids) == 1 else None
-    client = client_from_args(args, env)
-    options = _options(args, ids)
-    tail: TailStream[RawRecord] = client.tail(integration_id=one, **options).raw()
-    here = TailFileState(
-        kind=STATE_KIND,
-        provider=args.provider,
-        api_version=client.spec.api_version,
-        listing=tail.listing,
-        checkpoint="",
-    )
-    if saved is not None and state_path is not None:
-        check_tail_state(state_path, saved, here)
-        if args.since is not None:
-            print(
-                f"integration-logs: --since ignored: resuming from --state {state_path}",
-                file=sys.stderr,
-            )
-        try:
-            options["resume_from"] = saved.checkpoint
-            tail = client.tail(integration_id=one, **options).raw()
-        except ValueError as exc:
-            raise UsageError(
-                f"--state {state_path} holds no usable tail position ({exc}); nothing was "
-                "changed. Give this tail another --state FILE"
-            ) from None
-    printer = _Printer(stream, fmt == "text", color, client.spec.normalize, Source("", one))
     last = saved.checkpoint if saved is not None else None
     printed = 0
 
@@ -279,17 +291,22 @@ async def tail_command(
     one_line_filter = _OneLine()
     library_logger.addFilter(one_line_filter)
     try:
-        async with client, tail:
-            async for batch in tail.pages(idle=True, max_items=args.max_logs):
-                if batch.items:
-                    printer.write(batch.items)  # flushed before the state says so
-                    printed += len(batch.items)
-                if state_path is not None and batch.checkpoint != last:
-                    here.checkpoint = batch.checkpoint
-                    save_tail_state(state_path, here)
-                    last = batch.checkpoint
-                if args.once:
-                    break
+        async with client_from_args(args, env) as client:
+            tail, here = _open_tail(client, args, state_path, saved)
+            one = args.integration[0] if len(set(args.integration)) == 1 else None
+            source = Source("", one)
+            printer = _Printer(stream, fmt == "text", color, client.spec.normalize, source)
+            async with tail:
+                async for batch in tail.pages(idle=True, max_items=args.max_logs):
+                    if batch.items:
+                        printer.write(batch.items)  # flushed before the state says so
+                        printed += len(batch.items)
+                    if state_path is not None and batch.checkpoint != last:
+                        here.checkpoint = batch.checkpoint
+                        save_tail_state(state_path, here)
+                        last = batch.checkpoint
+                    if args.once:
+                        break
     except asyncio.CancelledError:
         if terminated:
             raise Terminated(_kept(state_path, last)) from None

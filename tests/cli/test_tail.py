@@ -309,6 +309,16 @@ def test_a_state_file_in_a_missing_directory_is_refused_before_any_request(
     assert f"directory {state.parent} does not exist; create it" in line
 
 
+def test_a_page_size_over_the_providers_maximum_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with ThreadedEmulator(integrations=1, logs=5) as emu:
+        code, out, err = _run(emu, ["tail", "elasticpath", "--page-size", "100000"], capsys)
+        assert not emu.requests
+    assert code == 2 and out == ""
+    assert error_line(err).endswith("--page-size must be an integer from 1 to 100, got 100000")
+
+
 def test_another_tails_state_is_refused_untouched(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
