@@ -4,8 +4,9 @@
   from now: ``30s``, ``10m``, ``2h``, ``1d``, ``1w`` (like ``aws logs tail --since``).
 - Text lines (for people): ``TIME INTEGRATION STATUS METHOD URL ERROR`` on one line of at
   most :data:`LINE_WIDTH` characters; the time in UTC to the second, ``-`` for a missing
-  field, ``---`` for a log without a response. URLs lose their user info and the values of
-  their query string (a shop's token may travel there). Colour (``--color``): red for 5xx
+  field, ``---`` for a log without a response (no status, or Elastic Path's ``0``). URLs,
+  also those quoted in the error, lose their user info and the values of their query string
+  (a shop's token may travel there). Colour (``--color``): red for 5xx
   and no response, yellow for 4xx.
 - JSON lines (for programs): the log as normalized, the fields of
   :class:`~integration_logs_async.records.NormalizedLog` (as ``harvest --format normalized``
@@ -95,6 +96,14 @@ def shown_url(url: str | None) -> str:
         return url.split("?", 1)[0].rsplit("@", 1)[-1]
 
 
+_URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+
+
+def _shown_urls(text: str) -> str:
+    """``text`` with each URL in it as :func:`shown_url` shows it (errors quote URLs)."""
+    return _URL_IN_TEXT.sub(lambda m: shown_url(m.group(0)), text)
+
+
 def _flat(text: str) -> str:
     """``text`` on one line: control characters as spaces, runs of spaces as one."""
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
@@ -113,7 +122,7 @@ def _time(value: datetime | None) -> str:
 
 
 def _status_colour(code: int | None) -> str:
-    if code is None or code >= 500:
+    if not code or code >= 500:
         return _RED
     if code >= 400:
         return _YELLOW
@@ -122,12 +131,12 @@ def _status_colour(code: int | None) -> str:
 
 def text_line(log: NormalizedLog, *, color: bool = False, width: int = LINE_WIDTH) -> str:
     """One line for people: time, integration, status, method, URL, error (ends in \\n)."""
-    status = "---" if log.status_code is None else str(log.status_code)
+    status = "---" if not log.status_code else str(log.status_code)  # 0: no response
     when, owner = _time(log.created_at), _flat(log.integration_id or "-")
     method = f"{_flat(log.method or '-'):<6}"
     head_width = len(when) + len(owner) + len(status) + len(method) + 3
     url = _flat(shown_url(log.url))
-    error = _flat(log.error or "")
+    error = _flat(_shown_urls(log.error or ""))
     room = width - head_width - 1
     url = _cut(url, max(room - (min(len(error), 40) + 1 if error else 0), 20))
     error = _cut(error, width - head_width - len(url) - 2)

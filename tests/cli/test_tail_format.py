@@ -116,11 +116,15 @@ def test_urls_lose_user_info_and_query_values() -> None:
     line = text_line(_log(url=url))
     assert "s3cret" not in line and "tok123" not in line and "user" not in line
     assert shown_url(None) == "-" and shown_url("") == "-"
+    quoted = text_line(_log(url=url, error=f"401 Client Error: Unauthorized for url: {url}"))
+    assert "s3cret" not in quoted and "tok123" not in quoted
+    assert quoted.count("https://shop.example/admin/orders.json?access_token=…") == 2
     assert "pw" not in shown_url("http://u:pw@[::1") and "tok" not in shown_url("x://[::1?t=tok")
 
 
 @pytest.mark.parametrize(
-    ("status", "paint"), [(503, RED), (None, RED), (429, YELLOW), (404, YELLOW), (200, "")]
+    ("status", "paint"),
+    [(503, RED), (None, RED), (0, RED), (429, YELLOW), (404, YELLOW), (200, "")],
 )
 def test_colour_marks_status_and_error(status: int | None, paint: str) -> None:
     plain = text_line(_log(status_code=status))
@@ -129,7 +133,7 @@ def test_colour_marks_status_and_error(status: int | None, paint: str) -> None:
     if not paint:
         assert coloured == plain
         return
-    shown = "---" if status is None else str(status)
+    shown = "---" if not status else str(status)
     assert f" {paint}{shown}\x1b[0m " in coloured
     assert f"{paint}503 Service Unavailable\x1b[0m" in coloured
     assert coloured.replace(paint, "").replace("\x1b[0m", "") == plain
