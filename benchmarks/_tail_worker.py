@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._worker import _start_profiler, _stop_profiler
+
 __all__ = ["main"]
 
 Spec = dict[str, Any]
@@ -224,9 +226,11 @@ async def _run(spec: Spec) -> dict[str, Any]:
             page_counts: list[int] = []
             lumped: list[int] = []
             counter = asyncio.create_task(_count_pages(tails, interval / 4, page_counts, lumped))
+            profiler = _start_profiler(spec.get("profile"))  # --profile: the idle window only
             before = _snapshot(client, tails)
             await asyncio.sleep(window)
             after = _snapshot(client, tails)
+            _stop_profiler(profiler, spec.get("profile"))
             counter.cancel()
             await asyncio.gather(counter, return_exceptions=True)
             _emit("idle_end")
