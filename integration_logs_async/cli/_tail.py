@@ -24,14 +24,14 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from .. import _constants as C
 from .. import providers
 from .._tail import parse_status
 from ..fanout import Source
 from ..harvest._normalize import normalize
-from ..providers import BaseClient
+from ..providers import BaseClient, Normalizer
 from ..records import RawRecord
 from ..tail import TailOptions, TailStream
 from ._clients import add_client_arguments, client_from_args
@@ -183,13 +183,16 @@ class _OneLine(logging.Filter):
 
 @dataclass
 class _Printer:
+    """Writes a batch of logs as lines (text or JSON), then flushes."""
+
     stream: TextIO
     text: bool
     color: bool
-    normalizer: Any
-    source: Source
+    normalizer: Normalizer
+    source: Source  # the integration of a one-integration listing, for records that omit it
 
     def write(self, records: list[RawRecord]) -> None:
+        """All the lines of ``records`` in one write, flushed (a broken pipe raises here)."""
         lines = []
         for record in records:
             log = normalize(self.normalizer, record, self.source)
