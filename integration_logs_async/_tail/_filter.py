@@ -93,8 +93,8 @@ def parse_status(value: Status) -> Status:
 
 
 def status_matches(code: int | None, statuses: frozenset[Status]) -> bool:
-    """Whether ``code`` (None: no response) matches one of ``statuses``."""
-    if code is None:
+    """Whether ``code`` (None, or Elastic Path's 0: no response) matches one of ``statuses``."""
+    if not code:
         return "none" in statuses
     return code in statuses or f"{code // 100}xx" in statuses
 

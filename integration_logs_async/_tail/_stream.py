@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from .. import _constants as C
+from .._client_checks import check_count
 from .._consume import ConsumeOnce
 from .._time import AwareDecoder
 from ..errors import (
@@ -254,8 +255,8 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
         one. ``max_items``: end after that many logs; the last batch is cut short and its
         checkpoint resumes exactly after its last log.
         """
-        if max_items is not None and (isinstance(max_items, bool) or max_items < 1):
-            raise ValueError(f"max_items must be an integer >= 1, got {max_items!r}")
+        if max_items is not None:
+            check_count("max_items", max_items, minimum=1)
         return self._begin(self._pages(idle=idle, max_items=max_items))
 
     async def _pages(

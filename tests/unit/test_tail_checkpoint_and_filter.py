@@ -112,6 +112,8 @@ def test_status_matching() -> None:
     assert status_matches(503, statuses) and status_matches(404, statuses)
     assert not status_matches(400, statuses) and not status_matches(None, statuses)
     assert status_matches(None, frozenset({"none"}))
+    assert status_matches(0, frozenset({"none"}))  # Elastic Path's "no response"
+    assert not status_matches(0, frozenset({"5xx"}))
 
 
 def _normalizer(
