@@ -24,7 +24,7 @@ import asyncio
 import functools
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn, TextIO
 
@@ -66,7 +66,6 @@ class FollowStatus:
     """Polls that found logs, each written and saved."""
     tail: TailStats | None = None
     """The tail's counters (polls, idle polls, failures), once following."""
-    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """Human-readable closing lines: the harvest's, then the follow's."""
@@ -81,7 +80,6 @@ class FollowStatus:
             f"{polls:,} polls ({failures:,} failed and retried), duplicates dropped "
             f"{self.duplicates:,} -> {self.harvest.out}"
         )
-        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 

@@ -91,12 +91,14 @@ class Follower:
         self.err: list[str] = []
 
     @classmethod
-    async def start(cls, emulator: Emulator, args: list[str]) -> Follower:
+    async def start(
+        cls, emulator: Emulator, args: list[str], *, stdout: int | None = None
+    ) -> Follower:
         proc = await asyncio.create_subprocess_exec(
             *cli_command(*args),
             env=cli_env(emulator),
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL if stdout is None else stdout,
             stderr=asyncio.subprocess.PIPE,
         )
         return cls(proc)
@@ -227,3 +229,21 @@ async def test_a_follow_of_named_integrations_on_sendcloud_v3(
     assert rc == 143, err
     assert "followed: 3 new records" in err
     assert line_ids(_whole_lines(out))[-3:] == [str(i) for i in added]
+
+
+@pytest.mark.emulator(integrations=2, logs=30)
+async def test_a_follow_to_stdout_streams_each_batch(emulator: Emulator) -> None:
+    args = follow_args("elasticpath", Path("-"))
+    follower = await Follower.start(emulator, args, stdout=asyncio.subprocess.PIPE)
+    await follower.until("follow: harvest complete; following Elastic Path ")
+    added = {str(i) for i in emulator.add_logs("elasticpath", 4)}
+    await follower.until("follow: +4 records")
+    assert follower.proc.stdout is not None
+    lines: list[bytes] = []
+    async with asyncio.timeout(20):
+        while not added <= set(line_ids(lines)):
+            lines.append(await follower.proc.stdout.readline())
+    assert len(lines) == 34 and set(line_ids(lines[30:])) == added
+    rc, err = await follower.stop(signal.SIGTERM)
+    assert rc == 143, err
+    assert err.strip().splitlines()[-1].endswith("--out - keeps no state: a rerun starts over")
