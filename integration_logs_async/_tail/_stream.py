@@ -104,6 +104,8 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
         self._sweep_due = 0.0  # time.monotonic() from which the next poll sweeps
         self._moved_at = time.monotonic()  # when the newest log seen last moved
         self._warned_ownerless = False
+        self._stop: asyncio.Future[None] | None = None  # resolved by aclose()
+        self._closing = False
         self.stats = TailStats()
         """Counters of this tail's polls."""
 
@@ -120,8 +122,9 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
         """Opaque token of the position after the last log handed out."""
         state = self._state
         if not state.started and state.since is None:
-            # Before the first poll, "from now" can only be the client's clock.
-            state = TailState(since=self._opened_at)
+            # Before the first poll, "from now" can only be the client's clock; whole
+            # seconds, as providers stamp logs (a log of this second is not lost).
+            state = TailState(since=self._opened_at.replace(microsecond=0))
         return encode_tail_checkpoint(self._listing.provider, self._listing.key, state)
 
     def raw(self) -> TailStream[RawRecord]:
@@ -164,11 +167,24 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
         return scan.result()
 
     async def _polls(self) -> AsyncGenerator[PollResult, None]:
-        """Poll results forever, sleeping between polls; transient failures are waited out."""
+        """Poll results until :meth:`aclose`, sleeping between polls; transient failures are
+        waited out. Each poll and sleep also ends at once when :meth:`aclose` is called."""
+        stop = self._stop = asyncio.get_running_loop().create_future()
+        if self._closing:
+            return
         failures = 0
         while True:
+            poll = asyncio.ensure_future(self._poll())
             try:
-                result = await self._poll()
+                await asyncio.wait((poll, stop), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not poll.done():  # stopped, or the consumer was cancelled
+                    poll.cancel()
+                    await asyncio.wait((poll,))
+            if stop.done():
+                return
+            try:
+                result = poll.result()
             except TRANSIENT_ERRORS as exc:
                 failures += 1
                 self.stats.failures += 1
@@ -180,8 +196,11 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
                     exc,
                     delay,
                 )
-                await asyncio.sleep(delay)
+                await asyncio.wait((stop,), timeout=delay)
+                if stop.done():
+                    return
                 continue
+            del poll
             failures = 0
             stats = self.stats
             stats.polls += 1
@@ -192,7 +211,23 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
             stats.new += len(result.new)
             yield result
             del result
-            await asyncio.sleep(self._jittered())
+            await asyncio.wait((stop,), timeout=self._jittered())
+            if stop.done():
+                return
+
+    async def aclose(self) -> None:
+        """Stop: the poll or sleep in progress ends at once, and ``async for`` over this tail
+        ends normally (also when called from another task). Idempotent."""
+        self._closing = True
+        stop = self._stop
+        if stop is not None and not stop.done():
+            stop.set_result(None)
+        iterator = None if self._iterator is None else self._iterator()
+        if iterator is not None and iterator.ag_running:  # another task is inside it
+            if self._finished is not None:
+                await self._finished.wait()
+            return
+        await super().aclose()
 
     def _jittered(self) -> float:
         spread = C.TAIL_JITTER * (2.0 * random.random() - 1.0)
@@ -206,7 +241,7 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
         """The poll's new logs that pass the filter, the state accounting for each."""
         lookback, keep, normalize = self._lookback, self._filter, self._listing.normalize
         newest = self._state.newest
-        self._state = advance(self._state, result.walked, lookback)
+        self._state = advance(self._state, result.walked, lookback, start=result.start)
         if result.new or self._state.newest != newest:
             self._moved_at = time.monotonic()
         for record in result.new:

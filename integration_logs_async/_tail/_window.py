@@ -59,6 +59,9 @@ class PollResult(msgspec.Struct, kw_only=True, frozen=True):
     walked: dict[str, datetime]
     pages: int
     baseline: bool
+    start: datetime | None = None
+    """A baseline's floor: the tail yields no log created before it (even with a wider
+    look-back later), since the logs before it were there when the tail started."""
 
 
 class PollScan:
@@ -165,17 +168,32 @@ class PollScan:
         new = self._new
         new.reverse()
         new.sort(key=_created_at)
-        return PollResult(new=new, walked=self._walked, pages=self._pages, baseline=self._baseline)
+        start = self._floor if self._baseline else None
+        return PollResult(
+            new=new,
+            walked=self._walked,
+            pages=self._pages,
+            baseline=self._baseline,
+            start=start,
+        )
 
 
-def advance(state: TailState, walked: dict[str, datetime], lookback: timedelta) -> TailState:
-    """The state after a poll that yields nothing more: its walk accounted for."""
+def advance(
+    state: TailState,
+    walked: dict[str, datetime],
+    lookback: timedelta,
+    *,
+    start: datetime | None = None,
+) -> TailState:
+    """The state after a poll that yields nothing more: its walk accounted for; ``start``,
+    a baseline's floor, becomes ``since`` (the tail's start point)."""
     newest = state.newest
     if walked:
         top = max(walked.values())
         newest = top if newest is None or top > newest else newest
     merged = {**state.known, **walked}
-    after = TailState(since=state.since, newest=newest, known=merged, started=True)
+    since = state.since if start is None or state.since is not None else start
+    after = TailState(since=since, newest=newest, known=merged, started=True)
     return prune(after, walked, lookback)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -128,7 +128,9 @@ async def test_a_log_later_than_the_lookback_is_a_gap_unless_lookback_covers_it(
         tail = client.tail(page_size=PAGE, poll_interval=FAST_POLL)  # lookback 60 s
         async with Follower(tail) as follower:
             await follower.polled(1)
-            burst = strs(emulator.add_logs(provider, 3))
+            # Created now, long after the store's logs: the late one below is still after
+            # the tail's start (the newest log at its first poll, minus the look-back).
+            burst = strs(emulator.add_logs(provider, 3, created_at=datetime.now(UTC)))
             await follower.received(3)
             checkpoint = tail.checkpoint
             newest = created(follower.logs[-1])

@@ -96,14 +96,6 @@ async def test_a_checkpoint_before_the_first_poll_resumes_from_then(
     assert follower.ids == added  # the 60 logs of the store are older: not yielded
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine: a checkpoint taken before the first poll holds since=client now with "
-        "microseconds; Sendcloud stamps created_at in whole seconds, so a log created after "
-        "the checkpoint within the same second is below since and never yielded"
-    ),
-)
 @pytest.mark.parametrize("which", ["v2", "v3"])
 async def test_a_checkpoint_before_the_first_poll_keeps_a_log_of_the_same_second(
     emulator: Emulator, which: str
@@ -127,14 +119,6 @@ async def test_a_checkpoint_before_the_first_poll_keeps_a_log_of_the_same_second
     assert follower.ids == added
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine: after a since=None baseline the state keeps only the ids within that poll's "
-        "window, so resuming with a wider lookback (the TailGapError advice) yields the logs "
-        "that were present at the start but older than the first window"
-    ),
-)
 @pytest.mark.parametrize("which", CLIENTS)
 async def test_a_wider_lookback_on_resume_yields_no_log_from_before_the_start(
     emulator: Emulator, which: str
@@ -214,14 +198,6 @@ async def test_cancelling_mid_poll_leaks_nothing_and_loses_nothing(which: str) -
             assert not await settle()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine: TailStream.aclose() from another task raises RuntimeError ('aclose(): "
-        "asynchronous generator is already running') while the consumer waits for logs "
-        "(in a poll or the sleep between polls); only cancelling the consumer stops it"
-    ),
-)
 async def test_aclose_from_another_task_ends_a_waiting_tail(emulator: Emulator) -> None:
     async with make_client(emulator, "v2") as client:
         tail = client.tail(page_size=PAGE, poll_interval=FAST_POLL)

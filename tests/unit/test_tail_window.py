@@ -272,3 +272,19 @@ def test_a_sweep_finds_a_late_log_filed_below_newer_ones() -> None:
     assert poll.result().new == []  # one page further down: only a sweep goes there
     poll, _ = scan(state, [rec(10, 1000)], [rec(12, 990), rec(9, 980)], page2)
     assert ids(poll.result().new) == ["12"]
+
+
+def test_a_baselines_floor_becomes_the_start_so_a_wider_look_back_yields_nothing_older() -> None:
+    listing = [rec(10, 1000), rec(9, 990), rec(8, 900), rec(7, 800)]
+    poll, _ = scan(TailState(), listing)
+    result = poll.result()
+    assert result.start == at(940)
+    state = advance(TailState(), result.walked, LOOKBACK, start=result.start)
+    assert state.since == at(940)
+    wide = timedelta(hours=1)  # resumed with a wider look-back
+    poll = PollScan(state, wide, where="test /logs")
+    poll.feed(listing)
+    assert poll.result().new == []  # "8" and "7" were there before the tail started
+    poll = PollScan(state, wide, where="test /logs")
+    poll.feed([rec(11, 1010), rec(12, 950), *listing])
+    assert ids(poll.result().new) == ["12", "11"]  # a late log after the start still counts
