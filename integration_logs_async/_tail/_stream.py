@@ -211,7 +211,10 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
             stats.new += len(result.new)
             yield result
             del result
-            await asyncio.wait((stop,), timeout=self._jittered())
+            # After the first poll, a random part of an interval: tails started together
+            # (one per integration) spread out at once instead of polling in bursts.
+            pause = self._interval * random.random() if stats.polls == 1 else self._jittered()
+            await asyncio.wait((stop,), timeout=pause)
             if stop.done():
                 return
 
