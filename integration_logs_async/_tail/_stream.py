@@ -104,8 +104,9 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
         self._sweep_due = 0.0  # time.monotonic() from which the next poll sweeps
         self._moved_at = time.monotonic()  # when the newest log seen last moved
         self._warned_ownerless = False
-        self._stop: asyncio.Future[None] | None = None  # resolved by aclose()
-        self._closing = False
+        self._runner: asyncio.Task[Any] | None = None  # the task inside a poll or sleep
+        self._closing = False  # aclose() was called
+        self._stopping = False  # aclose() cancelled the runner: end normally
         self.stats = TailStats()
         """Counters of this tail's polls."""
 
@@ -168,65 +169,60 @@ class TailStream(ConsumeOnce[T, TailBatch[T]]):
 
     async def _polls(self) -> AsyncGenerator[PollResult, None]:
         """Poll results until :meth:`aclose`, sleeping between polls; transient failures are
-        waited out. Each poll and sleep also ends at once when :meth:`aclose` is called."""
-        stop = self._stop = asyncio.get_running_loop().create_future()
-        if self._closing:
-            return
+        waited out. :meth:`aclose` from another task ends the poll or sleep in progress."""
         failures = 0
-        while True:
-            poll = asyncio.ensure_future(self._poll())
-            try:
-                await asyncio.wait((poll, stop), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if not poll.done():  # stopped, or the consumer was cancelled
-                    poll.cancel()
-                    await asyncio.wait((poll,))
-            if stop.done():
-                return
-            try:
-                result = poll.result()
-            except TRANSIENT_ERRORS as exc:
-                failures += 1
-                self.stats.failures += 1
-                self.stats.last_error = str(exc)
-                delay = self._backoff(failures)
-                logger.warning(
-                    "tail of %s: poll failed (%s); trying again in %.1f s",
-                    self._listing.where,
-                    exc,
-                    delay,
-                )
-                await asyncio.wait((stop,), timeout=delay)
-                if stop.done():
-                    return
-                continue
-            del poll
-            failures = 0
-            stats = self.stats
-            stats.polls += 1
-            stats.last_poll_at = time.time()
-            stats.last_error = None
-            if not result.new:
-                stats.idle_polls += 1
-            stats.new += len(result.new)
-            yield result
-            del result
-            # After the first poll, a random part of an interval: tails started together
-            # (one per integration) spread out at once instead of polling in bursts.
-            pause = self._interval * random.random() if stats.polls == 1 else self._jittered()
-            await asyncio.wait((stop,), timeout=pause)
-            if stop.done():
-                return
+        try:
+            while not self._closing:
+                self._runner = asyncio.current_task()
+                try:
+                    result = await self._poll()
+                except TRANSIENT_ERRORS as exc:
+                    failures += 1
+                    self.stats.failures += 1
+                    self.stats.last_error = str(exc)
+                    delay = self._backoff(failures)
+                    logger.warning(
+                        "tail of %s: poll failed (%s); trying again in %.1f s",
+                        self._listing.where,
+                        exc,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                failures = 0
+                stats = self.stats
+                stats.polls += 1
+                stats.last_poll_at = time.time()
+                stats.last_error = None
+                if not result.new:
+                    stats.idle_polls += 1
+                stats.new += len(result.new)
+                self._runner = None
+                yield result
+                del result
+                self._runner = asyncio.current_task()
+                # After the first poll, a random part of an interval: tails started together
+                # (one per integration) spread out at once instead of polling in bursts.
+                first = stats.polls == 1
+                await asyncio.sleep(self._interval * random.random() if first else self._jittered())
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._stopping and task is not None:  # our own cancel, from aclose()
+                self._stopping = False
+                if task.uncancel() == 0:
+                    return  # only aclose() asked: end normally
+            raise
+        finally:
+            self._runner = None
 
     async def aclose(self) -> None:
-        """Stop: the poll or sleep in progress ends at once, and ``async for`` over this tail
-        ends normally (also when called from another task). Idempotent."""
+        """Stop: ``async for`` over this tail ends normally, also when called from another
+        task (the poll or sleep in progress is cancelled). Idempotent."""
         self._closing = True
-        stop = self._stop
-        if stop is not None and not stop.done():
-            stop.set_result(None)
-        iterator = None if self._iterator is None else self._iterator()
-        if iterator is not None and iterator.ag_running:  # another task is inside it
+        runner = self._runner
+        if runner is not None and runner is not asyncio.current_task() and not runner.done():
+            self._stopping = True
+            runner.cancel()
             if self._finished is not None:
                 await self._finished.wait()
             return

@@ -323,6 +323,10 @@ async def test_progress_says_when_following_starts_and_each_batch(
         await wait_following(status, task)
         added = emulator.add_logs("sendcloud", 3)
         await wait_for_ids(out, {str(i) for i in added}, task)
+        async with asyncio.timeout(20):  # the line comes once the batch's state is saved
+            while "follow: +" not in stream.getvalue():
+                assert not task.done()
+                await asyncio.sleep(0.01)
         await stop(task)
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("follow: harvest complete; following Sendcloud ")
