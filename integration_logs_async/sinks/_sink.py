@@ -9,7 +9,7 @@ reads twice). :meth:`Sink.open` also takes the store's writer lock for the whole
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,6 +40,17 @@ class Sink(Protocol):
     @property
     def target(self) -> SinkURL:
         """The URL written to, shown without its password."""
+        ...
+
+    @property
+    def unique(self) -> bool:
+        """True when the sink itself drops a row whose key it already holds (a primary key);
+        False (Parquet): the harvest must not hand it an id twice (see :meth:`ids`)."""
+        ...
+
+    def ids(self) -> AsyncIterator[list[str]]:
+        """The ids already written for the opened key's provider and store, in batches (for
+        a sink that is not :attr:`unique`, so the harvest can skip them)."""
         ...
 
     async def open(self, key: StoreKey) -> bytes | None:
