@@ -38,6 +38,8 @@ GENERIC = (
     f"{PACKAGE}._fanout*",
     f"{PACKAGE}.tail",
     f"{PACKAGE}._tail*",
+    f"{PACKAGE}.sinks",
+    f"{PACKAGE}.sinks.*",
     f"{PACKAGE}.stream",
     f"{PACKAGE}._stream*",
     f"{PACKAGE}._paging*",  # the pagination engine

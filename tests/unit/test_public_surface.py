@@ -36,6 +36,7 @@ PUBLIC_MODULES = (
     f"{PACKAGE}.providers.sendcloud.v3",
     f"{PACKAGE}.records",
     f"{PACKAGE}.sendcloud",
+    f"{PACKAGE}.sinks",
     f"{PACKAGE}.stream",
     f"{PACKAGE}.tail",
     f"{PACKAGE}.testing",
