@@ -9,6 +9,8 @@ version, for migrations).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,7 +93,9 @@ class TableNames:
 
 
 def missing_columns(
-    expected: tuple[Column, ...], found: dict[str, str], same_type: dict[ColumnType, set[str]]
+    expected: tuple[Column, ...],
+    found: Mapping[str, str],
+    same_type: Mapping[ColumnType, AbstractSet[str]],
 ) -> list[str]:
     """What an existing table lacks or has differently: ``found`` maps its column names to
     the database's type names (lower case), ``same_type`` the accepted names per type."""

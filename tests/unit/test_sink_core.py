@@ -18,7 +18,7 @@ from integration_logs_async.sinks import (
     open_sink,
     parse_sink_url,
 )
-from integration_logs_async.sinks._schema import missing_columns
+from integration_logs_async.sinks._schema import ColumnType, missing_columns
 
 # --- URLs ---------------------------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ def test_table_names_follow_the_log_table() -> None:
 
 
 def test_missing_columns_names_each_difference() -> None:
-    same = {
+    same: dict[ColumnType, set[str]] = {
         "text": {"text"},
         "timestamptz": {"timestamptz"},
         "boolean": {"boolean"},
