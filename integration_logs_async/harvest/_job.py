@@ -62,12 +62,21 @@ class HarvestResult:
     """What the run did beyond the usual, e.g. how it applied ``since``."""
     api_version: int | None = None
     """The API version read when it is not the provider's default (None: the default)."""
+    store: str | None = None
+    """The store written (a harvest into a sink, ``--to``); then ``out`` is the sink's URL
+    (without its password), ``state`` None (the state is in the sink) and
+    ``records_in_file`` the rows this harvest (its store, scope, integrations and API
+    version) has inserted into the sink across runs."""
 
     def summary(self) -> str:
         """Human-readable closing lines."""
         status = "complete" if self.complete else "incomplete"
         if self.stopped_at_max_items:
-            status = "stopped at --max-items (rerun with the same state file to continue)"
+            status = (
+                "stopped at --max-items (rerun with the same "
+                + ("state file" if self.store is None else "--to and --store")
+                + " to continue)"
+            )
         what = {
             "fresh": "harvested",
             "resumed": "resumed and harvested",
@@ -81,7 +90,11 @@ class HarvestResult:
             f"({rate:,.0f} rec/s) -> {self.out} [{status}]",
             f"  pages {self.pages:,}, requests {self.requests:,}, retries {self.retries:,}, "
             f"429s {self.rate_limited:,}, duplicates dropped {self.duplicates:,}, "
-            f"records in file {self.records_in_file:,}",
+            + (
+                f"records in file {self.records_in_file:,}"
+                if self.store is None
+                else f"rows written by this harvest {self.records_in_file:,} (store {self.store})"
+            ),
         ]
         lines += [f"  note: {note}" for note in self.notes]
         lines += [f"  failed: {label}: {error}" for label, error in self.failures.items()]
@@ -120,6 +133,20 @@ def build_stream(
     client: Client, options: HarvestOptions, resume_from: str | None, stop: StopWhen | None
 ) -> FanOutStream[RawRecord]:
     """The raw record stream a harvest with ``options`` reads."""
+    check_client(client, options)
+    return client.logs_in_scope(
+        options.chosen_scope,
+        list(options.integration_ids) or None,
+        concurrency=options.concurrency,
+        page_size=options.page_size,
+        resume_from=resume_from,
+        max_items=options.max_items,
+        stop_when=stop,
+    ).raw()
+
+
+def check_client(client: Client, options: HarvestOptions) -> None:
+    """``ValueError`` unless ``client`` is of the provider and API version of ``options``."""
     if client.provider != options.provider:
         wanted = providers.client_class(options.provider, options.api_version).__name__
         raise ValueError(
@@ -134,15 +161,6 @@ def build_stream(
             f"(API v{client.spec.api_version}): pass a {wanted}, or set the options' "
             f"api_version to {client.spec.api_version}"
         )
-    return client.logs_in_scope(
-        options.chosen_scope,
-        list(options.integration_ids) or None,
-        concurrency=options.concurrency,
-        page_size=options.page_size,
-        resume_from=resume_from,
-        max_items=options.max_items,
-        stop_when=stop,
-    ).raw()
 
 
 async def _setup(options: HarvestOptions) -> _Run:
@@ -184,6 +202,16 @@ async def run_harvest(
     plain line every ``progress_interval`` seconds (default 5). The result's request counts
     are this run's, even when ``client`` made requests before.
     """
+    if options.to is not None:  # a database or Parquet sink: its own job
+        from ._sink_job import run_sink_harvest
+
+        return await run_sink_harvest(
+            client,
+            options,
+            progress=progress,
+            progress_stream=progress_stream,
+            progress_interval=progress_interval,
+        )
     result, run = await harvest_keeping_files(
         client,
         options,
@@ -213,6 +241,11 @@ async def harvest_keeping_files(
     ``prepare(run)`` may amend ``run.state`` before the harvest reads anything. On success
     the caller owns the returned :class:`_Run` and must ``close()`` it; on failure it is closed.
     """
+    if options.to is not None:
+        raise ValueError(
+            f"--follow writes to a JSON Lines file (out); --to {options.to}: database sinks "
+            "are harvested without --follow for now (rerun the harvest to add new logs)"
+        )
     run = await _setup(options)
     options = run.options  # the scope chosen
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from .. import providers
 from .._client_checks import check_count
 from ..providers import ProviderSpec, Scope
+from ..sinks import SinkURL, parse_sink_url
 from ._output import OutputFormat
 
 Provider = str
@@ -28,6 +29,14 @@ def default_scope(provider: Provider) -> Scope:
 class HarvestOptions:
     """What to harvest and where to. ``state=None`` means ``<out>.state.json``.
 
+    Where to: ``out``, a JSON Lines file (``-``: stdout), or ``to``, a sink URL
+    (``postgresql://...``, ``duckdb:///path.duckdb``, ``parquet:///dir``; ``jsonl:///path`` is
+    the same as ``out=path``): exactly one. ``out`` is ``""`` when ``to`` names a sink.
+    ``store``: the account's name in the sink's tables (None: provider, API host and the
+    credential's public id, see :func:`~integration_logs_async.sinks.default_store`). A sink
+    keeps the harvest's state in its own database, next to the rows, so ``state``,
+    ``append``, ``force`` and ``format`` are for files only.
+
     ``scope=None``: the scope the state file records, else :func:`default_scope`.
     ``append``: an existing output that the state does not describe is kept and added to,
     skipping the records already in it. ``force``: such an output is replaced (once the run
@@ -40,7 +49,9 @@ class HarvestOptions:
     """
 
     provider: Provider
-    out: str
+    out: str = ""
+    to: str | None = None
+    store: str | None = None
     state: str | None = None
     scope: Scope | None = None
     integration_ids: tuple[str, ...] = ()
@@ -57,6 +68,7 @@ class HarvestOptions:
 
     def __post_init__(self) -> None:
         providers.spec(self.provider)  # ValueError naming the providers
+        self._check_target()
         if self.api_version is not None and (
             isinstance(self.api_version, bool) or not isinstance(self.api_version, int)
         ):
@@ -89,10 +101,66 @@ class HarvestOptions:
         if self.out == "-" and (self.append or self.force):
             raise ValueError("--append and --force are about an output file, not stdout (-)")
 
+    def _check_target(self) -> None:
+        """Exactly one of ``out`` and ``to``; ``to=jsonl:///path`` becomes ``out=path``; no
+        file-only option with a sink."""
+        if self.out and self.to is not None:
+            raise ValueError(
+                f"--out {self.out} and --to {self.to} both say where to write: give one (--out "
+                "FILE is short for --to jsonl:///FILE)"
+            )
+        if not self.out and self.to is None:
+            raise ValueError(
+                "say where to write: --out FILE (JSON Lines, - for stdout) or --to URL "
+                "(postgresql://..., duckdb:///path.duckdb, parquet:///dir)"
+            )
+        if self.to is None:
+            if self.store is not None:
+                raise ValueError(
+                    "--store names the account in a database's tables: use it with --to"
+                )
+            return
+        target = parse_sink_url(self.to)  # ValueError saying which forms are accepted
+        if target.kind == "jsonl":
+            assert target.path is not None
+            if self.store is not None:
+                raise ValueError(
+                    "--store names the account in a database's tables, not in a JSON Lines "
+                    "file: drop it, or give --to a database"
+                )
+            object.__setattr__(self, "out", target.path)
+            object.__setattr__(self, "to", None)
+            return
+        if self.store is not None and (not isinstance(self.store, str) or not self.store.strip()):
+            raise ValueError(f"--store must be a non-empty name, not {self.store!r}")
+        given = [
+            flag
+            for flag, value in (
+                ("--state", self.state is not None),
+                ("--append", self.append),
+                ("--force", self.force),
+                ("--format normalized", self.format != "raw"),
+            )
+            if value
+        ]
+        if given:
+            raise ValueError(
+                f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for a JSON Lines "
+                f"file, not --to {target.shown}: a database sink keeps the harvest's state in "
+                "the database, next to its rows, drops the records it already holds, and "
+                "always writes both the normalized columns and the raw JSON; drop "
+                f"{given[0].split()[0]}"
+            )
+
+    @property
+    def sink(self) -> SinkURL | None:
+        """The sink written to (None: a JSON Lines file, ``out``)."""
+        return None if self.to is None else parse_sink_url(self.to)
+
     @property
     def state_path(self) -> Path | None:
-        """Where the state lives (None when writing to stdout)."""
-        if self.out == "-":
+        """Where the state lives (None when writing to stdout or a sink)."""
+        if self.out == "-" or self.to is not None:
             return None
         return Path(self.state or self.out + ".state.json")
 
