@@ -1,0 +1,269 @@
+"""The PostgreSQL sink (asyncpg): rows and state in one transaction, one writer per store.
+
+``open`` connects, creates or migrates the tables under a transaction-level advisory lock
+(two first runs at once do not race), then takes the store's session-level advisory lock for
+the whole run. ``write`` COPYs a batch into a temporary staging table, moves it with
+``INSERT ... ON CONFLICT DO NOTHING`` and upserts the state, all in one transaction. The raw
+JSON goes in as binary ``jsonb`` (a version byte and the server's bytes: no decoding in
+Python); it is stored as a JSON value, so whitespace and key order are normalized.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]  # no stubs or py.typed
+
+from . import _postgres_sql as sql
+from ._errors import SinkError, SinkLockedError, SinkSchemaError
+from ._postgres_errors import sink_error_for
+from ._rows import IntegrationRow, LogRow
+from ._schema import (
+    INTEGRATION_COLUMNS,
+    LOG_COLUMNS,
+    SCHEMA_VERSION,
+    STATE_COLUMNS,
+    Column,
+    TableNames,
+    missing_columns,
+)
+from ._sink import StoreKey
+from ._url import SinkURL
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to connect (and authenticate) before the server counts as unreachable."""
+CLOSE_TIMEOUT = 5.0
+"""Seconds for a graceful close before the connection is cut."""
+IDS_BATCH = 10_000
+
+_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+Connection = Any  # asyncpg.Connection (its stubs are partial)
+MigrationStep = Callable[[Connection, TableNames], Awaitable[None]]
+
+
+async def _v0_to_v1(conn: Connection, names: TableNames) -> None:
+    """Version 0: a log table of the right shape without the other tables (no meta)."""
+    await conn.execute(sql.create_logs(names))
+    await conn.execute(sql.create_others(names))
+
+
+MIGRATIONS: Mapping[int, MigrationStep] = {0: _v0_to_v1}
+"""Step ``n`` brings the tables from version ``n`` to ``n + 1``."""
+
+
+async def _migrate(
+    conn: Connection,
+    names: TableNames,
+    from_version: int,
+    *,
+    steps: Mapping[int, MigrationStep] = MIGRATIONS,
+    to_version: int = SCHEMA_VERSION,
+) -> None:
+    """Run the steps from ``from_version`` up to ``to_version`` and stamp it (inside the
+    caller's transaction: all steps or none)."""
+    for version in range(from_version, to_version):
+        step = steps.get(version)
+        if step is None:
+            raise SinkSchemaError(
+                f"table {names.logs} has schema version {version} and this release has no "
+                f"migration from it: upgrade to a release that has, or pick another ?table= name"
+            )
+        await step(conn, names)
+    await conn.execute(sql.stamp_version(names), str(to_version))
+
+
+def _jsonb_encode(value: bytes) -> bytes:
+    return b"\x01" + value
+
+
+def _jsonb_decode(data: bytes) -> bytes:
+    return data[1:]
+
+
+class PostgresSink:
+    """A :class:`~._sink.Sink` writing to a PostgreSQL database (``postgresql://``)."""
+
+    unique = True
+
+    def __init__(self, url: SinkURL) -> None:
+        self._url = url
+        self._names = TableNames(url.table)
+        self._conn: Connection | None = None
+        self._key: StoreKey | None = None
+
+    def __repr__(self) -> str:
+        return f"PostgresSink({self._url.shown!r}, table={self._url.table!r})"
+
+    @property
+    def target(self) -> SinkURL:
+        """The URL written to (shown without its password)."""
+        return self._url
+
+    def _error(self, exc: BaseException, *, connecting: bool = False) -> SinkError:
+        return sink_error_for(exc, self._url, self._url.table, connecting=connecting)
+
+    def _opened(self) -> tuple[Connection, StoreKey]:
+        if self._conn is None or self._key is None:
+            raise RuntimeError(f"{self!r} is not open: call open() first")
+        return self._conn, self._key
+
+    async def open(self, key: StoreKey) -> bytes | None:
+        """Connect, create or migrate the tables, take ``key.store``'s writer lock, and
+        return ``key``'s committed state (None: never harvested)."""
+        if self._conn is not None:
+            raise RuntimeError(f"{self!r} is already open")
+        try:
+            conn = await asyncpg.connect(
+                self._url.dsn,
+                timeout=CONNECT_TIMEOUT,
+                server_settings={"application_name": "integration-logs harvest"},
+            )
+        except _ERRORS as exc:
+            raise self._error(exc, connecting=True) from None
+        self._conn, self._key = conn, key
+        try:
+            await conn.set_type_codec(
+                "jsonb",
+                schema="pg_catalog",
+                encoder=_jsonb_encode,
+                decoder=_jsonb_decode,
+                format="binary",
+            )
+            await self._prepare_tables(conn)
+            await self._lock(conn, key)
+            await conn.execute(sql.create_staging())
+            state: bytes | None = await conn.fetchval(
+                sql.read_state(self._names), key.provider, key.store, key.harvest
+            )
+        except BaseException as exc:
+            await self.close()
+            if isinstance(exc, _ERRORS):
+                raise self._error(exc) from exc
+            raise
+        return state
+
+    async def _prepare_tables(self, conn: Connection) -> None:
+        """Create, check or migrate the four tables (serialized across processes)."""
+        names = self._names
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", sql.lock_key("ddl", names.logs))
+            rows = await conn.fetch(
+                sql.columns_query(), [names.logs, names.integrations, names.state, names.meta]
+            )
+            found: dict[str, dict[str, str]] = {}
+            for table, column, data_type in rows:
+                found.setdefault(table, {})[column] = data_type
+            self._check_shapes(found)
+            if names.meta in found:
+                value = await conn.fetchval(sql.read_version(names))
+                version = int(value) if value is not None and value.isdigit() else 0
+            else:
+                version = 0 if names.logs in found else -1
+            if version > SCHEMA_VERSION:
+                raise SinkSchemaError(
+                    f"table {names.logs} at {self._url.shown} was written by a newer release "
+                    f"(schema version {version}; this release knows {SCHEMA_VERSION}): "
+                    "upgrade integration-logs-async"
+                )
+            if version == -1:  # nothing there yet
+                await conn.execute(sql.create_logs(names))
+                await conn.execute(sql.create_others(names))
+                await conn.execute(sql.stamp_version(names), str(SCHEMA_VERSION))
+            elif version < SCHEMA_VERSION:
+                await _migrate(conn, names, version)
+            elif len(found) < 4:  # a table was dropped by hand: recreate it
+                await conn.execute(sql.create_logs(names))
+                await conn.execute(sql.create_others(names))
+
+    def _check_shapes(self, found: dict[str, dict[str, str]]) -> None:
+        names = self._names
+        expected: dict[str, tuple[Column, ...]] = {
+            names.logs: LOG_COLUMNS,
+            names.integrations: INTEGRATION_COLUMNS,
+            names.state: STATE_COLUMNS,
+            names.meta: (Column("key", "text"), Column("value", "text")),
+        }
+        for table, columns in expected.items():
+            if table not in found:
+                continue
+            problems = missing_columns(columns, found[table], sql.SAME_TYPE)
+            if problems:
+                raise SinkSchemaError(
+                    f"table {table} at {self._url.shown} exists with another schema "
+                    f"({'; '.join(problems)}): pick another table name with ?table=NAME "
+                    "in the URL, or rename that table"
+                )
+
+    async def _lock(self, conn: Connection, key: StoreKey) -> None:
+        lock = sql.lock_key("store", self._names.logs, key.provider, key.store)
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock):
+            raise SinkLockedError(
+                f"another harvest of store {key.store!r} ({key.provider}) is writing to table "
+                f"{self._names.logs} at {self._url.shown} right now: wait for it to finish or "
+                f"stop it (find it with: {sql.lock_query(lock)})"
+            )
+
+    async def write(self, rows: Sequence[LogRow], state: bytes) -> int:
+        """Commit ``rows`` and ``state`` together; returns how many rows were new."""
+        conn, key = self._opened()
+        try:
+            async with conn.transaction():
+                if rows:
+                    await conn.copy_records_to_table(
+                        sql.STAGING, records=rows, columns=sql.LOG_NAMES
+                    )
+                    count = sql.inserted(await conn.execute(sql.move_staged(self._names)))
+                else:
+                    count = 0
+                await conn.execute(
+                    sql.upsert_state(self._names), key.provider, key.store, key.harvest, state
+                )
+        except _ERRORS as exc:
+            raise self._error(exc) from exc
+        return count
+
+    async def write_integrations(self, rows: Sequence[IntegrationRow]) -> None:
+        """Insert or update the store's integrations (one transaction)."""
+        conn, _ = self._opened()
+        if not rows:
+            return
+        try:
+            async with conn.transaction():
+                await conn.executemany(sql.upsert_integrations(self._names), rows)
+        except _ERRORS as exc:
+            raise self._error(exc) from exc
+
+    async def ids(self) -> AsyncIterator[list[str]]:
+        """The ids written for the opened store, in batches (read with a cursor)."""
+        conn, key = self._opened()
+        try:
+            async with conn.transaction(readonly=True):
+                batch: list[str] = []
+                query = sql.select_ids(self._names)
+                async for record in conn.cursor(query, key.provider, key.store, prefetch=IDS_BATCH):
+                    batch.append(record[0])
+                    if len(batch) >= IDS_BATCH:
+                        yield batch
+                        batch = []
+                if batch:
+                    yield batch
+        except _ERRORS as exc:
+            raise self._error(exc) from exc
+
+    async def close(self) -> None:
+        """Close the connection (the server rolls back what is uncommitted and frees the
+        store's lock); idempotent, safe after a failure and when cancelled."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            await conn.close(timeout=CLOSE_TIMEOUT)
+        except BaseException:
+            conn.terminate()
+            with contextlib.suppress(*_ERRORS):
+                raise
+
+
+__all__ = ["MIGRATIONS", "MigrationStep", "PostgresSink"]
