@@ -19,8 +19,20 @@ from ..errors import (
     TransportError,
     UnsafeURLError,
 )
+from ..sinks import (
+    SinkAuthError,
+    SinkDependencyError,
+    SinkError,
+    SinkFullError,
+    SinkLockedError,
+    SinkReadOnlyError,
+    SinkSchemaError,
+)
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_REMOTE, EXIT_DATA, EXIT_INTERRUPTED = 0, 2, 3, 4, 5, 130
+EXIT_LOCKED = 6
+"""Another harvest of the same store is writing to the sink: nothing was done (a scheduler
+may treat it as "still running")."""
 
 
 class UsageError(Exception):
@@ -72,6 +84,8 @@ def non_negative_float(text: str) -> float:
 
 def exit_code_for(exc: BaseException) -> int:
     """The process exit code for a failure."""
+    if isinstance(exc, SinkError):
+        return _sink_exit_code(exc)
     if isinstance(exc, FanOutError) and exc.failures:
         return exit_code_for(next(iter(exc.failures.values())))
     if isinstance(exc, msgspec.DecodeError):  # a ValueError, but about the data
@@ -85,3 +99,18 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, APIError | TransportError | IntegrationLogsError):
         return EXIT_REMOTE
     return 1
+
+
+def _sink_exit_code(exc: SinkError) -> int:
+    """A sink's failure as the table above reads: the lock 6; its credentials 3 (like the
+    API's); a table of another shape 5 (data); a missing extra, a read-only or full target 2
+    (like the output file's); unreachable 4 (remote: retry later)."""
+    if isinstance(exc, SinkLockedError):
+        return EXIT_LOCKED
+    if isinstance(exc, SinkAuthError):
+        return EXIT_AUTH
+    if isinstance(exc, SinkSchemaError):
+        return EXIT_DATA
+    if isinstance(exc, SinkDependencyError | SinkReadOnlyError | SinkFullError):
+        return EXIT_USAGE
+    return EXIT_REMOTE

@@ -27,6 +27,7 @@ from ..harvest import (
 )
 from ._clients import add_client_arguments, client_from_args
 from ._common import UsageError, non_negative_float, positive_float, positive_int, since_arg
+from ._harvest_sinks import add_sink_arguments, check_sink_args, kept_in_sink
 from ._versions import api_versions, chosen_api_version
 
 
@@ -34,7 +35,11 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``integration-logs harvest``."""
     parser.add_argument("provider", choices=providers.names())
     add_client_arguments(parser)
-    parser.add_argument("--out", required=True, help="output JSON Lines file, or - for stdout")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--out", help="output JSON Lines file, or - for stdout (or --to a database: see below)"
+    )
+    add_sink_arguments(where, parser)
     parser.add_argument("--state", help="state file (default: OUT.state.json)")
     parser.add_argument(
         "--scope",
@@ -101,8 +106,8 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         choices=["raw", "normalized"],
-        default="raw",
-        help="raw: the server's records, lossless; normalized: one schema for both",
+        help="raw: the server's records, lossless; normalized: one schema for both (default: "
+        "raw; a database sink writes both)",
     )
     parser.add_argument(
         "--save-every",
@@ -167,6 +172,8 @@ def kept_after_stop(out: str, state: HarvestState | None) -> str:
 
 def _kept_now(options: HarvestOptions) -> str:
     """:func:`kept_after_stop` for the state file as it is on disk now."""
+    if options.to is not None:
+        return kept_in_sink(options)
     state = None
     if options.state_path is not None:
         try:
@@ -220,14 +227,16 @@ def options_from_args(
     return HarvestOptions(
         provider=args.provider,
         api_version=chosen_api_version(args.provider, args.api_version, env or {}),
-        out=args.out,
+        out=args.out or "",
+        to=args.to,
+        store=args.store,
         state=args.state,
         scope=args.scope,
         integration_ids=tuple(args.integration),
         concurrency=args.concurrency,
         max_items=args.max_items,
         since=args.since,
-        format=args.format,
+        format=args.format or "raw",
         page_size=args.page_size,
         append=args.append,
         force=args.force,
@@ -263,6 +272,7 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
     """
     check_follow_args(args)
     options = options_from_args(args, env)
+    check_sink_args(args, options)
     client = client_from_args(args, env)  # the same API version: run_harvest checks it
     status = FollowStatus() if args.follow else None
     loop = asyncio.get_running_loop()

@@ -14,6 +14,7 @@ from ._clients import CREDENTIALS_HELP
 from ._common import EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE, UsageError, exit_code_for
 from ._demo import add_demo_arguments, run_demo
 from ._harvest import EXIT_TERMINATED, Terminated, add_harvest_arguments, harvest_command
+from ._harvest_sinks import HARVEST_EPILOG
 from ._help import DefaultsHelpFormatter, add_global_options
 from ._integrations import add_integrations_arguments, integrations_command
 from ._messages import in_cli_words, one_line
@@ -63,8 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     harvest = command(
         "harvest",
-        "pull logs into a JSON Lines file (crash-safe, incremental)",
-        epilog=CREDENTIALS_HELP,
+        "pull logs into a JSON Lines file or a database (crash-safe, incremental)",
+        epilog=HARVEST_EPILOG + CREDENTIALS_HELP,
     )
     add_harvest_arguments(harvest)
     integrations = command(
