@@ -1,0 +1,1 @@
+"""Sink tests: PostgreSQL, DuckDB and Parquet against real servers and files."""
