@@ -37,7 +37,8 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
     add_client_arguments(parser)
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument(
-        "--out", help="output JSON Lines file, or - for stdout (or --to a database: see below)"
+        "--out",
+        help="output JSON Lines file, or - for stdout (no default: give --out or --to)",
     )
     add_sink_arguments(where, parser)
     parser.add_argument("--state", help="state file (default: OUT.state.json)")

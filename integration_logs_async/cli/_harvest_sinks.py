@@ -40,7 +40,8 @@ def add_sink_arguments(
         "--to",
         metavar="URL",
         help="write to a database or Parquet instead of a file: postgresql://..., "
-        "duckdb:///path.duckdb, parquet:///dir (jsonl:///path is --out path); see below",
+        "duckdb:///path.duckdb, parquet:///dir (jsonl:///path is --out path; no default: give "
+        "--out or --to); see below",
     )
     parser.add_argument(
         "--store",

@@ -65,8 +65,8 @@ def decode_state(blob: bytes, where: str) -> SinkState:
     except msgspec.MsgspecError as exc:
         raise ValueError(
             f"the harvest state stored for {where} is not a state this version reads ({exc}); "
-            "nothing was changed. Delete that row of the state table to harvest the store "
-            "again from the start (records already there are kept and not written twice)"
+            "nothing was changed. Something else wrote that row: restore the state table from "
+            "a backup, or harvest into another table (?table=NAME)"
         ) from None
     if state.version > STATE_VERSION:
         raise ValueError(

@@ -34,9 +34,7 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-def harvest(
-    emu: Emulator, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
+def harvest(emu: Emulator, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return run_main(
         ["harvest", "elasticpath", "--rate-limit", "0", "--quiet", *args], cli_env(emu), capsys
     )
@@ -50,7 +48,7 @@ def test_harvest_to_a_database_prints_the_summary(
     code, out, err = harvest(emu, capsys, "--to", URL, "--store", "eu-shop")
     assert code == 0, err
     assert out == "" and "hunter2" not in err
-    assert f"elasticpath: harvested 40 records in " in err
+    assert "elasticpath: harvested 40 records in " in err
     assert f"-> {SHOWN} [complete]" in err
     assert "rows written by this harvest 40 (store eu-shop)" in err
     assert len(db.store_rows("elasticpath", "eu-shop")) == 40
