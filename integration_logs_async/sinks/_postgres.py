@@ -18,6 +18,7 @@ import asyncpg  # type: ignore[import-untyped]  # no stubs or py.typed
 
 from . import _postgres_sql as sql
 from ._errors import SinkError, SinkLockedError, SinkSchemaError
+from ._postgres_clean import storable_rows
 from ._postgres_errors import sink_error_for
 from ._rows import IntegrationRow, LogRow
 from ._schema import (
@@ -39,6 +40,7 @@ CLOSE_TIMEOUT = 5.0
 IDS_BATCH = 10_000
 
 _ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_UNSTORABLE = (asyncpg.DataError, UnicodeEncodeError)  # maybe a NUL or a lone surrogate
 Connection = Any  # asyncpg.Connection (its stubs are partial)
 MigrationStep = Callable[[Connection, TableNames], Awaitable[None]]
 
@@ -206,22 +208,32 @@ class PostgresSink:
             )
 
     async def write(self, rows: Sequence[LogRow], state: bytes) -> int:
-        """Commit ``rows`` and ``state`` together; returns how many rows were new."""
+        """Commit ``rows`` and ``state`` together; returns how many rows were new. A batch
+        refused for a NUL or an unpaired surrogate (which PostgreSQL cannot store) is
+        written again with those characters as U+FFFD (see :mod:`._postgres_clean`)."""
         conn, key = self._opened()
         try:
-            async with conn.transaction():
-                if rows:
-                    await conn.copy_records_to_table(
-                        sql.STAGING, records=rows, columns=sql.LOG_NAMES
-                    )
-                    count = sql.inserted(await conn.execute(sql.move_staged(self._names)))
-                else:
-                    count = 0
-                await conn.execute(
-                    sql.upsert_state(self._names), key.provider, key.store, key.harvest, state
-                )
-        except _ERRORS as exc:
+            try:
+                return await self._write(conn, key, rows, state)
+            except _UNSTORABLE:
+                cleaned = storable_rows(rows)
+                if cleaned is None:
+                    raise
+            return await self._write(conn, key, cleaned, state)
+        except (*_ERRORS, *_UNSTORABLE) as exc:
             raise self._error(exc) from exc
+
+    async def _write(
+        self, conn: Connection, key: StoreKey, rows: Sequence[LogRow], state: bytes
+    ) -> int:
+        async with conn.transaction():
+            count = 0
+            if rows:
+                await conn.copy_records_to_table(sql.STAGING, records=rows, columns=sql.LOG_NAMES)
+                count = sql.inserted(await conn.execute(sql.move_staged(self._names)))
+            await conn.execute(
+                sql.upsert_state(self._names), key.provider, key.store, key.harvest, state
+            )
         return count
 
     async def write_integrations(self, rows: Sequence[IntegrationRow]) -> None:
@@ -229,10 +241,18 @@ class PostgresSink:
         conn, _ = self._opened()
         if not rows:
             return
+        query = sql.upsert_integrations(self._names)
         try:
-            async with conn.transaction():
-                await conn.executemany(sql.upsert_integrations(self._names), rows)
-        except _ERRORS as exc:
+            try:
+                async with conn.transaction():
+                    await conn.executemany(query, rows)
+            except _UNSTORABLE:
+                cleaned = storable_rows(rows)
+                if cleaned is None:
+                    raise
+                async with conn.transaction():
+                    await conn.executemany(query, cleaned)
+        except (*_ERRORS, *_UNSTORABLE) as exc:
             raise self._error(exc) from exc
 
     async def ids(self) -> AsyncIterator[list[str]]:
