@@ -1,7 +1,11 @@
-"""The harvest job: every integration log into a JSON Lines file, crash-safe and incremental.
+"""The harvest job: every integration log into a JSON Lines file or a database, crash-safe
+and incremental.
 
 Use it from Python (:func:`run_harvest`; :func:`follow_harvest` to keep appending new logs
 once it completes) or from the command line (``integration-logs harvest ... [--follow]``).
+``HarvestOptions(to="duckdb:///logs.duckdb")`` (or ``postgresql://...``, ``parquet:///dir``)
+harvests into a sink (:mod:`integration_logs_async.sinks`), its state (:class:`SinkState`)
+committed with the rows.
 """
 
 from ..providers import Scope
@@ -11,6 +15,7 @@ from ._job import HarvestResult, build_stream, run_harvest
 from ._options import HarvestOptions, Provider, default_scope
 from ._output import OutputFormat, lossless_line
 from ._paths import HarvestFileError
+from ._sink_state import SinkState
 from ._state import FollowMark, HarvestState, Watermark, load_state
 
 __all__ = [
@@ -25,6 +30,7 @@ __all__ = [
     "OutputFormat",
     "Provider",
     "Scope",
+    "SinkState",
     "Watermark",
     "build_stream",
     "default_scope",

@@ -182,6 +182,9 @@ async def _harvest(
     last_write = time.monotonic()
 
     async def commit(*, done: bool) -> None:
+        """Write the batch with the state after it; the state counts rows optimistically
+        (the sink says afterwards how many were new), so a batch that held rows already in
+        the sink is followed by a write of the corrected state alone."""
         nonlocal batch, run_inserted, last_write
         state.pending_watermarks = dict(pending)
         state.checkpoint = None if done else stream.checkpoint
@@ -189,16 +192,18 @@ async def _harvest(
             state.in_progress = False
             state.watermarks = {**state.watermarks, **pending}
             state.pending_watermarks = {}
+            state.last_complete_at = datetime.now(UTC).isoformat()
         rows, batch = batch, []
-        # what the state says once these rows are in (the sink commits both or neither)
-        state.records += len(rows)  # corrected below by what was really inserted
+        base_records = state.records
+        state.records = base_records + len(rows)
         if done:
             state.last_run_records = run_inserted + len(rows)
-            state.last_complete_at = datetime.now(UTC).isoformat()
         inserted = await sink.write(rows, encode_state(state))
-        state.records -= len(rows) - inserted
-        if done:
-            state.last_run_records = run_inserted + inserted
+        if inserted != len(rows):
+            state.records = base_records + inserted
+            if done:
+                state.last_run_records = run_inserted + inserted
+            await sink.write([], encode_state(state))
         run_inserted += inserted
         counters.records += inserted
         counters.duplicates += len(rows) - inserted

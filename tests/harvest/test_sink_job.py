@@ -12,7 +12,12 @@ import msgspec
 import pytest
 
 from integration_logs_async.emulator import Emulator, FaultConfig
-from integration_logs_async.harvest import HarvestOptions, HarvestResult, run_harvest
+from integration_logs_async.harvest import (
+    HarvestOptions,
+    HarvestResult,
+    follow_harvest,
+    run_harvest,
+)
 from integration_logs_async.harvest._sink_state import (
     SinkState,
     decode_state,
@@ -125,6 +130,10 @@ async def test_store_option_and_another_scope_keep_their_own_states(
     await harvest(emulator, "sendcloud", store="shop-a")
     result = await harvest(emulator, "sendcloud", store="shop-a", scope="all")
     assert result.mode == "fresh" and result.records == 0 and result.duplicates == 40
+    # the state counts the rows really inserted (none: all 40 were there), not those handed over
+    assert result.records_in_file == 0
+    (all_state,) = [v for k, v in db.states.items() if k.harvest.startswith("all:")]
+    assert decode_state(all_state, "test").records == 0
     await harvest(emulator, "sendcloud", store="shop-b")
     assert {(k.store, k.harvest.split(":")[0]) for k in db.states} == {
         ("shop-a", "integrations"),
@@ -245,3 +254,51 @@ async def test_max_items_stops_in_progress_and_a_rerun_continues(
     rest = await harvest(emulator, "sendcloud", store="s", page_size=10)
     assert rest.mode == "resumed" and rest.complete and rest.records == 35
     assert len(db.store_rows("sendcloud", "s")) == 60
+
+
+@pytest.mark.emulator(integrations=2, logs=60)
+async def test_since_is_honoured_and_an_earlier_since_reads_again(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = FakeDatabase()
+    install_fake(monkeypatch, db)
+    async with client_for(emulator, "sendcloud") as client:
+        times = sorted(
+            [r.created_at async for r in client.logs().raw() if r.created_at is not None]
+        )
+    middle = times[len(times) // 2]
+    first = await harvest(emulator, "sendcloud", store="s", since=middle)
+    wanted = set(store_records(emulator, "sendcloud"))
+    rows = db.store_rows("sendcloud", "s")
+    assert first.complete and 0 < len(rows) < len(wanted)
+    assert all(row[5] is not None and row[5] >= middle for row in rows.values())
+    _, state = only_state(db)
+    assert state.since == middle.isoformat()
+    again = await harvest(emulator, "sendcloud", store="s", since=times[0])
+    assert again.mode == "incremental" and any("reaches further back" in n for n in again.notes)
+    assert again.records == len(wanted) - len(rows)
+    assert db.store_rows("sendcloud", "s").keys() == wanted
+
+
+@pytest.mark.emulator(integrations=2, logs=10)
+async def test_a_client_of_another_provider_is_refused_before_the_sink_opens(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = FakeDatabase()
+    install_fake(monkeypatch, db)
+    async with client_for(emulator, "elasticpath") as client:
+        with pytest.raises(ValueError, match="pass a SendcloudClient"):
+            await run_harvest(client, HarvestOptions(provider="sendcloud", to=URL), progress=False)
+    assert db.opened == 0
+
+
+@pytest.mark.emulator(integrations=2, logs=10)
+async def test_follow_into_a_sink_is_refused(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = FakeDatabase()
+    install_fake(monkeypatch, db)
+    async with client_for(emulator, "sendcloud") as client:
+        with pytest.raises(ValueError, match="database sinks are harvested without --follow"):
+            await follow_harvest(client, HarvestOptions(provider="sendcloud", to=URL))
+    assert db.opened == 0 and emulator.requests == []

@@ -87,6 +87,9 @@ async def test_full_then_incremental_harvest(
     assert again.mode == "incremental" and again.records == 11 and again.duplicates == 0
     stored = await read_store(sink_url, provider, store)
     check_exactly_once(stored.logs, store_records(emulator, provider))
+    idle = await harvest(emulator, provider, sink_url)  # nothing new: only the state written
+    assert idle.mode == "incremental" and idle.records == 0 and idle.complete
+    assert idle.records_in_file == 161
     no_state_files(tmp_path)
 
 
@@ -160,5 +163,23 @@ async def test_a_second_harvest_of_the_store_exits_at_once(
         if first.returncode is None:
             first.kill()
             await first.wait()
+    stored = await read_store(sink_url, "elasticpath", "eu")
+    check_exactly_once(stored.logs, store_records(emulator, "elasticpath"))
+
+
+@pytest.mark.emulator(integrations=4, jobs_per_integration=2, logs=300, faults=SLOW)
+async def test_sigterm_keeps_the_committed_batches_and_a_rerun_completes(
+    emulator: Emulator, sink_url: str
+) -> None:
+    env = cli_env(emulator)
+    args = ["harvest", "elasticpath", "--to", sink_url, "--store", "eu", "--page-size", "10"]
+    args += ["--save-every", "20", "--rate-limit", "1000"]
+    rc, err = await signal_at_progress(cli_command(*args), env, signal.SIGTERM, records=30)
+    assert rc == 143, err
+    shown = parse_sink_url(sink_url).shown
+    assert f"every batch committed to {shown} is kept with its state".encode() in err
+    assert b"Traceback" not in err
+    rc, _, text = await run_cli([*args, "--quiet"], env)
+    assert rc == 0 and "resumed and harvested" in text, text
     stored = await read_store(sink_url, "elasticpath", "eu")
     check_exactly_once(stored.logs, store_records(emulator, "elasticpath"))
