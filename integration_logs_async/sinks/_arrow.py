@@ -1,0 +1,67 @@
+"""Rows as Arrow tables, column by column with explicit types (the DuckDB and Parquet sinks).
+
+One pass of ``zip(*rows)`` turns the row tuples into columns; each column becomes one Arrow
+array of the column's type, so there is no per-row Python beyond building the tuples.
+Timestamps are stored in UTC (an aware ``datetime`` of any offset converts to its instant);
+the raw JSON stays text, byte for byte (UTF-8, checked by Arrow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from ._rows import IntegrationRow, LogRow
+from ._schema import INTEGRATION_COLUMNS, LOG_COLUMNS, Column, ColumnType
+
+_TYPES: dict[ColumnType, pa.DataType] = {
+    "text": pa.string(),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+    "boolean": pa.bool_(),
+    "integer": pa.int32(),
+    "json": pa.string(),  # the raw bytes, decoded as UTF-8 (a JSON column in DuckDB)
+}
+
+
+def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
+    """The Arrow schema of ``columns`` (NOT NULL columns are non-nullable fields)."""
+    return pa.schema([pa.field(c.name, _TYPES[c.type], nullable=c.nullable) for c in columns])
+
+
+LOG_SCHEMA = arrow_schema(LOG_COLUMNS)
+"""The log table as Arrow: created_at is ``timestamp[us, tz=UTC]``, raw is a string."""
+INTEGRATION_SCHEMA = arrow_schema(INTEGRATION_COLUMNS)
+"""The integrations table as Arrow."""
+
+
+def log_table(rows: Sequence[LogRow]) -> pa.Table:
+    """``rows`` as an Arrow table of :data:`LOG_SCHEMA`; ``ValueError`` naming the column
+    when a value does not fit its type."""
+    return _table(rows, LOG_SCHEMA)
+
+
+def integration_table(rows: Sequence[IntegrationRow]) -> pa.Table:
+    """``rows`` as an Arrow table of :data:`INTEGRATION_SCHEMA`."""
+    return _table(rows, INTEGRATION_SCHEMA)
+
+
+def _table(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else []
+    if not columns:
+        return schema.empty_table()
+    if len(columns) != len(schema):
+        raise ValueError(f"a row has {len(columns)} values, the table {len(schema)} columns")
+    arrays = []
+    for field, values in zip(schema, columns, strict=True):
+        try:
+            arrays.append(pa.array(values, type=field.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            raise ValueError(f"column {field.name} ({field.type}): {exc}") from None
+        if not field.nullable and arrays[-1].null_count:
+            raise ValueError(f"column {field.name} may not be NULL")
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+__all__ = ["INTEGRATION_SCHEMA", "LOG_SCHEMA", "arrow_schema", "integration_table", "log_table"]

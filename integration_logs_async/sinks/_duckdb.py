@@ -1,0 +1,363 @@
+"""The DuckDB sink: a local database file, the embedded default for analysis.
+
+``duckdb:///path/logs.duckdb``: four tables (:mod:`._schema`), created on first use and
+migrated when an older version of this package made them. Each :meth:`DuckDBSink.write` is
+one transaction: the batch goes in as an Arrow table (one scan, ``ON CONFLICT DO NOTHING``
+drops keys already there) and the harvest's state is upserted beside it.
+
+DuckDB's API blocks, and a connection must not be used from two threads at once: every call
+runs in the sink's own worker thread (one per sink), so the event loop stays free.
+
+The writer lock: DuckDB lets one process at a time open a file for writing, so a second
+harvest into the same file, of this store or any other, fails at once with
+:class:`~._errors.SinkLockedError`; within one process (where DuckDB would share the file)
+the sink refuses a second open of it just the same. Readers (``duckdb -readonly``) must wait
+for the harvest to end, or read a copy.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ._arrow import integration_table, log_table
+from ._duckdb_sql import (
+    BATCH_VIEW,
+    create_table,
+    first_line,
+    insert_rows,
+    map_error,
+    migration_steps,
+    quote,
+    schema_problems,
+    tables,
+    upsert_state,
+)
+from ._errors import (
+    SinkDependencyError,
+    SinkError,
+    SinkLockedError,
+    SinkReadOnlyError,
+    SinkSchemaError,
+    SinkUnavailableError,
+)
+from ._rows import IntegrationRow, LogRow
+from ._schema import INTEGRATION_COLUMNS, LOG_COLUMNS, SCHEMA_VERSION, TableNames
+from ._sink import StoreKey
+from ._url import SinkURL
+from ._worker import Worker
+
+_IDS_BATCH = 50_000
+_BROKEN = {
+    # its index (ART) fails on an insert after a checkpoint when the key's shared prefix is
+    # long, as (provider, store, id) keys are: "Failed to commit: Invalid node type for
+    # ReplaceChild: 7"; fixed in 1.1.1
+    "1.1.0": "its primary-key index fails after a checkpoint (fixed in 1.1.1)",
+}
+
+_open_files: set[str] = set()  # files open in this process (DuckDB would share them)
+_open_files_lock = threading.Lock()
+
+
+class _Cancelled(Exception):
+    """The awaiting task was cancelled before the commit: the worker rolled back."""
+
+
+class DuckDBSink:
+    """Writes a harvest into a DuckDB file (``duckdb:///path.duckdb``); see the module."""
+
+    unique = True
+
+    def __init__(self, url: SinkURL) -> None:
+        self._url = url
+        self._names = TableNames(url.table)
+        self._path = Path(url.path or "")
+        self._worker: Worker | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._held: str | None = None
+        self._key: StoreKey | None = None
+
+    @property
+    def target(self) -> SinkURL:
+        """The file written to."""
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"DuckDBSink({self._url.shown!r})"
+
+    async def open(self, key: StoreKey) -> bytes | None:
+        """Open (or create) the file, create or migrate the tables, return ``key``'s state."""
+        if self._worker is not None:
+            raise RuntimeError(f"{self!r} was opened already (open a sink once)")
+        self._worker = Worker("duckdb-sink")
+        self._key = key
+        try:
+            return await self._worker.run(self._open_sync, key)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def write(self, rows: Sequence[LogRow], state: bytes) -> int:
+        """Insert ``rows`` (keys already there are skipped) and store ``state``, in one
+        transaction; returns the number of rows inserted."""
+        table = log_table(_first_of_each_key(rows))
+        cancel = threading.Event()
+        return await self._running().run(self._write_sync, table, state, cancel, cancel=cancel)
+
+    async def write_integrations(self, rows: Sequence[IntegrationRow]) -> None:
+        """Insert or update integrations (the last of a key in ``rows`` wins)."""
+        table = integration_table(_last_of_each_key(rows))
+        await self._running().run(self._integrations_sync, table)
+
+    async def ids(self) -> AsyncIterator[list[str]]:
+        """The ids stored for the opened key's provider and store, in batches."""
+        cursor = await self._running().run(self._ids_cursor)
+        try:
+            while batch := await self._running().run(cursor.fetchmany, _IDS_BATCH):
+                yield [row[0] for row in batch]
+        finally:
+            if self._worker is not None:
+                self._worker.submit(cursor.close)
+
+    async def close(self) -> None:
+        """Roll back what is uncommitted, close the file (releasing its lock); idempotent."""
+        if self._worker is not None:
+            await self._worker.close(self._close_sync)
+
+    def _running(self) -> Worker:
+        if self._worker is None or not self._worker.running:
+            raise RuntimeError(f"{self!r} is not open")
+        return self._worker
+
+    # -- the worker thread -------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return self._url.shown
+
+    def _open_sync(self, key: StoreKey) -> bytes | None:
+        if duckdb.__version__ in _BROKEN:
+            raise SinkDependencyError(
+                f"duckdb {duckdb.__version__} cannot write {self._where()}: "
+                f"{_BROKEN[duckdb.__version__]}; pip install 'duckdb>=1.1.1'"
+            )
+        path = self._path
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise SinkUnavailableError(
+                f"cannot open {self._where()}: the directory {parent} does not exist; create "
+                "it or choose another path"
+            )
+        if (path.exists() and not os.access(path, os.W_OK)) or not os.access(parent, os.W_OK):
+            raise SinkReadOnlyError(
+                f"cannot write {self._where()}: the file or its directory {parent} is "
+                "read-only; make both writable (DuckDB writes a .wal file beside it) or choose "
+                "another path"
+            )
+        held = os.path.realpath(path)
+        with _open_files_lock:
+            if held in _open_files:
+                raise SinkLockedError(
+                    f"{self._where()} is already open for a harvest in this process; one "
+                    "harvest writes a DuckDB file at a time: write to another file"
+                )
+            _open_files.add(held)
+        self._held = held
+        try:
+            self._con = duckdb.connect(str(path))
+        except duckdb.Error as exc:
+            raise map_error(exc, self._where(), "opening") from None
+        try:
+            self._ensure_tables()
+            row = self._con.execute(
+                f"SELECT state FROM {quote(self._names.state)} "
+                "WHERE provider = ? AND store = ? AND harvest = ?",
+                [key.provider, key.store, key.harvest],
+            ).fetchone()
+        except duckdb.Error as exc:
+            raise map_error(exc, self._where(), "preparing the tables of") from None
+        return None if row is None else str(row[0]).encode()
+
+    def _ensure_tables(self) -> None:
+        """Create, or check and migrate, the tables, in one transaction."""
+        con = self._con
+        assert con is not None
+        names = self._names
+        con.begin()
+        try:
+            found = self._columns()
+            version = self._version(found)
+            if version > SCHEMA_VERSION:
+                raise SinkSchemaError(
+                    f"the tables {names.logs}* in {self._where()} have schema version "
+                    f"{version}, written by a newer integration-logs-async (this one knows "
+                    f"{SCHEMA_VERSION}): upgrade the package, or use another ?table=NAME"
+                )
+            if found:
+                for statement in migration_steps(version, names):
+                    con.execute(statement)
+            for table, (columns, key) in tables(names).items():
+                con.execute(create_table(table, columns, key))
+            problems = schema_problems(names, self._columns(), self._keys())
+            if problems:
+                raise SinkSchemaError(
+                    f"{self._where()} has a table {names.logs}* of another shape "
+                    f"({'; '.join(problems)}): choose another name with ?table=NAME, or "
+                    "another file"
+                )
+            if version != SCHEMA_VERSION or names.meta not in found:
+                con.execute(
+                    f"INSERT OR REPLACE INTO {quote(names.meta)} VALUES ('schema_version', ?)",
+                    [str(SCHEMA_VERSION)],
+                )
+            con.commit()
+        except BaseException:
+            _rollback(con)
+            raise
+
+    def _columns(self) -> dict[str, dict[str, str]]:
+        assert self._con is not None
+        names = list(tables(self._names))
+        found: dict[str, dict[str, str]] = {}
+        for table, column, kind in self._con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = current_schema() "
+            f"AND table_name IN ({', '.join('?' * len(names))})",
+            names,
+        ).fetchall():
+            found.setdefault(table, {})[column] = kind.lower()
+        return found
+
+    def _keys(self) -> dict[str, Sequence[str]]:
+        assert self._con is not None
+        rows = self._con.execute(
+            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+            "WHERE database_name = current_database() AND schema_name = current_schema() "
+            "AND constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+        return {table: list(columns) for table, columns in rows}
+
+    def _version(self, found: dict[str, dict[str, str]]) -> int:
+        """The tables' schema version: none yet → the current one; tables without a
+        version row → 0 (the layout before versions)."""
+        assert self._con is not None
+        if not found:
+            return SCHEMA_VERSION
+        if self._names.meta not in found:
+            return 0
+        row = self._con.execute(
+            f"SELECT value FROM {quote(self._names.meta)} WHERE key = 'schema_version'"
+        ).fetchone()
+        if row is None:
+            return 0
+        try:
+            return int(row[0])
+        except (TypeError, ValueError):
+            raise SinkSchemaError(
+                f"{self._names.meta} in {self._where()} holds schema_version {row[0]!r}, not "
+                "a number: that table was not written by integration-logs-async; choose "
+                "another name with ?table=NAME"
+            ) from None
+
+    def _write_sync(self, table: Any, state: bytes, cancel: threading.Event) -> int:
+        con, key = self._con, self._key
+        assert con is not None and key is not None
+        try:
+            state_text = state.decode()
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"the harvest state is not UTF-8 JSON: {exc}") from None
+        con.begin()
+        try:
+            inserted = self._insert(table, LOG_COLUMNS, update=False)
+            con.execute(
+                upsert_state(self._names), [key.provider, key.store, key.harvest, state_text]
+            )
+            if cancel.is_set():
+                raise _Cancelled
+            con.commit()
+        except BaseException as exc:
+            _rollback(con)
+            if isinstance(exc, duckdb.Error):
+                raise map_error(exc, self._where(), "writing to") from None
+            raise
+        return inserted
+
+    def _integrations_sync(self, table: Any) -> None:
+        con = self._con
+        assert con is not None
+        con.begin()
+        try:
+            self._insert(table, INTEGRATION_COLUMNS, update=True)
+            con.commit()
+        except BaseException as exc:
+            _rollback(con)
+            if isinstance(exc, duckdb.Error):
+                raise map_error(exc, self._where(), "writing integrations to") from None
+            raise
+
+    def _insert(self, table: Any, columns: Any, update: bool) -> int:
+        con = self._con
+        assert con is not None
+        if not table.num_rows:
+            return 0
+        target = self._names.logs if columns is LOG_COLUMNS else self._names.integrations
+        con.register(BATCH_VIEW, table)
+        try:
+            row = con.execute(insert_rows(target, columns, update)).fetchone()
+        finally:
+            con.unregister(BATCH_VIEW)
+        return int(row[0]) if row else 0
+
+    def _ids_cursor(self) -> duckdb.DuckDBPyConnection:
+        assert self._con is not None and self._key is not None
+        cursor = self._con.cursor()
+        cursor.execute(
+            f"SELECT id FROM {quote(self._names.logs)} WHERE provider = ? AND store = ?",
+            [self._key.provider, self._key.store],
+        )
+        return cursor
+
+    def _close_sync(self) -> None:
+        con, self._con = self._con, None
+        try:
+            if con is not None:
+                _rollback(con)
+                try:
+                    con.close()
+                except duckdb.Error as exc:
+                    raise SinkError(f"closing {self._where()} failed: {first_line(exc)}") from None
+        finally:
+            held, self._held = self._held, None
+            if held is not None:
+                with _open_files_lock:
+                    _open_files.discard(held)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if any (none open: DuckDB says so; ignored)."""
+    with suppress(duckdb.Error):
+        con.rollback()
+
+
+def _first_of_each_key(rows: Sequence[LogRow]) -> Sequence[LogRow]:
+    """``rows`` without a key seen earlier in them (DuckDB 1.1 refuses one INSERT with a
+    key twice, even with ON CONFLICT DO NOTHING)."""
+    if len({row[2] for row in rows}) == len(rows):
+        return rows  # ids differ, so keys differ: the usual case, one set and no copy
+    first: dict[tuple[str, str, str], LogRow] = {}
+    for row in rows:
+        first.setdefault((row[0], row[1], row[2]), row)
+    return list(first.values())
+
+
+def _last_of_each_key(rows: Sequence[IntegrationRow]) -> Sequence[IntegrationRow]:
+    """``rows`` with one row per key, the last (an upsert may not touch a key twice)."""
+    return list({(row[0], row[1], row[2]): row for row in rows}.values())
+
+
+__all__ = ["DuckDBSink"]
