@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TextIO, TypeVar
 
 from .._tail._stream import typed_decoder
-from ..errors import IntegrationLogsError
+from ..errors import AuthenticationError, IntegrationLogsError
 from ..providers import BaseClient
 from ..sinks import (
     IntegrationRow,
@@ -73,8 +73,8 @@ async def write_integrations(
     client: BaseClient, sink: Sink, provider: str, store: str
 ) -> str | None:
     """List the store's integrations and upsert them; a note when the API failed to list
-    them (None when written). A sink failure is raised: the logs could not be written
-    either."""
+    them (None when written). A sink failure or refused credentials are raised: the logs
+    could not be harvested either."""
     listing = client.integrations()
     decode = typed_decoder(listing._item_type)
     summarize = client.spec.summarize_integration
@@ -84,7 +84,7 @@ async def write_integrations(
             async for record in raw_listing:
                 rows.append(integration_row(summarize(decode(record)), record.raw, provider, store))
     except (IntegrationLogsError, ValueError) as exc:
-        if isinstance(exc, SinkError):
+        if isinstance(exc, SinkError | AuthenticationError):  # the logs would fail alike
             raise
         return (
             f"the integrations could not be listed ({' '.join(str(exc).split())}): the "

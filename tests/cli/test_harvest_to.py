@@ -179,3 +179,19 @@ def test_help_shows_each_sink_with_an_example(capsys: pytest.CaptureFixture[str]
         "NAME_integrations",
     ):
         assert example in out
+
+
+def test_refused_credentials_exit_3_and_write_nothing(
+    emu: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = FakeDatabase()
+    install_fake(monkeypatch, db)
+    env = {**cli_env(emu), "EPCC_CLIENT_SECRET": "wrong-secret"}
+    rc, _, err = run_main(
+        ["harvest", "elasticpath", "--to", URL, "--rate-limit", "0", "--quiet"], env, capsys
+    )
+    assert rc == 3, err
+    error_line(err)
+    assert "wrong-secret" not in err
+    assert not db.rows and not db.states and not db.integrations
+    assert db.opened == db.closed == 1 and not db.locks
