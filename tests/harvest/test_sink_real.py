@@ -110,7 +110,7 @@ async def test_kill9_mid_harvest_then_rerun_exactly_once(
         "--save-every",
         "20",
         "--concurrency",
-        "4",
+        "2",
         "--rate-limit",
         "1000",
     ]
@@ -135,7 +135,7 @@ async def test_a_second_harvest_of_the_store_exits_at_once(
 ) -> None:
     env = cli_env(emulator)
     args = ["harvest", "elasticpath", "--to", sink_url, "--store", "eu", "--page-size", "10"]
-    args += ["--save-every", "10", "--rate-limit", "1000"]
+    args += ["--save-every", "10", "--rate-limit", "1000", "--concurrency", "1"]
     first = await asyncio.create_subprocess_exec(
         *cli_command(*args, "--progress-interval", "0.05"),
         env=env,
@@ -173,7 +173,7 @@ async def test_sigterm_keeps_the_committed_batches_and_a_rerun_completes(
 ) -> None:
     env = cli_env(emulator)
     args = ["harvest", "elasticpath", "--to", sink_url, "--store", "eu", "--page-size", "10"]
-    args += ["--save-every", "20", "--rate-limit", "1000"]
+    args += ["--save-every", "20", "--rate-limit", "1000", "--concurrency", "1"]
     rc, err = await signal_at_progress(cli_command(*args), env, signal.SIGTERM, records=30)
     assert rc == 143, err
     shown = parse_sink_url(sink_url).shown
