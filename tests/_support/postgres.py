@@ -279,20 +279,32 @@ def _reap_orphans() -> None:
             shutil.rmtree(root, ignore_errors=True)
 
 
+_shared: list[PostgresServer] = []  # the one server of this process, while a fixture uses it
+_users = [0]
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """The session's PostgreSQL server (fails, never skips, when no server is installed)."""
-    binaries = find_binaries()
-    if binaries is None:
-        pytest.fail(
-            "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on the PATH or in "
-            "/usr/lib/postgresql/*/bin: install them (apt install postgresql) to run the sink tests"
-        )
-    server = PostgresServer(binaries).start()
+    """The session's PostgreSQL server (fails, never skips, when no server is installed).
+
+    Test directories that import this fixture each get a fixture definition of their own;
+    they share one server (counted), stopped when the last of them is torn down."""
+    if not _shared:
+        binaries = find_binaries()
+        if binaries is None:
+            pytest.fail(
+                "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on the PATH "
+                "or in /usr/lib/postgresql/*/bin: install them (apt install postgresql) to run "
+                "the sink tests"
+            )
+        _shared.append(PostgresServer(binaries).start())
+    _users[0] += 1
     try:
-        yield server
+        yield _shared[0]
     finally:
-        server.stop()
+        _users[0] -= 1
+        if _users[0] == 0:
+            _shared.pop().stop()
 
 
 @pytest.fixture

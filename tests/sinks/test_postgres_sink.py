@@ -237,3 +237,19 @@ async def test_migrate_runs_steps_in_order_and_refuses_a_gap(pg_dsn: str) -> Non
         assert await conn.fetchval(sql.read_version(names)) == "3"
         with pytest.raises(SinkSchemaError, match="no migration from it"):
             await _migrate(conn, names, 1, steps={1: step(1)}, to_version=3)
+
+
+async def test_existing_tables_with_compatible_types_are_used(pg_dsn: str) -> None:
+    async with admin(pg_dsn) as conn:  # made by hand: json, varchar, bigint
+        await conn.execute(
+            "CREATE TABLE integration_logs (provider varchar(40) NOT NULL, store text NOT NULL, "
+            "id varchar NOT NULL, integration_id text, job_id text, created_at timestamptz, "
+            "succeeded boolean, status_code bigint, method text, url text, error text, "
+            "attempt integer, raw json NOT NULL, note text, PRIMARY KEY (provider, store, id))"
+        )
+    async with opened(pg_dsn) as sink:
+        assert await sink.write(make_rows(3), b'{"n": 1}') == 3
+        assert await sink.write(make_rows(3), b'{"n": 2}') == 0
+    async with admin(pg_dsn) as conn:
+        raw = await conn.fetchval("SELECT raw::text FROM integration_logs WHERE id = '1'")
+        assert json.loads(raw) == json.loads(make_rows(2)[1][-1])
