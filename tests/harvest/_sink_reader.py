@@ -81,19 +81,21 @@ def _duckdb(path: str, table: str, provider: str, store: str) -> tuple[list[Any]
 
 
 def _parquet(root: str, table: str, provider: str, store: str) -> tuple[list[Any], list[Any]]:
+    """As a user reads the sink's directory: ``logs/`` and ``integrations/``, Hive-partitioned
+    (the table name is not used by this sink)."""
     import duckdb
 
     con = duckdb.connect()
     try:
         logs = con.execute(
             "SELECT id, integration_id, created_at, succeeded, CAST(raw AS VARCHAR) FROM "
-            f"read_parquet('{root}/{table}/**/*.parquet', hive_partitioning = true, union_by_name"
-            " = true) WHERE provider = ? AND store = ?",
+            f"read_parquet('{root}/logs/**/*.parquet', hive_partitioning = true, union_by_name = "
+            "true) WHERE provider = ? AND store = ?",
             [provider, store],
         ).fetchall()
         names = con.execute(
-            f"SELECT id, name FROM read_parquet('{root}/{table}_integrations/**/*.parquet', "
-            "union_by_name = true) WHERE provider = ? AND store = ?",
+            f"SELECT id, name FROM read_parquet('{root}/integrations/**/*.parquet', "
+            "hive_partitioning = true, union_by_name = true) WHERE provider = ? AND store = ?",
             [provider, store],
         ).fetchall()
     finally:
