@@ -47,6 +47,7 @@ from ._errors import (
     SinkSchemaError,
     SinkUnavailableError,
 )
+from ._postgres_clean import storable_rows
 from ._rows import IntegrationRow, LogRow
 from ._schema import INTEGRATION_COLUMNS, LOG_COLUMNS, SCHEMA_VERSION, TableNames
 from ._sink import StoreKey
@@ -105,10 +106,13 @@ class DuckDBSink:
 
     async def write(self, rows: Sequence[LogRow], state: bytes) -> int:
         """Insert ``rows`` (keys already there are skipped) and store ``state``, in one
-        transaction; returns the number of rows inserted."""
-        table = log_table(_first_of_each_key(rows))
+        transaction; returns the number of rows inserted. A batch refused for a lone
+        surrogate (DuckDB's JSON and Arrow's text reject them) is written again with
+        U+FFFD in its place, so one odd log does not stop every rerun."""
         cancel = threading.Event()
-        return await self._running().run(self._write_sync, table, state, cancel, cancel=cancel)
+        return await self._running().run(
+            self._write_sync, _first_of_each_key(rows), state, cancel, cancel=cancel
+        )
 
     async def write_integrations(self, rows: Sequence[IntegrationRow]) -> None:
         """Insert or update integrations (the last of a key in ``rows`` wins)."""
@@ -264,7 +268,20 @@ class DuckDBSink:
                 "another name with ?table=NAME"
             ) from None
 
-    def _write_sync(self, table: Any, state: bytes, cancel: threading.Event) -> int:
+    def _write_sync(self, rows: Sequence[LogRow], state: bytes, cancel: threading.Event) -> int:
+        try:
+            return self._write_table(log_table(rows), state, cancel)
+        except (ValueError, duckdb.ConversionException) as exc:
+            if isinstance(exc, duckdb.ConversionException) and "json" not in str(exc).lower():
+                raise map_error(exc, self._where(), "writing to") from None
+            fixed = storable_rows(rows)
+            if fixed is None:
+                if isinstance(exc, duckdb.Error):
+                    raise map_error(exc, self._where(), "writing to") from None
+                raise
+            return self._write_table(log_table(fixed), state, cancel)
+
+    def _write_table(self, table: Any, state: bytes, cancel: threading.Event) -> int:
         con, key = self._con, self._key
         assert con is not None and key is not None
         try:
@@ -282,7 +299,7 @@ class DuckDBSink:
             con.commit()
         except BaseException as exc:
             _rollback(con)
-            if isinstance(exc, duckdb.Error):
+            if isinstance(exc, duckdb.Error) and not isinstance(exc, duckdb.ConversionException):
                 raise map_error(exc, self._where(), "writing to") from None
             raise
         return inserted
@@ -310,7 +327,8 @@ class DuckDBSink:
         try:
             row = con.execute(insert_rows(target, columns, update)).fetchone()
         finally:
-            con.unregister(BATCH_VIEW)
+            with suppress(duckdb.Error):  # refused in an aborted transaction: replaced later
+                con.unregister(BATCH_VIEW)
         return int(row[0]) if row else 0
 
     def _ids_cursor(self) -> duckdb.DuckDBPyConnection:

@@ -39,6 +39,7 @@ from . import _manifest as m
 from ._arrow import integration_table, log_table
 from ._durable import fsync_dir, lock, make_dirs, os_error, temp_path, unlock, write_atomic
 from ._errors import SinkReadOnlyError, SinkSchemaError, SinkUnavailableError
+from ._postgres_clean import storable_rows
 from ._rows import IntegrationRow, LogRow
 from ._sink import StoreKey
 from ._url import SinkURL
@@ -94,7 +95,13 @@ class ParquetSink:
     async def write(self, rows: Sequence[LogRow], state: bytes) -> int:
         """Write ``rows`` (one file per provider and day) and commit them with ``state`` in
         the manifest; returns ``len(rows)``."""
-        table = log_table(rows)
+        try:
+            table = log_table(rows)
+        except ValueError:  # a lone surrogate in a text field: U+FFFD in its place
+            fixed = storable_rows(rows)
+            if fixed is None:
+                raise
+            table = log_table(fixed)
         state_text = state.decode()
         cancel = threading.Event()
         return await self._running().run(self._write_sync, table, state_text, cancel, cancel=cancel)

@@ -1,0 +1,184 @@
+"""The DuckDB sink against real files: tables, round trip, duplicates, all-or-nothing
+batches, cancellation, ids, integrations."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from integration_logs_async.sinks import (
+    SinkError,
+    StoreKey,
+    parse_sink_url,
+)
+from integration_logs_async.sinks._duckdb import DuckDBSink
+
+from ._filesinks import PROVIDER, STORE, log_rows, utc
+
+KEY = StoreKey(PROVIDER, STORE, "logs:all")
+
+
+def sink_at(path: Path, table: str = "") -> DuckDBSink:
+    return DuckDBSink(parse_sink_url(f"duckdb://{path}" + (f"?table={table}" if table else "")))
+
+
+def query(path: Path, sql: str) -> list[Any]:
+    with duckdb.connect(str(path)) as con:
+        return con.execute(sql).fetchall()
+
+
+def arrow_rows(path: Path, sql: str) -> list[dict[str, Any]]:
+    """Rows through Arrow (duckdb 1.1 needs pytz for aware datetimes in fetchall)."""
+    with duckdb.connect(str(path)) as con:
+        relation = con.sql(sql)
+        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+        rows: list[dict[str, Any]] = fetch().to_pylist()
+        return rows
+
+
+async def test_tables_created_and_every_column_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "logs.duckdb"
+    rows = log_rows(0, 30)
+    sink = sink_at(path)
+    assert await sink.open(KEY) is None
+    assert await sink.write(rows, b'{"cursor": "c1"}') == 30
+    await sink.close()
+    await sink.close()  # idempotent
+
+    tables = {name for (name,) in query(path, "SELECT table_name FROM information_schema.tables")}
+    assert tables == {
+        "integration_logs",
+        "integration_logs_integrations",
+        "integration_logs_state",
+        "integration_logs_meta",
+    }
+    types = dict(
+        query(
+            path,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'integration_logs'",
+        )
+    )
+    assert types["created_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["raw"] == "JSON"
+    assert types["status_code"] == "INTEGER"
+    read = arrow_rows(path, "SELECT * FROM integration_logs ORDER BY CAST(id[5:] AS INTEGER)")
+    assert len(read) == 30
+    for written, got in zip(rows, read, strict=True):
+        expected = list(written)
+        expected[5] = utc(written[5])
+        expected[12] = written[12].decode()
+        assert list(got.values()) == expected
+    assert read[2]["created_at"] is None and read[2]["succeeded"] is None  # NULLs stay NULL
+    assert query(path, "SELECT value FROM integration_logs_meta") == [("1",)]
+
+    again = sink_at(path)
+    assert await again.open(KEY) == b'{"cursor": "c1"}'
+    await again.close()
+
+
+async def test_duplicates_are_dropped_and_not_counted(tmp_path: Path) -> None:
+    path = tmp_path / "logs.duckdb"
+    sink = sink_at(path)
+    await sink.open(KEY)
+    assert await sink.write(log_rows(0, 10), b"{}") == 10
+    assert await sink.write(log_rows(5, 10), b"{}") == 5  # 5..9 were there
+    twice = log_rows(20, 3) + log_rows(20, 1)  # the same key twice in one batch
+    assert await sink.write(twice, b"{}") == 3
+    await sink.close()
+    assert query(path, "SELECT count(*) FROM integration_logs") == [(18,)]
+
+
+async def test_a_failed_batch_leaves_neither_rows_nor_state(tmp_path: Path) -> None:
+    path = tmp_path / "logs.duckdb"
+    sink = sink_at(path)
+    await sink.open(KEY)
+    await sink.write(log_rows(0, 5), b'{"n": 1}')
+    bad = log_rows(5, 5)
+    bad[3] = (*bad[3][:12], b"this is not JSON")  # refused by the JSON column mid-insert
+    with pytest.raises(SinkError, match="Malformed JSON"):
+        await sink.write(bad, b'{"n": 2}')
+    assert await sink.write([], b'{"n": 3}') == 0  # the sink is still usable
+    await sink.close()
+    assert query(path, "SELECT count(*) FROM integration_logs") == [(5,)]
+    reopened = sink_at(path)
+    assert await reopened.open(KEY) == b'{"n": 3}'
+    await reopened.close()
+
+
+async def test_a_cancelled_write_is_all_or_nothing_and_the_sink_closes(tmp_path: Path) -> None:
+    path = tmp_path / "logs.duckdb"
+    sink = sink_at(path)
+    await sink.open(KEY)
+    task = asyncio.create_task(sink.write(log_rows(0, 20_000), b'{"n": 1}'))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await sink.close()
+    count = query(path, "SELECT count(*) FROM integration_logs")[0][0]
+    state = query(path, "SELECT count(*) FROM integration_logs_state")[0][0]
+    assert (count, state) in {(0, 0), (20_000, 1)}
+
+
+async def test_lone_surrogates_are_written_as_replacement_characters(tmp_path: Path) -> None:
+    path = tmp_path / "logs.duckdb"
+    rows = log_rows(0, 2)
+    rows[0] = (*rows[0][:10], "bad \ud800 text", rows[0][11], b'{"a": "\\ud800"}')
+    sink = sink_at(path)
+    await sink.open(KEY)
+    assert await sink.write(rows, b"{}") == 2
+    await sink.close()
+    assert query(path, "SELECT error, raw FROM integration_logs WHERE id = 'log-0'") == [
+        ("bad \ufffd text", '{"a": "\\ufffd"}')
+    ]
+
+
+async def test_ids_are_the_stores_own(tmp_path: Path) -> None:
+    path = tmp_path / "logs.duckdb"
+    sink = sink_at(path)
+    await sink.open(KEY)
+    await sink.write(log_rows(0, 7) + log_rows(100, 2, store="another"), b"{}")
+    found = [i async for batch in sink.ids() for i in batch]
+    await sink.close()
+    assert sorted(found) == sorted(f"log-{i}" for i in range(7))
+
+
+async def test_integrations_are_upserted_and_join_to_failures(tmp_path: Path) -> None:
+    path = tmp_path / "logs.duckdb"
+    sink = sink_at(path, table="shop_logs")
+    await sink.open(KEY)
+    await sink.write(log_rows(0, 12), b"{}")
+    await sink.write_integrations(
+        [
+            (PROVIDER, STORE, "int-0", "Old name", "shopify", "active", b'{"id": 0}'),
+            (PROVIDER, STORE, "int-1", "Woo", "woocommerce", "active", b'{"id": 1}'),
+        ]
+    )
+    await sink.write_integrations(
+        [(PROVIDER, STORE, "int-0", "Shop A", "shopify", "paused", b'{"id": 0, "v": 2}')]
+    )
+    await sink.close()
+    assert query(path, "SELECT id, name, status, raw FROM shop_logs_integrations ORDER BY id") == [
+        ("int-0", "Shop A", "paused", '{"id": 0, "v": 2}'),
+        ("int-1", "Woo", "active", '{"id": 1}'),
+    ]
+    failures = query(
+        path,
+        "SELECT i.name, count(*) AS failures FROM shop_logs l JOIN shop_logs_integrations i "
+        "USING (provider, store) WHERE i.id = l.integration_id AND NOT l.succeeded "
+        "GROUP BY i.name ORDER BY failures DESC, i.name",
+    )
+    assert failures == [("Woo", 2)]  # int-1 failed at 1 and 9 (5 has no integration)
+
+
+async def test_writes_after_close_are_refused(tmp_path: Path) -> None:
+    sink = sink_at(tmp_path / "logs.duckdb")
+    await sink.open(KEY)
+    await sink.close()
+    with pytest.raises(RuntimeError, match="not open"):
+        await sink.write(log_rows(0, 1), b"{}")
