@@ -21,7 +21,9 @@ Where to write:
                                  NAME_integrations (to join failures to shop names),
                                  NAME_state (the harvest's state) and NAME_meta
 A database keeps the harvest's state in its own tables, committed with the rows: rerun the
-same command to continue or to add new logs; no state file. One harvest per store at a time.
+same command (same --scope and --integration) to continue or to add new logs; no state file.
+One harvest per store at a time (DuckDB, Parquet: per file or directory); a second one exits
+6 at once.
 
 Examples:
   integration-logs harvest sendcloud --to duckdb:///data/logs.duckdb
