@@ -29,6 +29,7 @@ import duckdb
 from ._arrow import integration_table, log_table
 from ._duckdb_sql import (
     BATCH_VIEW,
+    Conflict,
     create_table,
     first_line,
     insert_rows,
@@ -55,6 +56,7 @@ from ._url import SinkURL
 from ._worker import Worker
 
 _IDS_BATCH = 50_000
+_CHECKPOINT_EVERY = "256MB"
 _BROKEN = {
     # its index (ART) fails on an insert after a checkpoint when the key's shared prefix is
     # long, as (provider, store, id) keys are: "Failed to commit: Invalid node type for
@@ -177,6 +179,9 @@ class DuckDBSink:
         except duckdb.Error as exc:
             raise map_error(exc, self._where(), "opening") from None
         try:
+            # checkpoints rewrite the key index: every 16 MB of log (the default) would take
+            # a third of the harvest's time; the log is replayed at the next open if killed
+            self._con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_EVERY}'")
             self._ensure_tables()
             row = self._con.execute(
                 f"SELECT state FROM {quote(self._names.state)} "
@@ -290,7 +295,12 @@ class DuckDBSink:
             raise ValueError(f"the harvest state is not UTF-8 JSON: {exc}") from None
         con.begin()
         try:
-            inserted = self._insert(table, LOG_COLUMNS, update=False)
+            try:  # the fast path: DuckDB's conflict handling costs a third more
+                inserted = self._insert(table, LOG_COLUMNS, "fail")
+            except duckdb.ConstraintException:  # some keys are there (a resumed batch)
+                con.rollback()
+                con.begin()
+                inserted = self._insert(table, LOG_COLUMNS, "skip")
             con.execute(
                 upsert_state(self._names), [key.provider, key.store, key.harvest, state_text]
             )
@@ -309,7 +319,7 @@ class DuckDBSink:
         assert con is not None
         con.begin()
         try:
-            self._insert(table, INTEGRATION_COLUMNS, update=True)
+            self._insert(table, INTEGRATION_COLUMNS, "update")
             con.commit()
         except BaseException as exc:
             _rollback(con)
@@ -317,7 +327,7 @@ class DuckDBSink:
                 raise map_error(exc, self._where(), "writing integrations to") from None
             raise
 
-    def _insert(self, table: Any, columns: Any, update: bool) -> int:
+    def _insert(self, table: Any, columns: Any, conflict: Conflict) -> int:
         con = self._con
         assert con is not None
         if not table.num_rows:
@@ -325,7 +335,7 @@ class DuckDBSink:
         target = self._names.logs if columns is LOG_COLUMNS else self._names.integrations
         con.register(BATCH_VIEW, table)
         try:
-            row = con.execute(insert_rows(target, columns, update)).fetchone()
+            row = con.execute(insert_rows(target, columns, conflict)).fetchone()
         finally:
             with suppress(duckdb.Error):  # refused in an aborted transaction: replaced later
                 con.unregister(BATCH_VIEW)

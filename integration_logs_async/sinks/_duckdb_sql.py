@@ -7,6 +7,7 @@ quoted; the table name itself was validated by :func:`~._url.parse_sink_url`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from ._errors import (
     SinkError,
@@ -49,6 +50,7 @@ META_COLUMNS: tuple[Column, ...] = (
     Column("key", "text", nullable=False),
     Column("value", "text"),
 )
+Conflict = Literal["fail", "skip", "update"]
 BATCH_VIEW = "integration_logs_batch"
 """The name an Arrow batch is registered under while it is inserted."""
 
@@ -107,17 +109,18 @@ def migration_steps(version: int, names: TableNames) -> list[str]:
     ]
 
 
-def insert_rows(table: str, columns: tuple[Column, ...], update: bool) -> str:
-    """Insert the registered batch; a key already there is kept (``update`` False) or
-    updated. Columns are named, so a table migrated by ``ADD COLUMN`` takes them too."""
+def insert_rows(table: str, columns: tuple[Column, ...], conflict: Conflict) -> str:
+    """Insert the registered batch. A key already there: the statement fails (``fail``,
+    the fast path: no conflict handling), is skipped (``skip``) or updated (``update``).
+    Columns are named, so a table migrated by ``ADD COLUMN`` takes them too."""
     names = ", ".join(quote(c.name) for c in columns)
-    if update:
+    if conflict == "update":
         key = ", ".join(quote(k) for k in KEY)
         sets = ", ".join(f"{quote(c.name)} = excluded.{quote(c.name)}" for c in columns[3:])
-        conflict = f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
+        clause = f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
     else:
-        conflict = "ON CONFLICT DO NOTHING"
-    return f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {BATCH_VIEW} {conflict}"
+        clause = " ON CONFLICT DO NOTHING" if conflict == "skip" else ""
+    return f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {BATCH_VIEW}{clause}"
 
 
 def upsert_state(names: TableNames) -> str:
@@ -194,6 +197,7 @@ __all__ = [
     "META_COLUMNS",
     "MIGRATIONS",
     "SAME_TYPE",
+    "Conflict",
     "create_table",
     "first_line",
     "insert_rows",

@@ -316,7 +316,14 @@ def _partitions(table: Any, by_day: bool = True) -> Iterator[tuple[str, str, str
 
 
 def _write_parquet(table: Any, path: Path) -> None:
-    pq.write_table(table, path, compression=_COMPRESSION)
+    # no dictionary for an all-NULL column: DuckDB 1.1.1 calls such a file corrupt
+    # ("cannot have dictionary offsets without seeing a non-empty dictionary first")
+    dictionary = [
+        name
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if column.null_count < table.num_rows
+    ]
+    pq.write_table(table, path, compression=_COMPRESSION, use_dictionary=dictionary)
 
 
 __all__ = ["ParquetSink"]
