@@ -177,7 +177,8 @@ class DuckDBSink:
         try:
             self._con = duckdb.connect(str(path))
         except duckdb.Error as exc:
-            raise map_error(exc, self._where(), "opening") from None
+            where = f"{self._where()} (harvesting store {key.store!r})"
+            raise map_error(exc, where, "opening") from None
         try:
             # checkpoints rewrite the key index: every 16 MB of log (the default) would take
             # a third of the harvest's time; the log is replayed at the next open if killed

@@ -149,7 +149,7 @@ class ParquetSink:
                     f"cannot write {where}: the directory is read-only; make it writable or "
                     "choose another one"
                 )
-            self._lock = lock(directory / m.LOCK, where)
+            self._lock = lock(directory / m.LOCK, f"{where} (harvesting store {key.store!r})")
             self._manifest = self._read_manifest()
             self._remove_leftovers()
         except OSError as exc:

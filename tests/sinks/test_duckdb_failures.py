@@ -69,7 +69,7 @@ async def test_a_file_open_in_another_process_is_locked_at_once(tmp_path: Path) 
         sink = sink_at(path)
         with pytest.raises(SinkLockedError, match="open in another process") as caught:
             await sink.open(KEY)
-        assert str(path) in str(caught.value)
+        assert str(path) in str(caught.value) and repr(STORE) in str(caught.value)
         await sink.close()
     sink = sink_at(path)
     await sink.open(KEY)  # free again

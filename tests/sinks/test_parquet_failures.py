@@ -3,6 +3,7 @@ read-only directory, damaged or newer manifest, full disk, and OS error mapping.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import shutil
@@ -148,8 +149,9 @@ async def test_a_directory_in_use_by_another_process_is_locked_at_once(tmp_path:
     """
     with held_in_another_process(script):
         sink = sink_at(tmp_path)
-        with pytest.raises(SinkLockedError, match=r"another harvest \(process \d+\)"):
+        with pytest.raises(SinkLockedError, match=r"another harvest \(process \d+\)") as caught:
             await sink.open(KEY)
+        assert repr(STORE) in str(caught.value)
         await sink.close()
     sink = sink_at(tmp_path)
     await sink.open(KEY)
@@ -259,3 +261,21 @@ async def test_a_full_disk_commits_nothing_of_the_batch(tmp_path: Path) -> None:
 def test_os_errors_are_mapped(error: OSError, kind: type[SinkError]) -> None:
     mapped = os_error(error, "writing to", "parquet:///data")
     assert type(mapped) is kind and "parquet:///data" in str(mapped)
+
+
+async def test_a_cancelled_write_is_all_or_nothing_and_leaves_no_files(tmp_path: Path) -> None:
+    sink = sink_at(tmp_path)
+    await sink.open(KEY)
+    task = asyncio.create_task(sink.write(log_rows(0, 5_000), b'{"n": 1}'))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await sink.close()
+    again = sink_at(tmp_path)
+    state = await again.open(KEY)
+    rows = sum(f.rows for f in again._manifest.files)
+    await again.close()
+    assert (state, rows) in {(None, 0), (b'{"n": 1}', 5_000)}
+    assert again.removed == []  # the cancelled batch removed its own files
+    assert len(data_files(tmp_path)) == len(again._manifest.files)
