@@ -11,10 +11,11 @@ committed with the rows.
 from ..providers import Scope
 from ..records import NormalizedLog
 from ._follow import FollowError, FollowStatus, follow_harvest
-from ._job import HarvestResult, build_stream, run_harvest
+from ._job import run_harvest
 from ._options import HarvestOptions, Provider, default_scope
 from ._output import OutputFormat, lossless_line
 from ._paths import HarvestFileError
+from ._reading import HarvestResult, build_stream
 from ._sink_state import SinkState
 from ._state import FollowMark, HarvestState, Watermark, load_state
 

@@ -42,9 +42,10 @@ from ._follow_plan import (
     owned_records,
     start_since,
 )
-from ._job import Client, HarvestResult, harvest_keeping_files
+from ._job import harvest_keeping_files
 from ._options import HarvestOptions
 from ._output import encode_line
+from ._reading import Client, HarvestResult
 from ._run import _naming, _Run
 from ._state import FollowMark, save_state
 

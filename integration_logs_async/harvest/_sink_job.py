@@ -8,7 +8,7 @@ primary key (or, for a sink without one, the harvest's exact id set seeded from 
 holds) drops what the rerun reads twice. No local state file.
 
 Incremental like the file harvest: a complete run records each stream's newest record, and
-the next run stops every stream there (:func:`~._job._stop_rule`).
+the next run stops every stream there (:func:`~._reading._stop_rule`).
 
 The store's integrations are listed once per run and upserted (so failures join to shop
 names). A failure to list them does not lose the log harvest: the logs are harvested all
@@ -39,9 +39,9 @@ from ..sinks import (
     open_sink,
 )
 from ._idset import IdSet
-from ._job import HarvestResult, _stop_rule, build_stream, check_client
 from ._options import HarvestOptions
 from ._progress import HarvestCounters, Progress
+from ._reading import HarvestResult, _stop_rule, build_stream, check_client
 from ._sink_state import SinkPlan, decode_state, encode_state, harvest_key, plan_sink_run
 from ._state import Watermark
 
