@@ -23,7 +23,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import TextIO, TypeVar
 
-from .._tail._stream import typed_decoder
+from .._tail import typed_decoder
 from ..errors import AuthenticationError, IntegrationLogsError
 from ..providers import BaseClient
 from ..sinks import (
