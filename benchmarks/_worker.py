@@ -13,7 +13,9 @@ Variants (every one touches each record's id and creation time, as a consumer wo
   (Sendcloud v3: ``resp.links["next"]["url"]``, the ``Link`` header, with ``page_size=100``).
 - ``httpx_pydantic``: httpx.AsyncClient, pydantic v2 ``model_validate_json``, same loop
   (Sendcloud v3: ``response.links``).
-- ``harvest``: ``integration_logs_async.harvest.run_harvest`` to a file (the real job).
+- ``harvest``: ``integration_logs_async.harvest.run_harvest`` to a file (the real job), or
+  into a sink when the spec has ``to`` (a sink URL) and ``store``.
+- ``sink_rows``, ``sink_write``: the sink write path (see ``benchmarks._sinks_work``).
 
 Providers: ``elasticpath``, ``sendcloud`` (API v2) and ``sendcloud_v3`` (``SendcloudV3Client``
 against the emulator's ``/api/v3``, the same store as v2).
@@ -118,11 +120,14 @@ async def _harvest(spec: Spec, run: Callable[[Awaitable[Any]], Awaitable[Any]]) 
     from integration_logs_async.harvest import HarvestOptions, run_harvest
 
     client = _library_client(spec)
-    out = spec["out"]
-    _remove_output(out)
+    out, to = spec.get("out", ""), spec.get("to")  # ``to``: a sink URL (benchmarks.sinks)
+    if out:
+        _remove_output(out)
     options = HarvestOptions(
         provider=spec["provider"],
         out=out,
+        to=to,
+        store=spec.get("store"),
         scope=spec.get("scope", "integrations"),
         concurrency=spec.get("concurrency", 8),
         max_items=spec.get("max_records"),
@@ -130,6 +135,14 @@ async def _harvest(spec: Spec, run: Callable[[Awaitable[Any]], Awaitable[Any]]) 
     async with client:
         result = await run(run_harvest(client, options, progress=False))
     peak = _peak_mb()  # before reading the output back
+    if to:  # the sink's rows are counted by the benchmark, in its own process
+        return {
+            "records": result.records,
+            "requests": result.requests,
+            "duplicates": result.duplicates,
+            "complete": result.complete,
+            "peak_rss_mb": peak,
+        }
     size, lines = _output_lines(out)
     if not spec.get("keep_output"):
         _remove_output(out)
@@ -286,6 +299,20 @@ async def _httpx_pydantic(
     return {"records": count, "requests": requests}
 
 
+async def _sink_rows(spec: Spec, run: Callable[[Awaitable[Any]], Awaitable[Any]]) -> dict[str, Any]:
+    from ._sinks_work import sink_rows
+
+    return await sink_rows(spec, run, _library_client(spec))
+
+
+async def _sink_write(
+    spec: Spec, run: Callable[[Awaitable[Any]], Awaitable[Any]]
+) -> dict[str, Any]:
+    from ._sinks_work import sink_write
+
+    return await sink_write(spec, run)
+
+
 VARIANTS: dict[
     str, Callable[[Spec, Callable[[Awaitable[Any]], Awaitable[Any]]], Awaitable[dict[str, Any]]]
 ] = {
@@ -295,6 +322,8 @@ VARIANTS: dict[
     "harvest": _harvest,
     "aiohttp_naive": _aiohttp_naive,
     "httpx_pydantic": _httpx_pydantic,
+    "sink_rows": _sink_rows,  # benchmarks.sinks: see benchmarks._sinks_work
+    "sink_write": _sink_write,
 }
 
 
