@@ -72,6 +72,7 @@ class SinkTargets:
         kind = url.split(":", 1)[0]
         if kind == "postgresql":
             database = url.rsplit("/", 1)[1]
+            assert self.postgres is not None
             self.postgres.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             return
         path = Path(url.split("://", 1)[1])
