@@ -18,6 +18,7 @@ for the harvest to end, or read a copy.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import suppress
@@ -57,6 +58,8 @@ from ._worker import Worker
 
 _IDS_BATCH = 50_000
 _CHECKPOINT_EVERY = "256MB"
+_MEMORY_LIMIT = "256MB"
+_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", re.IGNORECASE)
 _BROKEN = {
     # its index (ART) fails on an insert after a checkpoint when the key's shared prefix is
     # long, as (provider, store, id) keys are: "Failed to commit: Invalid node type for
@@ -183,6 +186,14 @@ class DuckDBSink:
             # checkpoints rewrite the key index: every 16 MB of log (the default) would take
             # a third of the harvest's time; the log is replayed at the next open if killed
             self._con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_EVERY}'")
+            # DuckDB's buffer pool grows to 80% of RAM by default, holding the whole table:
+            # bounded, the harvest's memory stays flat as the file grows (?memory_limit=).
+            limit = self._url.option("memory_limit", _MEMORY_LIMIT)
+            if not _SIZE.fullmatch(limit):
+                raise ValueError(
+                    f"memory_limit={limit!r} in {self._url.shown} is not a size, e.g. 512MB or 2GB"
+                )
+            self._con.execute(f"SET memory_limit = '{limit}'")
             self._ensure_tables()
             row = self._con.execute(
                 f"SELECT state FROM {quote(self._names.state)} "

@@ -3,7 +3,9 @@
 ``postgresql://user:pass@host:5432/db`` (also ``postgres://``; query parameters such as
 ``sslmode`` pass through to the driver), ``duckdb:///path/to/file.duckdb`` (relative:
 ``duckdb:logs.duckdb``), ``parquet:///path/to/dir`` and ``jsonl:///path/to/file.jsonl``.
-``?table=NAME`` sets the log table's name (default ``integration_logs``) for the databases.
+``?table=NAME`` sets the log table's name (default ``integration_logs``) for the databases;
+DuckDB also takes ``?memory_limit=`` (default 256MB: its buffer pool would otherwise grow to
+80% of the machine's memory with the table).
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ class SinkURL:
     shown: str
     path: str | None
     table: str
+    options: tuple[tuple[str, str], ...] = ()
+    """Query parameters of a file sink other than ``table`` (e.g. DuckDB's ``memory_limit``)."""
+
+    def option(self, name: str, default: str) -> str:
+        """The query parameter ``name`` of a file sink, else ``default``."""
+        return dict(self.options).get(name, default)
 
     def __repr__(self) -> str:
         return f"SinkURL({self.shown!r})"
@@ -78,6 +86,7 @@ def parse_sink_url(text: str) -> SinkURL:
         f"{scheme}://{path}" if path.startswith("/") else f"{scheme}:{path}",
         path,
         table,
+        tuple((k, v) for k, v in url.query.items() if k != "table"),
     )
 
 

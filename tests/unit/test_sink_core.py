@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +146,25 @@ def test_the_default_store_names_no_secret() -> None:
     store = default_store("elasticpath", "https://x.example", ClientCredentials("cid", "csecret"))
     assert store == "elasticpath:x.example:cid"
     assert default_store("elasticpath", "https://x.example", BearerToken("tok")).endswith(":bearer")
+
+
+def test_file_sinks_keep_their_other_query_parameters() -> None:
+    url = parse_sink_url("duckdb:///data/x.duckdb?memory_limit=1GB&table=t")
+    assert url.table == "t" and url.option("memory_limit", "256MB") == "1GB"
+    assert parse_sink_url("duckdb:///data/x.duckdb").option("memory_limit", "256MB") == "256MB"
+
+
+async def test_duckdb_refuses_a_memory_limit_that_is_not_a_size(tmp_path: Path) -> None:
+    from integration_logs_async.sinks import StoreKey
+
+    sink = open_sink(f"duckdb://{tmp_path}/x.duckdb?memory_limit=lots")
+    try:
+        with pytest.raises(ValueError, match=r"memory_limit='lots' .* is not a size"):
+            await sink.open(StoreKey("sendcloud", "s", "h"))
+    finally:
+        await sink.close()
+    sink = open_sink(f"duckdb://{tmp_path}/x.duckdb?memory_limit=64MB")
+    try:
+        assert await sink.open(StoreKey("sendcloud", "s", "h")) is None
+    finally:
+        await sink.close()
