@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from integration_logs_async.sinks import parse_sink_url
@@ -73,11 +73,12 @@ def _duckdb(path: str, table: str, provider: str, store: str) -> tuple[list[Any]
     con = duckdb.connect(path, read_only=True)
     try:
         where = "WHERE provider = ? AND store = ?"
-        logs = con.execute(_LOGS.format(t=table) + where, [provider, store]).fetchall()
+        query = _LOGS.replace("created_at", _EPOCH_US).format(t=table) + where
+        logs = con.execute(query, [provider, store]).fetchall()
         names = con.execute(_INTEGRATIONS.format(t=table) + where, [provider, store]).fetchall()
     finally:
         con.close()
-    return logs, names
+    return _with_times(logs), names
 
 
 def _parquet(root: str, table: str, provider: str, store: str) -> tuple[list[Any], list[Any]]:
@@ -88,7 +89,7 @@ def _parquet(root: str, table: str, provider: str, store: str) -> tuple[list[Any
     con = duckdb.connect()
     try:
         logs = con.execute(
-            "SELECT id, integration_id, created_at, succeeded, CAST(raw AS VARCHAR) FROM "
+            f"SELECT id, integration_id, {_EPOCH_US}, succeeded, CAST(raw AS VARCHAR) FROM "
             f"read_parquet('{root}/logs/**/*.parquet', hive_partitioning = true, union_by_name = "
             "true) WHERE provider = ? AND store = ?",
             [provider, store],
@@ -100,4 +101,17 @@ def _parquet(root: str, table: str, provider: str, store: str) -> tuple[list[Any
         ).fetchall()
     finally:
         con.close()
-    return logs, names
+    return _with_times(logs), names
+
+
+# DuckDB returns TIMESTAMPTZ values through pytz before 1.2, which is not a dependency: the
+# readers take microseconds since the epoch and build the aware datetime themselves.
+_EPOCH_US = "epoch_us(created_at)"
+
+
+def _with_times(rows: list[Any]) -> list[Any]:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return [
+        (r[0], r[1], None if r[2] is None else epoch + timedelta(microseconds=r[2]), *r[3:])
+        for r in rows
+    ]
