@@ -8,11 +8,11 @@ refused with a one-line :class:`UsageError` and never overwritten.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import msgspec
 
+from .._files import replace_atomically
 from ._common import UsageError
 
 __all__ = ["STATE_KIND", "TailFileState", "check_tail_state", "load_tail_state", "save_tail_state"]
@@ -79,32 +79,13 @@ def save_tail_state(path: Path, state: TailFileState) -> None:
     """Replace ``path`` with ``state`` atomically (temporary file, fsync, rename);
     :class:`UsageError` (one line) if it cannot: ``path`` is then as it was."""
     try:
-        _replace(path, msgspec.json.encode(state) + b"\n")
+        replace_atomically(path, msgspec.json.encode(state) + b"\n")
     except OSError as exc:
         raise UsageError(
             f"cannot save --state {path}: {exc.strerror or exc}; it still holds the position "
             "before the logs printed last (a rerun prints them again). Free disk space or fix "
             "the permissions, then rerun"
         ) from None
-
-
-def _replace(path: Path, data: bytes) -> None:
-    directory = _directory(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def check_tail_state(path: Path, saved: TailFileState, wanted: TailFileState) -> None:

@@ -8,11 +8,11 @@ output it describes has been flushed and fsynced, so after a crash at any moment
 from __future__ import annotations
 
 import glob
-import os
-import tempfile
 from pathlib import Path
 
 import msgspec
+
+from .._files import directory_of, replace_atomically, temp_prefix
 
 
 class Watermark(msgspec.Struct, kw_only=True):
@@ -84,32 +84,12 @@ def load_state(path: Path) -> HarvestState | None:
         ) from None
 
 
-def _temp_prefix(path: Path) -> str:
-    return f".{path.name}."
-
-
 def remove_stale_temps(path: Path) -> None:
     """Delete temporary files of :func:`save_state` left behind by a killed run."""
-    directory = path.parent if str(path.parent) else Path(".")
-    for stale in directory.glob(glob.escape(_temp_prefix(path)) + "*.tmp"):
+    for stale in directory_of(path).glob(glob.escape(temp_prefix(path)) + "*.tmp"):
         stale.unlink(missing_ok=True)
 
 
 def save_state(path: Path, state: HarvestState) -> None:
     """Atomically replace ``path`` with ``state``."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(msgspec.json.format(msgspec.json.encode(state), indent=2))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    replace_atomically(path, msgspec.json.format(msgspec.json.encode(state), indent=2))
