@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from collections.abc import Mapping
 
@@ -28,6 +27,7 @@ from ..harvest import (
 from ._clients import add_client_arguments, client_from_args
 from ._common import UsageError, non_negative_float, positive_float, positive_int, since_arg
 from ._harvest_sinks import add_sink_arguments, check_sink_args, kept_in_sink
+from ._signals import SigtermCancels, Terminated
 from ._versions import api_versions, chosen_api_version
 
 
@@ -144,17 +144,6 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds between progress lines when stderr is not a terminal (default: 5)",
     )
-
-
-EXIT_TERMINATED = 143
-"""128 + SIGTERM, as a shell reports a process stopped by it."""
-
-
-class Terminated(Exception):
-    """The harvest was stopped by SIGTERM; the message says what a rerun finds."""
-
-    def __init__(self, what_is_kept: str) -> None:
-        super().__init__(f"terminated (SIGTERM); {what_is_kept}")
 
 
 def kept_after_stop(out: str, state: HarvestState | None) -> str:
@@ -276,41 +265,28 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
     check_sink_args(args, options)
     client = client_from_args(args, env)  # the same API version: run_harvest checks it
     status = FollowStatus() if args.follow else None
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    terminated = False
-
-    def terminate() -> None:
-        nonlocal terminated
-        terminated = True
-        task.cancel()
-
+    sigterm = SigtermCancels()
     try:
-        loop.add_signal_handler(signal.SIGTERM, terminate)
-        handling = True
-    except NotImplementedError:  # no signal handlers on this platform's event loop (Windows)
-        handling = False
-    try:
-        async with client:
-            if status is None:
-                return await run_harvest(
+        with sigterm:
+            async with client:
+                if status is None:
+                    return await run_harvest(
+                        client,
+                        options,
+                        progress=not args.quiet,
+                        progress_interval=args.progress_interval,
+                    )
+                await follow_harvest(  # returns never: stopped by a signal or a failure
                     client,
                     options,
+                    interval=args.interval or C.TAIL_POLL_INTERVAL,
+                    lookback=C.TAIL_LOOKBACK if args.lookback is None else args.lookback,
+                    status=status,
                     progress=not args.quiet,
                     progress_interval=args.progress_interval,
                 )
-            await follow_harvest(  # returns never: stopped by a signal or a failure
-                client,
-                options,
-                interval=args.interval or C.TAIL_POLL_INTERVAL,
-                lookback=C.TAIL_LOOKBACK if args.lookback is None else args.lookback,
-                status=status,
-                progress=not args.quiet,
-                progress_interval=args.progress_interval,
-            )
     except asyncio.CancelledError:
-        if terminated:
+        if sigterm.received:
             raise Terminated(_kept_now(options)) from None
         raise
     except (IntegrationLogsError, ValueError) as exc:
@@ -320,7 +296,5 @@ async def harvest_command(args: argparse.Namespace, env: Mapping[str, str]) -> H
             raise _continue_by_scope(options, narrower, *found) from exc
         raise
     finally:
-        if handling:
-            loop.remove_signal_handler(signal.SIGTERM)
         if status is not None and status.harvest is not None:  # what it did, then why it ended
             print(status.summary(), file=sys.stderr)

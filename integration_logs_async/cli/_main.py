@@ -13,11 +13,12 @@ from ..errors import IntegrationLogsError
 from ._clients import CREDENTIALS_HELP
 from ._common import EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE, UsageError, exit_code_for
 from ._demo import add_demo_arguments, run_demo
-from ._harvest import EXIT_TERMINATED, Terminated, add_harvest_arguments, harvest_command
+from ._harvest import add_harvest_arguments, harvest_command
 from ._harvest_sinks import HARVEST_EPILOG
 from ._help import DefaultsHelpFormatter, add_global_options
 from ._integrations import add_integrations_arguments, integrations_command
 from ._messages import in_cli_words, one_line
+from ._signals import EXIT_TERMINATED, Terminated
 from ._tail import TAIL_EPILOG, add_tail_arguments, tail_command
 
 EXIT_BROKEN_PIPE = 141

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,8 +35,8 @@ from ..records import RawRecord
 from ..tail import TailOptions, TailStream
 from ._clients import add_client_arguments, client_from_args
 from ._common import UsageError, non_negative_float, positive_float, positive_int
-from ._harvest import Terminated
 from ._messages import in_cli_words, one_line
+from ._signals import SigtermCancels, Terminated
 from ._tail_format import json_line, tail_since_arg, text_line, use_color
 from ._tail_state import (
     STATE_KIND,
@@ -275,49 +274,34 @@ async def tail_command(
     last = saved.checkpoint if saved is not None else None
     printed = 0
 
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    terminated = False
-
-    def terminate() -> None:
-        nonlocal terminated
-        terminated = True
-        task.cancel()
-
-    try:
-        loop.add_signal_handler(signal.SIGTERM, terminate)
-        handling = True
-    except NotImplementedError:  # no signal handlers on this platform's event loop (Windows)
-        handling = False
+    sigterm = SigtermCancels()
     library_logger = logging.getLogger(C.LOGGER_NAME)
     one_line_filter = _OneLine()
     library_logger.addFilter(one_line_filter)
     try:
-        async with client_from_args(args, env) as client:
-            tail, here = _open_tail(client, args, state_path, saved)
-            one = args.integration[0] if len(set(args.integration)) == 1 else None
-            source = Source("", one)
-            printer = _Printer(stream, fmt == "text", color, client.spec.normalize, source)
-            async with tail:
-                async for batch in tail.pages(idle=True, max_items=args.max_logs):
-                    if batch.items:
-                        printer.write(batch.items)  # flushed before the state says so
-                        printed += len(batch.items)
-                    if state_path is not None and batch.checkpoint != last:
-                        here.checkpoint = batch.checkpoint
-                        save_tail_state(state_path, here)
-                        last = batch.checkpoint
-                    if args.once:
-                        break
+        with sigterm:
+            async with client_from_args(args, env) as client:
+                tail, here = _open_tail(client, args, state_path, saved)
+                one = args.integration[0] if len(set(args.integration)) == 1 else None
+                source = Source("", one)
+                printer = _Printer(stream, fmt == "text", color, client.spec.normalize, source)
+                async with tail:
+                    async for batch in tail.pages(idle=True, max_items=args.max_logs):
+                        if batch.items:
+                            printer.write(batch.items)  # flushed before the state says so
+                            printed += len(batch.items)
+                        if state_path is not None and batch.checkpoint != last:
+                            here.checkpoint = batch.checkpoint
+                            save_tail_state(state_path, here)
+                            last = batch.checkpoint
+                        if args.once:
+                            break
     except asyncio.CancelledError:
-        if terminated:
+        if sigterm.received:
             raise Terminated(_kept(state_path, last)) from None
         raise
     finally:
         library_logger.removeFilter(one_line_filter)
-        if handling:
-            loop.remove_signal_handler(signal.SIGTERM)
     return printed
 
 
