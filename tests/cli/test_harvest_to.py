@@ -4,7 +4,6 @@ its exit code for each sink failure (in this process, with an in-memory sink).""
 from __future__ import annotations
 
 import builtins
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,17 +95,17 @@ def test_each_sink_failure_is_one_line_with_its_exit_code(
 
 
 def test_a_locked_store_exits_6_at_once(
-    emu: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = FakeDatabase()
     install_fake(monkeypatch, db)
     db.locks.add(("elasticpath", "eu-shop"))
-    # The emulator serves the whole module: an earlier test's last requests may still land.
-    before = time.monotonic()
-    rc, _, err = harvest(emu, capsys, "--to", URL, "--store", "eu-shop")
-    assert rc == 6
-    assert "another harvest of store 'eu-shop' is writing to " + SHOWN in error_line(err)
-    assert [r for r in emu.requests if r.started >= before] == []
+    # An emulator of its own: the module's may still serve an earlier test's last requests.
+    with ThreadedEmulator(integrations=2, jobs_per_integration=2, logs=40) as own:
+        rc, _, err = harvest(own, capsys, "--to", URL, "--store", "eu-shop")
+        assert rc == 6
+        assert "another harvest of store 'eu-shop' is writing to " + SHOWN in error_line(err)
+        assert own.requests == []  # refused before any request
 
 
 @pytest.mark.parametrize(
