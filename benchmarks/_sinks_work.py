@@ -6,8 +6,9 @@
   (the file harvest's ``encode_line``, raw format), and pickle them with a realistic state
   document to ``spec["rows_file"]``. Not a measurement: it prepares the write path's input.
 - ``sink_write``: load that file, open the sink (``spec["to"]``; tables created before the
-  clock starts), then, measured, write the rows in batches of ``spec["batch"]`` (the
-  harvest's default, 5,000) with ``sink.write(rows, state)``: one transaction per batch.
+  clock starts), then, measured, write the rows in batches of ``spec["batch"]`` (None: the
+  sink's :attr:`~integration_logs_async.sinks.Sink.batch_records`, what a harvest gives it)
+  with ``sink.write(rows, state)``: one transaction per batch.
   ``to`` of kind ``jsonl`` is the baseline: the same batches as lines through the file
   harvest's ``JsonlWriter``, then ``sync()`` (flush + fsync) and the state file replaced
   atomically (``save_state``: temp, fsync, rename, fsync directory), as the file harvest
@@ -102,15 +103,17 @@ async def sink_write(spec: Spec, run: Run) -> dict[str, Any]:
     """Write the pickled rows into ``spec["to"]`` in batches (see the module)."""
     data = _load(spec["rows_file"])
     rows, lines, state = data["rows"], data["lines"], data["state"]
-    batch = int(spec.get("batch", 5000))
+    from integration_logs_async._constants import HARVEST_SAVE_EVERY_RECORDS
     from integration_logs_async.sinks import StoreKey, open_sink, parse_sink_url
 
     target = parse_sink_url(spec["to"])
     if target.kind == "jsonl":
         assert target.path is not None
+        batch = int(spec.get("batch") or HARVEST_SAVE_EVERY_RECORDS)
         return await _jsonl_write(target.path, lines, batch, run)
 
     sink = open_sink(spec["to"])
+    batch = int(spec.get("batch") or sink.batch_records)
     key = StoreKey(provider=rows[0][0], store=STORE, harvest="bench")
     inserted = 0
 
@@ -124,7 +127,7 @@ async def sink_write(spec: Spec, run: Run) -> dict[str, Any]:
         await run(write_all())
     finally:
         await sink.close()
-    return {"records": inserted, "batches": -(-len(rows) // batch)}
+    return {"records": inserted, "batches": -(-len(rows) // batch), "batch": batch}
 
 
 async def _jsonl_write(path_text: str, lines: list[bytes], batch: int, run: Run) -> dict[str, Any]:

@@ -84,6 +84,13 @@ IDSET_SQLITE_CACHE_KIB: Final = 4096
 IDSET_GENERATION_SIZE: Final = 1 << 17
 
 # --- tail (_tail/) ------------------------------------------------------------------------------
+# a harvest commits its output and state every N records (or every few seconds): a crash
+# re-reads at most that much. Parquet prefers fewer, larger files (a batch spanning a month
+# of logs makes a file per day: ~1 ms of fixed cost each)
+HARVEST_SAVE_EVERY_RECORDS: Final = 5000
+HARVEST_SAVE_EVERY_SECONDS: Final = 2.0
+PARQUET_SAVE_EVERY_RECORDS: Final = 25_000
+
 TAIL_POLL_INTERVAL: Final = 5.0  # seconds between polls of one listing
 TAIL_JITTER: Final = 0.1  # polls land within +-10% of the interval, so many tails spread out
 # A log may appear this many seconds "late" (created_at older than the newest log seen) and

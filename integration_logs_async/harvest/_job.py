@@ -185,7 +185,7 @@ async def harvest_keeping_files(
                 mid_page = False
                 del sourced  # not held while the next page is awaited: its records are freed
                 if (
-                    counters.records - last_save_records >= options.save_every_records
+                    counters.records - last_save_records >= options.records_per_save()
                     or time.monotonic() - last_save_time >= options.save_every_seconds
                 ):
                     await save(done=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import providers
 from .._client_checks import check_count
+from .._constants import HARVEST_SAVE_EVERY_RECORDS, HARVEST_SAVE_EVERY_SECONDS
 from ..providers import ProviderSpec, Scope
 from ..sinks import SinkURL, parse_sink_url
 from ._output import OutputFormat
@@ -37,6 +38,11 @@ class HarvestOptions:
     keeps the harvest's state in its own database, next to the rows, so ``state``,
     ``append``, ``force`` and ``format`` are for files only.
 
+    ``save_every_records`` / ``save_every_seconds``: how often the output and the state are
+    committed (a crash re-reads at most that much). None: 5,000 records, or the sink's own
+    batch size (:attr:`~integration_logs_async.sinks.Sink.batch_records`: 25,000 for
+    Parquet, so that its files are fewer and larger).
+
     ``scope=None``: the scope the state file records, else :func:`default_scope`.
     ``append``: an existing output that the state does not describe is kept and added to,
     skipping the records already in it. ``force``: such an output is replaced (once the run
@@ -60,11 +66,15 @@ class HarvestOptions:
     since: datetime | None = None
     format: OutputFormat = "raw"
     page_size: int | None = None
-    save_every_records: int = 5000
-    save_every_seconds: float = 2.0
+    save_every_records: int | None = None
+    save_every_seconds: float = HARVEST_SAVE_EVERY_SECONDS
     append: bool = False
     force: bool = False
     api_version: int | None = None
+
+    def records_per_save(self, preferred: int = HARVEST_SAVE_EVERY_RECORDS) -> int:
+        """``save_every_records``, else ``preferred`` (the output's own batch size)."""
+        return self.save_every_records or preferred
 
     def __post_init__(self) -> None:
         providers.spec(self.provider)  # ValueError naming the providers
@@ -89,7 +99,8 @@ class HarvestOptions:
             check_count("max_items", self.max_items, minimum=0)
         if self.page_size is not None:
             check_count("page_size", self.page_size, minimum=1, maximum=spec.max_page_size)
-        check_count("save_every_records", self.save_every_records, minimum=1)
+        if self.save_every_records is not None:
+            check_count("save_every_records", self.save_every_records, minimum=1)
         if self.since is not None and self.since.tzinfo is None:
             raise ValueError("since must carry a timezone, e.g. 2024-01-31T00:00:00Z")
         if self.out == "-" and self.state is not None:

@@ -178,6 +178,7 @@ async def _harvest(
     base = (stats.requests, stats.retries, stats.rate_limited)
     pending: dict[str, Watermark] = dict(state.pending_watermarks)
     batch: list[LogRow] = []
+    save_every = options.records_per_save(sink.batch_records)
     run_inserted = 0
     last_write = time.monotonic()
 
@@ -238,7 +239,7 @@ async def _harvest(
                 batch.append(log_row(record, source, normalize, provider, store))
             del sourced
             if (
-                len(batch) >= options.save_every_records
+                len(batch) >= save_every
                 or time.monotonic() - last_write >= options.save_every_seconds
             ):
                 await commit(done=False)

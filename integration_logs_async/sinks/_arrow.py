@@ -32,14 +32,22 @@ def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
 
 LOG_SCHEMA = arrow_schema(LOG_COLUMNS)
 """The log table as Arrow: created_at is ``timestamp[us, tz=UTC]``, raw is a string."""
+JSON_EXTENSION = {b"ARROW:extension:name": b"arrow.json", b"ARROW:extension:metadata": b""}
+"""Field metadata that marks a string column as JSON (Arrow's canonical ``arrow.json``
+extension; DuckDB reads such a column as its JSON type, without parsing it again)."""
+LOG_SCHEMA_JSON = pa.schema(
+    [f.with_metadata(JSON_EXTENSION) if f.name == "raw" else f for f in LOG_SCHEMA]
+)
+""":data:`LOG_SCHEMA` with ``raw`` marked as JSON (the DuckDB sink)."""
 INTEGRATION_SCHEMA = arrow_schema(INTEGRATION_COLUMNS)
 """The integrations table as Arrow."""
 
 
-def log_table(rows: Sequence[LogRow]) -> pa.Table:
-    """``rows`` as an Arrow table of :data:`LOG_SCHEMA`; ``ValueError`` naming the column
-    when a value does not fit its type."""
-    return _table(rows, LOG_SCHEMA)
+def log_table(rows: Sequence[LogRow], schema: pa.Schema = LOG_SCHEMA) -> pa.Table:
+    """``rows`` as an Arrow table of :data:`LOG_SCHEMA` (or ``schema``, the same columns
+    with other metadata); ``ValueError`` naming the column when a value does not fit its
+    type."""
+    return _table(rows, schema)
 
 
 def integration_table(rows: Sequence[IntegrationRow]) -> pa.Table:
@@ -64,4 +72,12 @@ def _table(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-__all__ = ["INTEGRATION_SCHEMA", "LOG_SCHEMA", "arrow_schema", "integration_table", "log_table"]
+__all__ = [
+    "INTEGRATION_SCHEMA",
+    "JSON_EXTENSION",
+    "LOG_SCHEMA",
+    "LOG_SCHEMA_JSON",
+    "arrow_schema",
+    "integration_table",
+    "log_table",
+]

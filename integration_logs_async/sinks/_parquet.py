@@ -35,6 +35,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from .._constants import PARQUET_SAVE_EVERY_RECORDS
 from . import _manifest as m
 from ._arrow import integration_table, log_table
 from ._durable import fsync_dir, lock, make_dirs, os_error, temp_path, unlock, write_atomic
@@ -58,6 +59,8 @@ class ParquetSink:
     module."""
 
     unique = False
+    batch_records = PARQUET_SAVE_EVERY_RECORDS
+    """A file per provider and day of each batch: larger batches, fewer and larger files."""
 
     def __init__(self, url: SinkURL) -> None:
         self._url = url
@@ -308,11 +311,22 @@ def _partitions(table: Any, by_day: bool = True) -> Iterator[tuple[str, str, str
         columns.append(pa.array([""] * table.num_rows, pa.string()))
     group = pc.binary_join_element_wise(*columns, "\x00")
     rest = table.drop_columns(["provider"])
-    values = pc.unique(group).to_pylist()
-    for value in values:
+    counts = pc.value_counts(group)
+    if len(counts) > 1:  # one stable sort, then slices (a filter per part scans them all)
+        order = pc.sort_indices(group)
+        rest, group = rest.take(order), group.take(order)
+        counts = pc.value_counts(group)  # in order of first appearance: sorted
+    start = 0
+    for value, count in zip(
+        counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+    ):
         provider, store, day_text = value.split("\x00")
-        part = rest if len(values) == 1 else rest.filter(pc.equal(group, value))
-        yield provider, store, day_text, part
+        yield provider, store, day_text, rest.slice(start, count)
+        start += count
+
+
+_DISTINCT = frozenset({"id", "created_at", "url", "error", "raw"})
+"""Columns whose values are mostly distinct: a dictionary would only be built and dropped."""
 
 
 def _write_parquet(table: Any, path: Path) -> None:
@@ -321,7 +335,7 @@ def _write_parquet(table: Any, path: Path) -> None:
     dictionary = [
         name
         for name, column in zip(table.column_names, table.columns, strict=True)
-        if column.null_count < table.num_rows
+        if column.null_count < table.num_rows and name not in _DISTINCT
     ]
     pq.write_table(table, path, compression=_COMPRESSION, use_dictionary=dictionary)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs or py.typed
 
+from .._constants import HARVEST_SAVE_EVERY_RECORDS
 from . import _postgres_sql as sql
 from ._errors import SinkError, SinkLockedError, SinkSchemaError
 from ._postgres_clean import storable_rows
@@ -88,6 +89,7 @@ class PostgresSink:
     """A :class:`~._sink.Sink` writing to a PostgreSQL database (``postgresql://``)."""
 
     unique = True
+    batch_records = HARVEST_SAVE_EVERY_RECORDS
 
     def __init__(self, url: SinkURL) -> None:
         self._url = url

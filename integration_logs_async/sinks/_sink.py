@@ -48,6 +48,12 @@ class Sink(Protocol):
         False (Parquet): the harvest must not hand it an id twice (see :meth:`ids`)."""
         ...
 
+    @property
+    def batch_records(self) -> int:
+        """How many rows a harvest should give each :meth:`write` unless told otherwise
+        (``--save-every``): 5,000, or more where a commit has a large fixed cost."""
+        ...
+
     def ids(self) -> AsyncIterator[list[str]]:
         """The ids already written for the opened key's provider and store, in batches (for
         a sink that is not :attr:`unique`, so the harvest can skip them)."""

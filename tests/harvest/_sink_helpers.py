@@ -35,12 +35,16 @@ class FakeDatabase:
     """What the fake sinks of one URL have committed."""
 
     unique: bool = True
+    batch_records: int = 5000
+    """The rows per write the sink asks for (``Sink.batch_records``)."""
     rows: dict[tuple[str, str, str], LogRow] = field(default_factory=dict)
     states: dict[StoreKey, bytes] = field(default_factory=dict)
     integrations: dict[tuple[str, str, str], IntegrationRow] = field(default_factory=dict)
     locks: set[tuple[str, str]] = field(default_factory=set)
     writes: int = 0
     """Batches committed."""
+    batch_sizes: list[int] = field(default_factory=list)
+    """The rows of each committed write."""
     fail_after: int | None = None
     """Commit this many more writes, then fail the next (and every later) one."""
     failure: type[SinkError] = SinkFullError
@@ -72,6 +76,10 @@ class FakeSink:
     @property
     def unique(self) -> bool:
         return self._db.unique
+
+    @property
+    def batch_records(self) -> int:
+        return self._db.batch_records
 
     async def ids(self) -> AsyncIterator[list[str]]:
         assert self._key is not None
@@ -113,6 +121,7 @@ class FakeSink:
         db.rows.update(staged)  # the commit: rows and state together
         db.states[key] = bytes(state)
         db.writes += 1
+        db.batch_sizes.append(len(rows))
         return inserted
 
     async def write_integrations(self, rows: Sequence[IntegrationRow]) -> None:

@@ -302,3 +302,27 @@ async def test_follow_into_a_sink_is_refused(
         with pytest.raises(ValueError, match="database sinks are harvested without --follow"):
             await follow_harvest(client, HarvestOptions(provider="sendcloud", to=URL))
     assert db.opened == 0 and emulator.requests == []
+
+
+@pytest.mark.emulator(integrations=2, logs=120)
+async def test_batches_are_the_sinks_own_size_unless_save_every_is_given(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = FakeDatabase(batch_records=30)
+    install_fake(monkeypatch, db)
+    await harvest(emulator, "sendcloud", page_size=10, save_every_seconds=3600.0)
+    *full, last = [size for size in db.batch_sizes if size]
+    assert full and all(30 <= size < 40 for size in full), db.batch_sizes  # at page ends
+    assert sum(full) + last == len(store_records(emulator, "sendcloud"))
+
+    told = FakeDatabase(batch_records=30)
+    install_fake(monkeypatch, told)
+    await harvest(
+        emulator,
+        "sendcloud",
+        store="other",
+        page_size=10,
+        save_every_records=50,
+        save_every_seconds=3600.0,
+    )
+    assert all(50 <= size < 60 for size in told.batch_sizes[:-1] if size), told.batch_sizes

@@ -22,8 +22,9 @@ from ._filesinks import PROVIDER, STORE, log_rows, utc
 KEY = StoreKey(PROVIDER, STORE, "logs:all")
 
 
-def sink_at(path: Path, table: str = "") -> DuckDBSink:
-    return DuckDBSink(parse_sink_url(f"duckdb://{path}" + (f"?table={table}" if table else "")))
+def sink_at(path: Path, table: str = "", **options: str) -> DuckDBSink:
+    query = "&".join(f"{k}={v}" for k, v in ({"table": table} | options).items() if v)
+    return DuckDBSink(parse_sink_url(f"duckdb://{path}" + (f"?{query}" if query else "")))
 
 
 def query(path: Path, sql: str) -> list[Any]:
@@ -98,10 +99,9 @@ async def test_a_failed_batch_leaves_neither_rows_nor_state(tmp_path: Path) -> N
     sink = sink_at(path)
     await sink.open(KEY)
     await sink.write(log_rows(0, 5), b'{"n": 1}')
-    bad = log_rows(5, 5)
-    bad[3] = (*bad[3][:12], b"this is not JSON")  # refused by the JSON column mid-insert
+    # the rows go in first, then the state is refused by its JSON column: all rolled back
     with pytest.raises(SinkError, match="Malformed JSON"):
-        await sink.write(bad, b'{"n": 2}')
+        await sink.write(log_rows(5, 5), b"this state is not JSON")
     assert await sink.write([], b'{"n": 3}') == 0  # the sink is still usable
     await sink.close()
     assert query(path, "SELECT count(*) FROM integration_logs") == [(5,)]
@@ -136,6 +136,19 @@ async def test_lone_surrogates_are_written_as_replacement_characters(tmp_path: P
     assert query(path, "SELECT error, raw FROM integration_logs WHERE id = 'log-0'") == [
         ("bad \ufffd text", '{"a": "\\ufffd"}')
     ]
+    # raw goes in unparsed (Arrow's JSON type): what DuckDB's JSON functions read is valid
+    assert query(path, "SELECT count(*) FROM integration_logs WHERE json_valid(raw)") == [(2,)]
+    assert query(path, "SELECT typeof(raw) FROM integration_logs LIMIT 1") == [("JSON",)]
+
+
+async def test_threads_is_a_positive_count(tmp_path: Path) -> None:
+    sink = sink_at(tmp_path / "one.duckdb", threads="1")
+    await sink.open(KEY)
+    assert await sink.write(log_rows(0, 3), b"{}") == 3
+    await sink.close()
+    for bad in ("0", "two", "-1"):
+        with pytest.raises(ValueError, match=f"threads='{bad}'"):
+            await sink_at(tmp_path / f"{bad}.duckdb", threads=bad).open(KEY)
 
 
 async def test_ids_are_the_stores_own(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import pyarrow.dataset as ds  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from integration_logs_async.sinks import StoreKey, parse_sink_url
-from integration_logs_async.sinks._parquet import ParquetSink
+from integration_logs_async.sinks._arrow import log_table
+from integration_logs_async.sinks._parquet import ParquetSink, _partitions
 
 from ._filesinks import PROVIDER, STORE, log_rows, utc
 
@@ -128,3 +129,18 @@ async def test_empty_batches_commit_the_state_without_files(tmp_path: Path) -> N
     again = sink_at(tmp_path)
     assert await again.open(KEY) == b'{"n": 2}'
     await again.close()
+
+
+def test_a_batch_splits_by_day_keeping_each_days_rows_in_order() -> None:
+    rows = log_rows(0, 60)  # hours apart: days interleave with the NULL-dated rows
+    parts = list(_partitions(log_table(rows)))
+    assert [day for _, _, day, _ in parts] == sorted({day for _, _, day, _ in parts})
+    for provider, store, day, part in parts:
+        assert (provider, store) == (PROVIDER, STORE) and "provider" not in part.column_names
+        expected = [
+            r[2]
+            for r in rows
+            if (str(utc(r[5]).date()) if r[5] is not None else "unknown") == day  # type: ignore[union-attr]
+        ]
+        assert part.column("id").to_pylist() == expected  # every row, in the batch's order
+    assert sum(part.num_rows for *_, part in parts) == 60

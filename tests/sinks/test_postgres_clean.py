@@ -10,6 +10,7 @@ from integration_logs_async.sinks._postgres_clean import (
     storable_json,
     storable_rows,
     storable_text,
+    with_storable_json,
 )
 
 from ._postgres_helpers import admin, make_rows, opened
@@ -31,6 +32,18 @@ from ._postgres_helpers import admin, make_rows, opened
 def test_storable_json(raw: bytes, expected: bytes) -> None:
     assert storable_json(raw) == expected
     json.loads(storable_json(raw))  # still JSON
+
+
+def test_with_storable_json_copies_only_when_a_raw_json_changes() -> None:
+    rows = make_rows(3)
+    harmless = (*rows[0][:12], rb'{"a": "\u00e9"}')  # an escape, but a storable one
+    assert with_storable_json([harmless, rows[1]])[0] is harmless
+    kept = [harmless, *rows[1:]]
+    assert with_storable_json(kept) is kept
+    bad = (*rows[1][:12], rb'{"a": "\ud800 and \u0000"}')
+    fixed = with_storable_json([rows[0], bad])
+    assert fixed[0] is rows[0] and fixed[1][:12] == bad[:12]
+    assert fixed[1][12] == rb'{"a": "\ufffd and \ufffd"}'
 
 
 def test_storable_text_and_rows() -> None:
