@@ -1,0 +1,1 @@
+"""Fleet harvest: many stores (accounts) harvested into one PostgreSQL sink."""
