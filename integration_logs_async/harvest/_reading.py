@@ -46,6 +46,10 @@ class HarvestResult:
     (without its password), ``state`` None (the state is in the sink) and
     ``records_in_file`` the rows this harvest (its store, scope, integrations and API
     version) has inserted into the sink across runs."""
+    newest_created_at: datetime | None = None
+    """A harvest into a sink: the newest ``created_at`` among its streams' watermarks (this
+    run's newest records, else the previous complete run's), for the lag of a fleet's
+    metrics; None for a file harvest, or when no record carried a time."""
 
     def summary(self) -> str:
         """Human-readable closing lines."""

@@ -266,7 +266,14 @@ async def _harvest(
         notes=notes,
         api_version=None if options.default_api_version else options.chosen_api_version,
         store=store,
+        newest_created_at=_newest({**state.watermarks, **pending}),
     )
+
+
+def _newest(watermarks: dict[str, Watermark]) -> datetime | None:
+    """The latest ``created_at`` among ``watermarks`` (None: none carries one)."""
+    times = [datetime.fromisoformat(w.created_at) for w in watermarks.values() if w.created_at]
+    return max((t if t.tzinfo else t.replace(tzinfo=UTC) for t in times), default=None)
 
 
 __all__ = ["run_sink_harvest", "store_name", "write_integrations"]
