@@ -35,6 +35,10 @@ Path offsets shift up, totals shrink), and :meth:`Emulator.set_arrival_rate` (or
 created "now" arrive on a schedule, ``floor(rate * t)`` per provider after ``t`` seconds;
 :attr:`Emulator.arrivals` counts them.
 
+:class:`EmulatorFleet` runs N independent emulators, one per store (own port, data,
+credentials and rate limit), with their credentials as environment variables and a
+stores file for ``integration-logs fleet`` (``emulate --stores N``).
+
 Faults (:class:`FaultKind`) are configured with :class:`FaultConfig`, at start or
 with :meth:`Emulator.set_faults`.  Run the emulator as a process with
 ``python -m integration_logs_async.emulator`` or ``integration-logs emulate``
@@ -45,6 +49,7 @@ from ._auth import CredentialKind
 from ._config import EmulatorConfig, EmulatorOptions, MetaStyle, Provider
 from ._errors import EmulatorBindError, EmulatorLoopError
 from ._faults import FaultConfig, FaultKind
+from ._fleet import EmulatorFleet, FleetAuth, FleetStore
 from ._log_fields import LogFieldError, LogFields
 from ._records import RequestRecord
 from ._server import Emulator, create_app
@@ -55,10 +60,13 @@ __all__ = [
     "Emulator",
     "EmulatorBindError",
     "EmulatorConfig",
+    "EmulatorFleet",
     "EmulatorLoopError",
     "EmulatorOptions",
     "FaultConfig",
     "FaultKind",
+    "FleetAuth",
+    "FleetStore",
     "LogFieldError",
     "LogFields",
     "LogId",

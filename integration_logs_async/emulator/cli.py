@@ -20,6 +20,8 @@ Faults are given as ``--fault KIND=PROBABILITY`` (e.g. ``--fault server_error=0.
 or ``--fault SETTING=VALUE`` for a :class:`FaultConfig` setting (e.g.
 ``--fault retry_after_seconds=2``), and ``--schedule N=KIND`` faults the N-th
 data request.
+
+``--stores N`` runs N independent stores instead of one (see :mod:`._fleet_cli`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from ._arrivals import format_rate, parse_providers, parse_rate
 from ._config import EmulatorConfig, Provider
 from ._errors import EmulatorBindError
 from ._faults import FAULT_KIND_NAMES, FaultConfig
+from ._fleet_cli import add_fleet_arguments, run_fleet
 from ._server import Emulator
 
 _KINDS = FAULT_KIND_NAMES
@@ -226,6 +229,7 @@ def add_emulate_arguments(parser: argparse.ArgumentParser) -> None:
         default=False,
         help="print one JSON line instead of export lines (default: export lines)",
     )
+    add_fleet_arguments(parser)
 
 
 def _fault_value(name: str, value: str) -> Any:
@@ -339,6 +343,8 @@ def run_emulate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"emulate: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "stores", None) is not None:
+        return run_fleet(args, config)
     try:
         asyncio.run(serve(config, as_json=args.json))
     except EmulatorBindError as exc:
