@@ -12,27 +12,17 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from typing import Any, Literal, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import providers
 from .._http import check_base_url, is_loopback
 from ..providers import ProviderSpec
 from ..providers._base import path_id
+from ._credential_rules import check_credentials
+from ._store_errors import StoreChecker, StoresFileError, listed
 
-__all__ = [
-    "CREDENTIAL_KEYS",
-    "SECRET_KEYS",
-    "STORE_KEYS",
-    "CredentialKind",
-    "StoresFileError",
-    "check_store",
-    "credential_kind",
-    "reference_name",
-]
-
-CredentialKind = Literal["basic", "client_credentials"]
-"""HTTP Basic (public key + secret key) or OAuth2 client credentials."""
+__all__ = ["STORE_KEYS", "check_store"]
 
 STORE_KEYS = (
     "name",
@@ -48,94 +38,14 @@ STORE_KEYS = (
 )
 """The keys of a ``[[store]]`` table, in the order they are checked."""
 
-CREDENTIAL_KEYS: dict[CredentialKind, tuple[str, ...]] = {
-    "basic": ("public_key", "secret_key"),
-    "client_credentials": ("client_id", "client_secret", "token_url"),
-}
-"""The keys of a store's ``credentials`` table, per kind."""
-
-SECRET_KEYS = frozenset({"secret_key", "client_secret"})
-"""Credentials keys whose value must be an environment-variable reference."""
-
 _NAME = re.compile(r"[A-Za-z0-9._:-]{1,200}")
-_REFERENCE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
-_KIND_TITLE = {"basic": "HTTP Basic", "client_credentials": "OAuth2 client credentials"}
-
-
-class StoresFileError(ValueError):
-    """A stores file (or a store's JSON) that cannot be used; the message says where and why.
-
-    ``source``: the file (or ``"job"``); ``store``: the store's name, or ``"store N"`` when it
-    has no valid name; ``key``: the key path (``credentials.secret_key``); each None when the
-    error is not about one.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        source: str | None = None,
-        store: str | None = None,
-        key: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.source = source
-        self.store = store
-        self.key = key
-
-
-def reference_name(value: str) -> str | None:
-    """The variable a ``"$NAME"`` or ``"${NAME}"`` reference names; None for anything else."""
-    match = _REFERENCE.fullmatch(value)
-    return (match.group(1) or match.group(2)) if match else None
-
-
-def credential_kind(keys: Mapping[str, object]) -> CredentialKind:
-    """The kind of credentials a (checked) ``credentials`` table holds."""
-    return "basic" if "public_key" in keys else "client_credentials"
-
-
-def _variable_hint(store: str | None, key: str) -> str:
-    base = re.sub(r"[^A-Za-z0-9]+", "_", store or "store").strip("_").upper() or "STORE"
-    if base[0].isdigit():
-        base = "STORE_" + base
-    return f"{base}_{key.upper()}"
-
-
-def _listed(values: tuple[str, ...] | list[str]) -> str:
-    *first, last = values
-    return f"{', '.join(first)} or {last}" if first else last
-
-
-class _Checker:
-    """Raises the :class:`StoresFileError` of one store's key."""
-
-    def __init__(self, source: str, position: int | None, from_defaults: frozenset[str]) -> None:
-        self.source = source
-        self.name: str | None = None
-        self.label = f"store {position}" if position is not None else "store"
-        self.from_defaults = from_defaults
-
-    def named(self, name: str) -> None:
-        self.name = name
-        self.label = f"store {name!r}"
-
-    def fail(self, key: str, what: str, todo: str) -> NoReturn:
-        top = key.split(".", 1)[0]
-        shown = f"{key} (from [defaults])" if top in self.from_defaults else key
-        raise StoresFileError(
-            f"{self.source}: {self.label}: {shown}: {what}; {todo}",
-            source=self.source,
-            store=self.name or self.label,
-            key=key,
-        )
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _name(table: Mapping[str, Any], check: _Checker) -> str:
+def _name(table: Mapping[str, Any], check: StoreChecker) -> str:
     name = table.get("name")
     if name is None:
         check.fail("name", "missing", 'give each store a unique name, e.g. name = "shop-eu"')
@@ -149,7 +59,7 @@ def _name(table: Mapping[str, Any], check: _Checker) -> str:
     return name
 
 
-def _unknown_keys(table: Mapping[str, Any], known: tuple[str, ...], check: _Checker) -> None:
+def _unknown_keys(table: Mapping[str, Any], known: tuple[str, ...], check: StoreChecker) -> None:
     for key in table:
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1)
@@ -157,10 +67,10 @@ def _unknown_keys(table: Mapping[str, Any], known: tuple[str, ...], check: _Chec
             check.fail(str(key), "unknown key", f"remove it ({hint})")
 
 
-def _provider(table: Mapping[str, Any], check: _Checker) -> str:
+def _provider(table: Mapping[str, Any], check: StoreChecker) -> str:
     names = providers.names()
     provider = table.get("provider")
-    known = _listed([f'"{n}"' for n in names])
+    known = listed([f'"{n}"' for n in names])
     if provider is None:
         check.fail("provider", "missing", f"write provider = {known}")
     if provider not in names:
@@ -168,7 +78,7 @@ def _provider(table: Mapping[str, Any], check: _Checker) -> str:
     return str(provider)
 
 
-def _api_version(table: Mapping[str, Any], provider: str, check: _Checker) -> int | None:
+def _api_version(table: Mapping[str, Any], provider: str, check: StoreChecker) -> int | None:
     version = table.get("api_version")
     if version is None:
         return None
@@ -181,7 +91,7 @@ def _api_version(table: Mapping[str, Any], provider: str, check: _Checker) -> in
             "remove api_version from this store",
         )
     if not _is_int(version) or version not in versions:
-        allowed = _listed([str(v) for v in versions])
+        allowed = listed([str(v) for v in versions])
         check.fail(
             "api_version",
             f"{version!r} is not a {default.title} API version",
@@ -200,7 +110,7 @@ def _version_of_path(provider: str, url: str) -> int | None:
     return None
 
 
-def _base_url(table: Mapping[str, Any], spec: ProviderSpec, check: _Checker) -> str | None:
+def _base_url(table: Mapping[str, Any], spec: ProviderSpec, check: StoreChecker) -> str | None:
     url = table.get("base_url")
     if url is None:
         return None
@@ -228,76 +138,7 @@ def _base_url(table: Mapping[str, Any], spec: ProviderSpec, check: _Checker) -> 
     return url
 
 
-def _credential_value(key: str, value: object, check: _Checker) -> str:
-    secret = key in SECRET_KEYS
-    hint = f'"${_variable_hint(check.name, key)}"'
-    if not isinstance(value, str):
-        check.fail(
-            f"credentials.{key}", f"must be a string, not {type(value).__name__}", f"write {hint}"
-        )
-    if not value:
-        check.fail(f"credentials.{key}", "empty", f"write {hint}")
-    if value.startswith("$"):
-        if reference_name(value) is None:
-            shown = "" if secret else f" {value!r}"
-            check.fail(
-                f"credentials.{key}",
-                f"the reference{shown} is not valid",
-                f'write "$NAME" or "${{NAME}}", NAME of letters, digits and _, e.g. {hint}',
-            )
-        return value
-    if secret:
-        check.fail(
-            f"credentials.{key}",
-            "a secret written in the file is refused",
-            f"put it in an environment variable and write {hint}",
-        )
-    if key == "token_url":
-        try:
-            check_base_url(value, allow_insecure_http=True, what="the URL")
-        except ValueError as exc:
-            check.fail("credentials.token_url", str(exc), "write an https URL or a reference")
-    return value
-
-
-def _credentials(table: Mapping[str, Any], spec: ProviderSpec, check: _Checker) -> dict[str, str]:
-    kinds: tuple[CredentialKind, ...] = tuple(c.kind for c in spec.credentials)
-    ways = ", or ".join(
-        " + ".join(k for k in CREDENTIAL_KEYS[kind] if k != "token_url") for kind in kinds
-    )
-    creds = table.get("credentials")
-    if creds is None:
-        check.fail("credentials", "missing", f"add a credentials table with {ways}")
-    if not isinstance(creds, Mapping):
-        check.fail("credentials", "must be a table", f"write credentials = {{ ... }} with {ways}")
-    known = tuple(k for kind in kinds for k in CREDENTIAL_KEYS[kind])
-    for key in creds:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"{spec.title} takes {ways}"
-            check.fail(f"credentials.{key}", "unknown key", f"remove it ({hint})")
-    present = [kind for kind in kinds if any(k in creds for k in CREDENTIAL_KEYS[kind])]
-    if not present:
-        check.fail("credentials", "empty", f"write {ways}")
-    if len(present) > 1:
-        check.fail(
-            "credentials",
-            f"mixes {_KIND_TITLE[present[0]]} and {_KIND_TITLE[present[1]]} keys",
-            f"keep one pair: {ways}",
-        )
-    kind = present[0]
-    identity, secret = CREDENTIAL_KEYS[kind][:2]
-    for key in (identity, secret):
-        if key not in creds:
-            check.fail(
-                f"credentials.{key}",
-                "missing",
-                f"{_KIND_TITLE[kind]} takes {identity} and {secret}: add {key}",
-            )
-    return {key: _credential_value(key, creds[key], check) for key in sorted(creds)}
-
-
-def _rate_limit(table: Mapping[str, Any], spec: ProviderSpec, check: _Checker) -> float | None:
+def _rate_limit(table: Mapping[str, Any], spec: ProviderSpec, check: StoreChecker) -> float | None:
     rate = table.get("rate_limit")
     if rate is None:
         return None
@@ -312,12 +153,12 @@ def _rate_limit(table: Mapping[str, Any], spec: ProviderSpec, check: _Checker) -
     return float(rate)
 
 
-def _scope(table: Mapping[str, Any], spec: ProviderSpec, check: _Checker) -> str | None:
+def _scope(table: Mapping[str, Any], spec: ProviderSpec, check: StoreChecker) -> str | None:
     scope = table.get("scope")
     if scope is None:
         return None
     if scope not in spec.harvest_scopes:
-        allowed = _listed([f'"{s}"' for s in spec.harvest_scopes])
+        allowed = listed([f'"{s}"' for s in spec.harvest_scopes])
         check.fail(
             "scope",
             f"{scope!r} is not a {spec.title} harvest scope",
@@ -327,7 +168,7 @@ def _scope(table: Mapping[str, Any], spec: ProviderSpec, check: _Checker) -> str
 
 
 def _integration_ids(
-    table: Mapping[str, Any], scope: str | None, check: _Checker
+    table: Mapping[str, Any], scope: str | None, check: StoreChecker
 ) -> tuple[str, ...]:
     ids = table.get("integration_ids")
     if ids is None:
@@ -356,7 +197,7 @@ def _integration_ids(
 
 
 def _count(
-    table: Mapping[str, Any], key: str, check: _Checker, *, maximum: int | None, default: str
+    table: Mapping[str, Any], key: str, check: StoreChecker, *, maximum: int | None, default: str
 ) -> int | None:
     value = table.get(key)
     if value is None:
@@ -384,7 +225,7 @@ def check_store(
     shown when it has no valid name), ``from_defaults`` the keys that came from
     ``[defaults]`` (their messages say so). The first problem raises :class:`StoresFileError`.
     """
-    check = _Checker(source, position, from_defaults)
+    check = StoreChecker(source, position, from_defaults)
     if not isinstance(table, Mapping):
         raise StoresFileError(
             f"{source}: {check.label}: must be a table; write [[store]] and its keys below it",
@@ -402,7 +243,7 @@ def check_store(
         "provider": provider,
         "api_version": api_version,
         "base_url": _base_url(table, spec, check),
-        "credentials": _credentials(table, spec, check),
+        "credentials": check_credentials(table, spec, check),
         "rate_limit": _rate_limit(table, spec, check),
         "scope": scope,
         "integration_ids": _integration_ids(table, scope, check),

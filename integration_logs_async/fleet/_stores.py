@@ -25,14 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._store_rules import (
-    STORE_KEYS,
-    CredentialKind,
-    StoresFileError,
-    check_store,
-    credential_kind,
-    reference_name,
-)
+from ._credential_rules import CredentialKind, credential_kind, reference_name
+from ._store_errors import StoresFileError
+from ._store_rules import STORE_KEYS, check_store
 
 __all__ = [
     "StoreConfig",
