@@ -128,8 +128,9 @@ class EmulatorFleet:
     ``rate_limit`` (requests/s per credential, None: ``config.rate_limit_rps``) and
     ``latency`` (seconds added to every data request through the fault configuration) apply
     to each store separately.  ``provider``, ``api_version`` (Sendcloud: 2 or 3) and
-    ``auth`` (Sendcloud: ``"basic"`` keys or ``"oauth2"`` clients) say which API the stores
-    file and :meth:`env` point clients at; the emulators serve both providers anyway.
+    ``auth`` (Sendcloud: ``"basic"`` keys, the default, or ``"oauth2"`` clients) say which
+    API the stores file and :meth:`env` point clients at; the emulators serve both providers
+    anyway.
     Default store names are ``store-000``, ``store-001``...
 
     Use as ``async with EmulatorFleet(3, logs=200) as fleet:``.
@@ -141,7 +142,7 @@ class EmulatorFleet:
         *,
         provider: Provider = "sendcloud",
         api_version: int = 2,
-        auth: FleetAuth = "basic",
+        auth: FleetAuth | None = None,
         config: EmulatorConfig | None = None,
         logs: int | Sequence[int] | None = None,
         rate_limit: int | None = None,
@@ -155,6 +156,7 @@ class EmulatorFleet:
             raise ValueError(f"provider must be 'sendcloud' or 'elasticpath', not {provider!r}")
         if provider == "sendcloud" and api_version not in (2, 3):
             raise ValueError(f"Sendcloud api_version must be 2 or 3, not {api_version!r}")
+        auth = auth or ("oauth2" if provider == "elasticpath" else "basic")
         if auth not in ("basic", "oauth2") or (provider == "elasticpath" and auth == "basic"):
             raise ValueError(
                 f"auth must be 'basic' or 'oauth2' (Elastic Path: 'oauth2'), not {auth!r}"
@@ -162,7 +164,7 @@ class EmulatorFleet:
         base = config or EmulatorConfig()
         self.provider: Provider = provider
         self.api_version: int | None = api_version if provider == "sendcloud" else None
-        self.auth: FleetAuth = "oauth2" if provider == "elasticpath" else auth
+        self.auth: FleetAuth = auth
         self.names: list[str] = _check_names(names, count)
         self._tags = _tags(count)
         faults = _with_latency(base.faults, latency)

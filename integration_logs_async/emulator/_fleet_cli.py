@@ -89,9 +89,8 @@ def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--stores-auth",
         choices=("basic", "oauth2"),
-        default="basic",
-        help="Sendcloud credentials: API keys or OAuth2 clients (Elastic Path: always "
-        "OAuth2; default: %(default)s)",
+        help="Sendcloud credentials: API keys (the default) or OAuth2 clients (Elastic "
+        "Path: always OAuth2)",
     )
     group.add_argument(
         "--stores-env-prefix",
