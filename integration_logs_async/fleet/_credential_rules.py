@@ -11,8 +11,9 @@ import difflib
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from .._http import check_base_url
+from .._http import check_base_url, is_loopback
 from ..providers import ProviderSpec
 from ._store_errors import StoreChecker
 
@@ -21,6 +22,7 @@ __all__ = [
     "SECRET_KEYS",
     "CredentialKind",
     "check_credentials",
+    "check_url",
     "credential_kind",
     "reference_name",
 ]
@@ -50,6 +52,28 @@ def reference_name(value: str) -> str | None:
 def credential_kind(keys: Mapping[str, object]) -> CredentialKind:
     """The kind of credentials a (checked) ``credentials`` table holds."""
     return "basic" if "public_key" in keys else "client_credentials"
+
+
+def check_url(url: str, key: str, check: StoreChecker, todo: str) -> None:
+    """Refuse (naming ``key``) a URL that is not absolute http(s), holds a user or password,
+    or is plain http to another machine; ``todo`` says what to write instead."""
+    if "@" in urlsplit(url).netloc:
+        check.fail(
+            key,
+            "the URL holds a user or password",
+            "remove it: credentials go in the credentials table, as references",
+        )
+    try:
+        parsed = check_base_url(url, allow_insecure_http=True, what="the URL")
+    except ValueError as exc:
+        check.fail(key, str(exc), todo)
+    if parsed.scheme == "http" and not is_loopback(parsed.host):
+        check.fail(
+            key,
+            f"http://{parsed.host} is plain http to another machine (credentials would "
+            "travel unencrypted)",
+            "use https",
+        )
 
 
 def _variable_hint(store: str | None, key: str) -> str:
@@ -84,10 +108,7 @@ def _credential_value(key: str, value: object, check: StoreChecker) -> str:
             f"put it in an environment variable and write {hint}",
         )
     if key == "token_url":
-        try:
-            check_base_url(value, allow_insecure_http=True, what="the URL")
-        except ValueError as exc:
-            check.fail("credentials.token_url", str(exc), "write an https URL or a reference")
+        check_url(value, "credentials.token_url", check, "write an https URL or a reference")
     return value
 
 

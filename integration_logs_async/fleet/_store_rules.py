@@ -16,10 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import providers
-from .._http import check_base_url, is_loopback
 from ..providers import ProviderSpec
 from ..providers._base import path_id
-from ._credential_rules import check_credentials
+from ._credential_rules import check_credentials, check_url
 from ._store_errors import StoreChecker, StoresFileError, listed
 
 __all__ = ["STORE_KEYS", "check_store"]
@@ -114,20 +113,10 @@ def _base_url(table: Mapping[str, Any], spec: ProviderSpec, check: StoreChecker)
     url = table.get("base_url")
     if url is None:
         return None
-    todo = f"write the API's URL, e.g. base_url = {spec.base_url!r}, or leave it out"
+    todo = f'write the API\'s URL, e.g. base_url = "{spec.base_url}", or leave it out'
     if not isinstance(url, str):
         check.fail("base_url", f"must be a string, not {type(url).__name__}", todo)
-    try:
-        parsed = check_base_url(url, allow_insecure_http=True, what="the URL")
-    except ValueError as exc:
-        check.fail("base_url", str(exc), todo)
-    if parsed.scheme == "http" and not is_loopback(parsed.host):
-        check.fail(
-            "base_url",
-            f"{parsed.scheme}://{parsed.host} is plain http to another machine (credentials "
-            "would travel unencrypted)",
-            "use https",
-        )
+    check_url(url, "base_url", check, todo)
     found = _version_of_path(spec.name, url)
     if len(providers.versions(spec.name)) > 1 and found is not None and found != spec.api_version:
         check.fail(
@@ -162,7 +151,7 @@ def _scope(table: Mapping[str, Any], spec: ProviderSpec, check: StoreChecker) ->
         check.fail(
             "scope",
             f"{scope!r} is not a {spec.title} harvest scope",
-            f"write {allowed} (default {spec.harvest_scopes[0]!r}), or leave it out",
+            f'write {allowed} (default "{spec.harvest_scopes[0]}"), or leave it out',
         )
     return str(scope)
 

@@ -91,6 +91,11 @@ def test_parses_every_key_and_applies_defaults() -> None:
     )
 
 
+def test_plain_http_is_taken_for_this_machine_only() -> None:
+    (local,) = parse_stores(store('base_url = "http://127.0.0.1:8080/api/v2"'))
+    assert local.base_url == "http://127.0.0.1:8080/api/v2"
+
+
 def test_without_defaults_every_optional_key_is_none() -> None:
     (only,) = parse_stores(store(""))
     assert (only.api_version, only.base_url, only.rate_limit, only.scope) == (None,) * 4
@@ -121,7 +126,12 @@ ERRORS: list[tuple[str, str, str, str]] = [
     ),
     (store('base_url = "ftp://x.example.com"'), "'shop-eu'", "base_url", "http(s)"),
     (store('base_url = "http://api.example.com/api/v2"'), "'shop-eu'", "base_url", "use https"),
-    (store('base_url = "https://u:pw@api.example.com"'), "'shop-eu'", "base_url", "credentials"),
+    (
+        store('base_url = "https://u:pw@api.example.com"'),
+        "'shop-eu'",
+        "base_url",
+        "a user or password",
+    ),
     (
         store('base_url = "https://api.example.com/api/v2"\napi_version = 3'),
         "'shop-eu'",
@@ -196,6 +206,24 @@ ERRORS: list[tuple[str, str, str, str]] = [
         "'shop-eu'",
         "credentials.token_url",
         "http(s)",
+    ),
+    (
+        store(
+            'credentials = { client_id = "i", client_secret = "$S", '
+            'token_url = "http://auth.example.com/t" }'
+        ),
+        "'shop-eu'",
+        "credentials.token_url",
+        "use https",
+    ),
+    (
+        store(
+            'credentials = { client_id = "i", client_secret = "$S", '
+            f'token_url = "https://i:{SECRET}@auth.example.com/t" }}'
+        ),
+        "'shop-eu'",
+        "credentials.token_url",
+        "user or password",
     ),
     (store("rate_limit = -1"), "'shop-eu'", "rate_limit", ">= 0"),
     (store("rate_limit = nan"), "'shop-eu'", "rate_limit", ">= 0"),
