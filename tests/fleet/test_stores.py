@@ -405,8 +405,9 @@ def test_repr_and_messages_hold_references_only() -> None:
     assert "scope='integrations'" in repr(eu) and "page_size" not in repr(eu)
 
 
-def test_a_store_is_hashable_and_immutable() -> None:
+def test_a_store_is_hashable_immutable_and_picklable() -> None:
     eu = parse_stores(GOOD)[0]
     assert {eu: 1}[parse_stores(GOOD)[0]] == 1
+    assert pickle.loads(pickle.dumps(eu)) == eu  # task queues may pickle what they are given
     with pytest.raises(dataclasses.FrozenInstanceError):
         eu.name = "other"  # type: ignore[misc]
