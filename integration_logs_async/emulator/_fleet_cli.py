@@ -27,7 +27,14 @@ from ._errors import EmulatorBindError
 from ._fleet import EmulatorFleet
 from ._fleet_toml import RESERVED_KEYS, check_env_prefix, render_stores_toml
 
-__all__ = ["add_fleet_arguments", "parse_store_key", "run_fleet", "serve_fleet", "write_new_file"]
+__all__ = [
+    "add_fleet_arguments",
+    "parse_store_key",
+    "run_fleet",
+    "serve_fleet",
+    "wants_fleet",
+    "write_new_file",
+]
 
 
 def _store_count(text: str) -> int:
@@ -65,13 +72,13 @@ def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
         type=_store_count,
         metavar="N",
         help="run N stores, each an emulator with the options above; store i has seed "
-        "--seed+i and port --port+i (all free ports with --port 0)",
+        "--seed+i and port --port+i (all free ports with --port 0; default: one emulator)",
     )
     group.add_argument(
         "--stores-file",
         metavar="PATH",
         help="write a stores file (TOML, credentials as $VARIABLE references) for the "
-        "fleet commands; refuses to replace an existing file",
+        "fleet commands; refuses to replace an existing file (default: none written)",
     )
     group.add_argument(
         "--stores-provider",
@@ -177,9 +184,16 @@ def _fail(message: str) -> int:
     return 2
 
 
+def wants_fleet(args: argparse.Namespace) -> bool:
+    """Whether the parsed ``emulate`` options ask for a fleet (``--stores`` and its options)."""
+    return any(getattr(args, name, None) for name in ("stores", "stores_file", "stores_key"))
+
+
 def run_fleet(args: argparse.Namespace, config: EmulatorConfig) -> int:
     """Run ``emulate --stores N`` from parsed arguments and the per-store ``config``;
     returns the exit status (2 with one line on stderr when it cannot run)."""
+    if args.stores is None:
+        return _fail("--stores-file and --stores-key need --stores N (the number of stores)")
     stores_file = Path(args.stores_file).absolute() if args.stores_file else None
     if stores_file is not None:
         if stores_file.exists():

@@ -41,7 +41,7 @@ from ._arrivals import format_rate, parse_providers, parse_rate
 from ._config import EmulatorConfig, Provider
 from ._errors import EmulatorBindError
 from ._faults import FAULT_KIND_NAMES, FaultConfig
-from ._fleet_cli import add_fleet_arguments, run_fleet
+from ._fleet_cli import add_fleet_arguments, run_fleet, wants_fleet
 from ._server import Emulator
 
 _KINDS = FAULT_KIND_NAMES
@@ -343,7 +343,7 @@ def run_emulate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"emulate: {exc}", file=sys.stderr)
         return 2
-    if getattr(args, "stores", None) is not None:
+    if wants_fleet(args):
         return run_fleet(args, config)
     try:
         asyncio.run(serve(config, as_json=args.json))

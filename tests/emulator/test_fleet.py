@@ -210,11 +210,17 @@ async def test_stores_toml_lists_every_store_with_env(
 
 async def test_stores_toml_parses_with_the_fleet_parser() -> None:
     stores_module = pytest.importorskip("integration_logs_async.fleet._stores")
-    async with EmulatorFleet(2, api_version=3, auth="oauth2") as fleet:
+    credentials_module = pytest.importorskip("integration_logs_async.fleet._credentials")
+    async with EmulatorFleet(2, api_version=3, auth="oauth2", logs=[3, 5]) as fleet:
         stores = stores_module.parse_stores(fleet.stores_toml(rate_limit=0))
         assert [s.name for s in stores] == fleet.names
         assert [s.base_url for s in stores] == [fleet.base_url(0), fleet.base_url(1)]
         assert all(s.api_version == 3 and s.rate_limit == 0 for s in stores)
+        counts = []
+        for store in stores:
+            async with credentials_module.client_for_store(store, fleet.env()) as client:
+                counts.append(len(await client.logs().collect()))
+        assert counts == [3, 5]
 
 
 async def test_stores_toml_refuses_what_it_cannot_write() -> None:
@@ -346,6 +352,7 @@ def test_cli_refuses_bad_fleet_options() -> None:
     base = [sys.executable, "-m", "integration_logs_async.emulator", "--port", "0"]
     for extra, message in [
         (["--stores", "0"], "1 or more"),
+        (["--stores-file", "stores.toml"], "need --stores N"),
         (["--stores", "2", "--stores-env-prefix", "9X"], "prefix"),
         (["--stores", "2", "--stores-key", "name=x"], "KEY=VALUE"),
         (["--stores", "2", "--stores-file", "/nonexistent-dir/stores.toml"], "not found"),
