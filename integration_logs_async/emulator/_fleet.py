@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -54,8 +54,8 @@ class FleetStore:
     api_version: int | None
     base_url: str
     credentials: Mapping[str, str]
-    env: Mapping[str, str]
-    emulator: Emulator
+    env: Mapping[str, str] = field(repr=False)  # fake secrets, still kept out of reprs
+    emulator: Emulator = field(repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (name, provider, api_version, base_url, url, admin_url,
@@ -173,7 +173,7 @@ class EmulatorFleet:
         self.emulators: list[Emulator] = []
         for i, (tag, store_logs) in enumerate(zip(self._tags, per_store_logs, strict=True)):
             changes: dict[str, Any] = {
-                field: f"{getattr(base, field)}-{tag}" for field in _CREDENTIAL_FIELDS
+                name: f"{getattr(base, name)}-{tag}" for name in _CREDENTIAL_FIELDS
             }
             changes.update(
                 seed=first_seed + i,
