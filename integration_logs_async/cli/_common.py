@@ -33,6 +33,9 @@ EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_REMOTE, EXIT_DATA, EXIT_INTERRUPTED = 0, 2,
 EXIT_LOCKED = 6
 """Another harvest of the same store is writing to the sink: nothing was done (a scheduler
 may treat it as "still running")."""
+EXIT_PARTIAL = 7
+"""``fleet run``: some store did not complete (failed, incomplete, or locked by another run);
+the others were harvested."""
 
 
 class UsageError(Exception):

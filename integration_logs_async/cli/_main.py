@@ -13,6 +13,7 @@ from ..errors import IntegrationLogsError
 from ._clients import CREDENTIALS_HELP
 from ._common import EXIT_INTERRUPTED, EXIT_OK, EXIT_REMOTE, UsageError, exit_code_for
 from ._demo import add_demo_arguments, run_demo
+from ._fleet import add_fleet_parser, run_fleet_command
 from ._harvest import add_harvest_arguments, harvest_command
 from ._harvest_sinks import HARVEST_EPILOG
 from ._help import DefaultsHelpFormatter, add_global_options
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_emulate_arguments(emulate)
     for child in (harvest, integrations, tail, demo, emulate):
         add_global_options(child, top_level=False)
+    add_fleet_parser(sub)
     return parser
 
 
@@ -116,6 +118,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.command == "tail":
             asyncio.run(tail_command(args, environment))
             return EXIT_OK
+        if args.command == "fleet":
+            return run_fleet_command(args, environment)
         result = asyncio.run(harvest_command(args, environment))
     except BrokenPipeError:  # stdout's reader went away (`... --out - | head -1`)
         _discard_stdout()

@@ -141,7 +141,7 @@ async def run_store(
     if metrics is not None:
         metrics.observe(done)
     if error is not None:
-        logger.warning("store %r: %s: %s", store.name, outcome, error)
+        logger.info("store %r: %s: %s", store.name, outcome, error)
     return done
 
 

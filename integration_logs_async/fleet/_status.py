@@ -95,8 +95,9 @@ def _upsert(table: str) -> str:
     return (
         f"INSERT INTO {t} AS t (store, provider, last_started_at, last_finished_at, "
         "last_outcome, last_error, last_records, total_records, newest_created_at, "
-        "last_success_at, runs) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, "
-        "CASE WHEN $5 = 'completed' THEN $4 END, 1) "
+        "last_success_at, runs) VALUES ($1::text, $2::text, $3::timestamptz, "
+        "$4::timestamptz, $5::text, $6::text, $7::bigint, $7::bigint, $8::timestamptz, "
+        "CASE WHEN $5::text = 'completed' THEN $4::timestamptz END, 1) "
         "ON CONFLICT (store) DO UPDATE SET provider = EXCLUDED.provider, "
         "last_started_at = EXCLUDED.last_started_at, "
         "last_finished_at = EXCLUDED.last_finished_at, last_outcome = EXCLUDED.last_outcome, "
