@@ -21,12 +21,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import decode, e2e, memory, ratelimit, scaling, sinks, tail
+from . import decode, e2e, fleet, memory, ratelimit, scaling, sinks, tail
 from ._common import ROOT, Section, Target, fmt, machine_info, missing_baselines
 from ._context import Context
 
 BENCHMARKS: dict[str, ModuleType] = {
-    m.NAME: m for m in (decode, e2e, ratelimit, memory, scaling, tail, sinks)
+    m.NAME: m for m in (decode, e2e, ratelimit, memory, scaling, tail, sinks, fleet)
 }
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
 

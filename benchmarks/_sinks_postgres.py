@@ -49,14 +49,15 @@ def query(server: Any, sql: str, database: str = "postgres") -> list[tuple[Any, 
 
 
 @contextmanager
-def postgres_server() -> Iterator[Any]:
-    """A started :class:`~tests._support.postgres.PostgresServer` with durable settings."""
+def postgres_server(settings: dict[str, str] | None = None) -> Iterator[Any]:
+    """A started :class:`~tests._support.postgres.PostgresServer` with durable settings
+    (and ``settings``, e.g. a higher ``max_connections`` for a fleet)."""
     from tests._support.postgres import PostgresServer, find_binaries
 
     binaries = find_binaries()
     if binaries is None:
         raise RuntimeError("PostgreSQL server binaries not found")
-    server = PostgresServer(binaries)
+    server = PostgresServer(binaries, settings)
     with pinned(SERVER_CORES):  # pg_ctl's postmaster and its backends inherit the affinity
         server.start()
     try:

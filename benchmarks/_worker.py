@@ -313,6 +313,20 @@ async def _sink_write(
     return await sink_write(spec, run)
 
 
+async def _fleet_run(spec: Spec, run: Callable[[Awaitable[Any]], Awaitable[Any]]) -> dict[str, Any]:
+    from ._fleet_work import fleet_run
+
+    return await fleet_run(spec, run)
+
+
+async def _fleet_store(
+    spec: Spec, run: Callable[[Awaitable[Any]], Awaitable[Any]]
+) -> dict[str, Any]:
+    from ._fleet_work import fleet_store
+
+    return await fleet_store(spec, run)
+
+
 VARIANTS: dict[
     str, Callable[[Spec, Callable[[Awaitable[Any]], Awaitable[Any]]], Awaitable[dict[str, Any]]]
 ] = {
@@ -324,6 +338,8 @@ VARIANTS: dict[
     "httpx_pydantic": _httpx_pydantic,
     "sink_rows": _sink_rows,  # benchmarks.sinks: see benchmarks._sinks_work
     "sink_write": _sink_write,
+    "fleet_run": _fleet_run,  # benchmarks.fleet: see benchmarks._fleet_work
+    "fleet_store": _fleet_store,
 }
 
 

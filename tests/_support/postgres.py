@@ -94,8 +94,10 @@ class PostgresServer:
     """One temporary PostgreSQL cluster (see the module docstring). ``start()``/``stop()``,
     or ``with``."""
 
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, settings: dict[str, str] | None = None) -> None:
         self.binaries = binaries
+        self.settings = dict(settings or {})
+        """postgresql.conf settings over the defaults below (e.g. ``max_connections``)."""
         self.port = 0
         self.root = Path()
         self._as_postgres = os.geteuid() == 0
@@ -154,6 +156,7 @@ class PostgresServer:
             "full_page_writes": "off",
             "max_connections": "100",
             "shared_buffers": "64MB",
+            **self.settings,
         }
         with (data / "postgresql.conf").open("a") as conf:
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
