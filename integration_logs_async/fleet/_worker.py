@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import procrastinate
+import psycopg
 from procrastinate import exceptions as pe
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Status
 
+from ..sinks import SinkUnavailableError
 from ._metrics import FleetMetrics
-from ._queue import TASK_NAME, JobFunction, Queue, open_queue
+from ._queue import TASK_NAME, JobFunction, Queue, open_queue, queue_error_for
 from ._run import check_fleet_sink, run_store
 from ._schedule import tick
 from ._stores import StoreConfig
@@ -133,6 +135,7 @@ async def run_worker(
     concurrency: int = 8,
     metrics: FleetMetrics | None = None,
     metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
     heartbeat: float = 1.0,
     stall: float = 10.0,
     grace: float = 0.0,
@@ -144,13 +147,15 @@ async def run_worker(
     (default: ``dsn``; a PostgreSQL sink URL).
 
     ``concurrency``: stores harvested at once; ``metrics_port``: serve ``metrics`` (a new
-    :class:`FleetMetrics` when None) on it; ``heartbeat``/``stall``: seconds between beats,
-    and of silence after which a worker's jobs are queued again (``stall`` >= 3 x
-    ``heartbeat``); ``grace``: seconds a stopping worker lets its stores run on before
-    cancelling them; ``env``: where the stores' credential references are resolved (default
-    ``os.environ``); ``report``: one line per store started or finished (default: logged).
+    :class:`FleetMetrics` when None) on it, at ``metrics_host``; ``heartbeat``/``stall``:
+    seconds between beats, and of silence after which a worker's jobs are queued again
+    (``stall`` >= 3 x ``heartbeat``); ``grace``: seconds a stopping worker lets its stores
+    run on before cancelling them; ``env``: where the stores' credential references are
+    resolved (default ``os.environ``); ``report``: one line per store started or finished
+    (default: logged); ``on_ready``: called with the open queue once the worker starts.
     ``ValueError`` for bad settings, :class:`~integration_logs_async.sinks.SinkError`
-    subclasses when the queue database cannot be used.
+    subclasses when the queue database cannot be used (also when the worker stops by
+    itself because of it).
     """
     check_timing(heartbeat, stall)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
@@ -164,9 +169,9 @@ async def run_worker(
     job = _job_function(sink, env, metrics, tell)
     async with contextlib.AsyncExitStack() as stack:
         if metrics_port is not None:
-            server = await metrics.serve(metrics_port)
+            server = await metrics.serve(metrics_port, metrics_host)
             stack.push_async_callback(server.close)
-            tell(f"metrics on http://127.0.0.1:{server.port}/metrics")
+            tell(f"metrics: http://{metrics_host}:{server.port}/metrics")
         queue = await stack.enter_async_context(open_queue(dsn, job))
 
         async def reap() -> None:
@@ -203,10 +208,18 @@ async def run_worker(
                 fetch_job_polling_interval=heartbeat,  # a reaped or unblocked job has no NOTIFY
                 listen_notify=True,
             )
+        except (pe.ConnectorException, psycopg.Error) as exc:
+            raise queue_error_for(exc, queue.target) from None
         finally:
             for task in side:
                 task.cancel()
             await asyncio.gather(*side, return_exceptions=True)
+        # Never asked to stop (only cancelled), it stopped by itself: a part of it failed.
+        raise SinkUnavailableError(
+            f"the fleet worker stopped: talking to the queue database {queue.target.shown} "
+            "failed (the log above says how); committed batches are kept and its stores' jobs "
+            "are queued again by the other workers: start it again"
+        )
 
 
 __all__ = ["Reaped", "Report", "StoreJobFailed", "check_timing", "reap_stalled", "run_worker"]
