@@ -15,11 +15,12 @@ import pytest
 
 from integration_logs_async.config import ClientSettings
 from integration_logs_async.emulator import Emulator, EmulatorConfig, EmulatorFleet
-from integration_logs_async.errors import FanOutError, NotFoundError
+from integration_logs_async.errors import AuthenticationError, FanOutError, NotFoundError
 from integration_logs_async.fleet._failures import describe_failure
 from integration_logs_async.fleet._run import FleetResult, StoreOutcome, run_fleet, run_store
 from integration_logs_async.fleet._stores import StoreConfig, parse_stores
-from integration_logs_async.sinks import SinkLockedError
+from integration_logs_async.fleet._unit import harvest_store
+from integration_logs_async.sinks import SinkLockedError, StoreKey, open_sink
 
 from .._support.postgres import PASSWORD, PostgresServer
 from .._support.store import store_records
@@ -224,3 +225,24 @@ def test_failure_lines() -> None:
     assert outcome == "locked" and "nothing was done" in line
     outcome, line = describe_failure(RuntimeError("boom"), store)
     assert outcome == "failed" and "RuntimeError: boom" in line and "report" in line
+
+
+async def test_harvest_store_is_the_public_unit(pg_dsn: str) -> None:
+    async with fleet_of(1, logs=30) as fleet:
+        store, env = stores_of(fleet)[0], fleet.env()
+        result = await harvest_store(store, pg_dsn, env=env)
+        assert result.complete and result.records == 30 and result.store == store.name
+        fleet.emulators[0].add_logs("sendcloud", 2)
+        again = await harvest_store(store, pg_dsn, env=env)
+        assert again.mode == "incremental" and again.records == 2
+        await check_exactly_once(pg_dsn, store.name, fleet.emulators[0])
+        holder = open_sink(pg_dsn)
+        await holder.open(StoreKey(provider="sendcloud", store=store.name, harvest="other"))
+        try:
+            with pytest.raises(SinkLockedError):
+                await harvest_store(store, pg_dsn, env=env)
+        finally:
+            await holder.close()
+        wrong = {**env, fleet.store(0).credentials["secret_key"]: "Not-The-Secret-4d2a"}
+        with pytest.raises(AuthenticationError):
+            await harvest_store(store, pg_dsn, env=wrong)
