@@ -26,6 +26,7 @@ PUBLIC_MODULES = (
     f"{PACKAGE}.errors",
     f"{PACKAGE}.events",
     f"{PACKAGE}.fanout",
+    f"{PACKAGE}.fleet",
     f"{PACKAGE}.harvest",
     f"{PACKAGE}.models",
     f"{PACKAGE}.models.elasticpath",
