@@ -18,7 +18,6 @@ from datetime import datetime
 from .. import _constants as C
 from ..config import ClientSettings
 from ..harvest import HarvestOptions, HarvestResult, run_harvest
-from ..providers import BaseClient
 from ._credentials import client_for_store
 from ._stores import StoreConfig
 
@@ -39,13 +38,6 @@ def harvest_options(
         page_size=store.page_size,
         concurrency=C.FANOUT_CONCURRENCY if store.concurrency is None else store.concurrency,
     )
-
-
-async def harvest_with_client(
-    client: BaseClient, store: StoreConfig, to: str, *, since: datetime | None = None
-) -> HarvestResult:
-    """Harvest ``store`` into ``to`` with ``client`` (left open: the caller owns it)."""
-    return await run_harvest(client, harvest_options(store, to, since=since), progress=False)
 
 
 async def harvest_store(
@@ -76,4 +68,4 @@ async def harvest_store(
         return await run_harvest(client, options, progress=False)
 
 
-__all__ = ["harvest_options", "harvest_store", "harvest_with_client"]
+__all__ = ["harvest_options", "harvest_store"]
