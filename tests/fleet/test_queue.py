@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from integration_logs_async.cli import main
 from integration_logs_async.emulator import EmulatorConfig, EmulatorFleet
 from integration_logs_async.fleet._queue import (
     TASK_NAME,
@@ -311,3 +312,66 @@ async def test_two_workers_harvest_every_store_once_and_tick_each_due_store_once
         for name, emu in zip(fleet.names, fleet.emulators, strict=True):
             await check_exactly_once(pg_dsn, name, emu)
         assert await rows(pg_dsn, "SELECT count(*) FROM procrastinate_workers") == [(0,)]
+
+
+# -- the command line ---------------------------------------------------------------------
+
+STORES_TOML = """
+[[store]]
+name = "shop-eu"
+provider = "sendcloud"
+base_url = "http://127.0.0.1:9/api/v2"
+credentials = { public_key = "$SHOP_EU_PK", secret_key = "$SHOP_EU_SK" }
+"""
+
+
+def test_cli_enqueue_prints_each_store_then_a_total(
+    pg_dsn: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stores = tmp_path / "stores.toml"
+    stores.write_text(STORES_TOML)
+    assert main(["fleet", "enqueue", str(stores), "--dsn", pg_dsn, "--every", "5m"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("shop-eu: queued (job ")
+    assert out[1:] == ["total: 1 store(s): 1 queued; scheduled every 5m"]
+    assert main(["fleet", "enqueue", str(stores), "--dsn", pg_dsn, "--every", "0"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "shop-eu: schedule stopped",
+        "total: 1 store(s): 1 schedule stopped",
+    ]
+
+
+def test_cli_refuses_wrong_password_in_one_line_without_it(
+    postgres: PostgresServer, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stores = tmp_path / "stores.toml"
+    stores.write_text(STORES_TOML)
+    dsn = postgres.wrong_password_dsn()
+    assert main(["fleet", "enqueue", str(stores), "--dsn", dsn]) == 3
+    assert main(["fleet", "worker", "--dsn", dsn]) == 3
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 2 and all("refused the credentials" in line for line in lines)
+    assert "Wrong-Password" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--heartbeat", "1", "--stall", "2"], "at least 3 x the heartbeat"),
+        (["--grace", "-1"], "--grace must be"),
+        (["--to", "duckdb:///tmp/x.duckdb"], "a fleet writes to PostgreSQL"),
+    ],
+)
+def test_cli_worker_usage_errors(
+    pg_dsn: str, args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["fleet", "worker", "--dsn", pg_dsn, *args]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_cli_every_must_be_a_period(pg_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["fleet", "enqueue", "stores.toml", "--dsn", pg_dsn, "--every", "5x"])
+    assert exited.value.code == 2
+    assert "is not a period: write e.g. 30s, 5m or 1h" in capsys.readouterr().err
