@@ -16,6 +16,7 @@ import pytest
 
 from integration_logs_async.cli import main
 from integration_logs_async.emulator import EmulatorConfig, EmulatorFleet
+from integration_logs_async.fleet._metrics import PREFIX
 from integration_logs_async.fleet._queue import (
     TASK_NAME,
     Queue,
@@ -35,6 +36,7 @@ from integration_logs_async.sinks import SinkAuthError
 
 from .._support.postgres import PASSWORD, PostgresServer
 from .test_run import check_exactly_once
+from .test_status_metrics import WRONG, labels, scrape
 
 SMALL = EmulatorConfig(integrations=3, jobs_per_integration=1)
 WAIT = 120.0  # seconds: bounds a hang, not a timing assertion
@@ -375,3 +377,37 @@ def test_cli_every_must_be_a_period(pg_dsn: str, capsys: pytest.CaptureFixture[s
         main(["fleet", "enqueue", "stores.toml", "--dsn", pg_dsn, "--every", "5x"])
     assert exited.value.code == 2
     assert "is not a period: write e.g. 30s, 5m or 1h" in capsys.readouterr().err
+
+
+async def test_worker_serves_metrics_and_marks_a_failed_store_failed(pg_dsn: str) -> None:
+    async with EmulatorFleet(2, config=SMALL, logs=[40, 10]) as fleet:
+        stores, env = stores_of(fleet), fleet.env()
+        good, bad = fleet.names
+        secret = next(v for k, v in env.items() if k.endswith("_SK") and "001" in k)
+        env = {**env, next(k for k, v in env.items() if v == secret): WRONG}
+        await enqueue(stores, pg_dsn)
+        lines: list[str] = []
+        worker = asyncio.create_task(
+            run_worker(pg_dsn, env=env, report=lines.append, metrics_port=0, heartbeat=0.2, stall=1)
+        )
+        try:
+
+            async def both_ended() -> bool:
+                return {j[2] for j in await jobs(pg_dsn)} <= {"succeeded", "failed"}
+
+            await until(both_ended, "both jobs to end")
+            port = int(
+                next(line for line in lines if line.startswith("metrics:"))
+                .split(":")[-1]
+                .split("/")[0]
+            )
+            _, samples = await scrape(port)
+        finally:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+        assert {j[1]: j[2] for j in await jobs(pg_dsn)} == {good: "succeeded", bad: "failed"}
+        assert samples[(f"{PREFIX}_records_total", labels(good))] == 40
+        assert samples[(f"{PREFIX}_runs_total", labels(bad, outcome="failed"))] == 1
+        failed = [line for line in lines if line.startswith(f"store {bad!r}: failed")]
+        assert len(failed) == 1 and "credentials" in failed[0]
+        assert WRONG not in "\n".join(lines)
