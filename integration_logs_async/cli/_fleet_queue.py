@@ -135,11 +135,14 @@ def add_queue_commands(fleet_sub: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def _need_extra() -> None:
+    """:class:`UsageError` naming the extra to install when the queue's drivers are missing."""
     try:
+        import asyncpg  # type: ignore[import-untyped]  # noqa: F401
         import procrastinate  # noqa: F401
-    except ImportError:
+        import prometheus_client  # noqa: F401
+    except ImportError as exc:
         raise UsageError(
-            "fleet worker and fleet enqueue need procrastinate: "
+            f"fleet worker and fleet enqueue need {exc.name or 'their drivers'}: "
             "pip install 'integration-logs-async[fleet]'"
         ) from None
 
