@@ -66,7 +66,10 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "max_connections": ("", "Connection pool size."),
     "max_response_bytes": ("bytes", "Larger bodies are refused, not read."),
     "prefetch_pages": ("", "Elastic Path pages fetched ahead when the listing's total is known."),
-    "token_refresh_margin": ("s", "Refresh a token this long before it expires (at most 10% of its lifetime)."),
+    "token_refresh_margin": (
+        "s",
+        "Refresh a token this long before it expires (at most 10% of its lifetime).",
+    ),
     "allow_insecure_http": ("", "Send credentials over plain http to a non-loopback host."),
     "verify_ssl": ("", "Verify TLS certificates."),
     "user_agent": (
@@ -140,7 +143,9 @@ def cli_reference() -> str:
         for path, command in _commands(parser, ("integration-logs",)):
             level = "#" * min(len(path) + 1, 4)
             title = " ".join(path)
-            sections.append(f"{level} `{title}`\n\n```text\n{command.format_help().rstrip()}\n```\n")
+            sections.append(
+                f"{level} `{title}`\n\n```text\n{command.format_help().rstrip()}\n```\n"
+            )
     finally:
         if previous is None:
             del os.environ["COLUMNS"]
