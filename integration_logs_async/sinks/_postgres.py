@@ -39,6 +39,13 @@ CONNECT_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 5.0
 """Seconds for a graceful close before the connection is cut."""
 IDS_BATCH = 10_000
+KEEPALIVE = (
+    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
+    "SET tcp_keepalives_count = 3"
+)
+"""The server probes a silent harvest's connection: if its machine dies, the store's writer
+lock is released within about a minute, not after the OS default of two hours (a statement,
+not startup parameters, so connection poolers pass it)."""
 
 _ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 _UNSTORABLE = (asyncpg.DataError, UnicodeEncodeError)  # maybe a NUL or a lone surrogate
@@ -128,6 +135,7 @@ class PostgresSink:
             raise self._error(exc, connecting=True) from None
         self._conn, self._key = conn, key
         try:
+            await conn.execute(KEEPALIVE)
             await conn.set_type_codec(
                 "jsonb",
                 schema="pg_catalog",

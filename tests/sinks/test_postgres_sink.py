@@ -38,6 +38,19 @@ async def test_open_sink_gives_a_postgres_sink(pg_dsn: str) -> None:
     assert "Pg-test-Secret" not in repr(sink)
 
 
+async def test_the_server_probes_a_silent_harvests_connection(pg_dsn: str) -> None:
+    # a harvest whose machine dies must not hold its store's writer lock for the OS
+    # default of two hours: the session asks the server to probe it (over TCP, as here)
+    async with opened(pg_dsn) as sink:
+        conn = sink._conn  # the sink's own session: the settings are per session
+        assert conn is not None
+        shown = [
+            await conn.fetchval(f"SHOW {name}")
+            for name in ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count")
+        ]
+    assert shown == ["30s", "10s", "3"] or shown == ["30", "10", "3"]
+
+
 async def test_first_open_creates_the_four_tables(pg_dsn: str) -> None:
     async with opened(pg_dsn) as sink:
         assert await sink.write([], b"{}") == 0
