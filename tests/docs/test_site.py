@@ -1,10 +1,12 @@
 """The docs site, seen in a real browser: the project's site is built with ``mkdocs build
 --strict``, served on loopback and opened in headless Chromium (Debian's ``chromium``), offline.
 
-The home page and the API reference page must render their headings and the theme's navigation,
-with the theme's script run and every file they ask for served; their screenshots are kept in
-``build/screenshots/`` for a developer to look at. The built site must not load anything from the
-internet (no CDN, no Google fonts): the browser is given no way out of 127.0.0.1.
+The home page and the API reference page (the first page under ``reference/`` with generated API
+docs) must render their headings (the ``# title`` of their Markdown, and the API's names) and the
+theme's navigation, with the theme's script run and every file they ask for served; their
+screenshots must not be blank and are kept in ``build/screenshots/`` for a developer to look at.
+The built site must not load anything from the internet (no CDN, no Google fonts): the browser is
+given no way out of 127.0.0.1.
 
 Needs the ``[docs]`` extra (mkdocs) and Chromium. Without Chromium the tests skip, except under
 ``CI=true``, where they fail.
