@@ -72,6 +72,19 @@ def fleet_subcommand(
     return child
 
 
+def add_metrics_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--metrics-port`` and ``--metrics-host``: serve ``what``'s Prometheus metrics."""
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="P",
+        help=f"serve Prometheus metrics of {what} on this port (0: any free port)",
+    )
+    parser.add_argument(
+        "--metrics-host", default="127.0.0.1", metavar="HOST", help="address for --metrics-port"
+    )
+
+
 def _add_to(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--to",
@@ -106,15 +119,7 @@ def add_fleet_parser(
     run.add_argument(
         "--concurrency", type=positive_int, default=16, metavar="N", help="stores harvested at once"
     )
-    run.add_argument(
-        "--metrics-port",
-        type=int,
-        metavar="P",
-        help="serve Prometheus metrics on this port while the run lasts (0: any free port)",
-    )
-    run.add_argument(
-        "--metrics-host", default="127.0.0.1", metavar="HOST", help="address for --metrics-port"
-    )
+    add_metrics_options(run, "this run's stores while it lasts")
     run.add_argument(
         "--since",
         type=since_arg,

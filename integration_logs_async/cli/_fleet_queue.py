@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from ..fleet._stores import load_stores
 from ._common import EXIT_OK, UsageError, positive_float, positive_int
-from ._fleet import fleet_subcommand
+from ._fleet import add_metrics_options, fleet_subcommand
 from ._signals import SigtermCancels, Terminated
 
 WORKER_EPILOG = """\
@@ -89,15 +89,7 @@ def add_queue_commands(fleet_sub: argparse._SubParsersAction[argparse.ArgumentPa
     worker.add_argument(
         "--concurrency", type=positive_int, default=8, metavar="N", help="stores harvested at once"
     )
-    worker.add_argument(
-        "--metrics-port",
-        type=int,
-        metavar="P",
-        help="serve Prometheus metrics of this worker's stores on this port (0: any free port)",
-    )
-    worker.add_argument(
-        "--metrics-host", default="127.0.0.1", metavar="HOST", help="address for --metrics-port"
-    )
+    add_metrics_options(worker, "this worker's stores")
     worker.add_argument(
         "--heartbeat", type=positive_float, default=1.0, metavar="S", help="seconds between beats"
     )
