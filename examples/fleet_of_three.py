@@ -29,12 +29,8 @@ from datetime import UTC
 from pathlib import Path
 
 from integration_logs_async.emulator import EmulatorFleet
-from integration_logs_async.fleet import (
-    StoreOutcome,
-    load_stores,
-    read_status,
-    run_fleet,
-)
+from integration_logs_async.fleet import StoreOutcome, load_stores, read_status, run_fleet
+from integration_logs_async.sinks import parse_sink_url
 
 
 def report(outcome: StoreOutcome) -> None:
@@ -110,6 +106,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stores", metavar="FILE", help="the stores file (TOML)")
     parser.add_argument("--emulator", action="store_true", help="three emulated stores")
     args = parser.parse_args(argv)
+    try:
+        kind = parse_sink_url(args.to).kind
+    except ValueError as exc:  # not a URL the sinks know
+        parser.error(str(exc))
+    if kind != "postgresql":
+        parser.error(f"--to {args.to}: a fleet writes to PostgreSQL (postgresql://...)")
     if not args.emulator and not args.stores:
         parser.error("give --stores FILE, or --emulator to try three emulated stores")
     if args.emulator and args.stores and Path(args.stores).exists():
