@@ -79,8 +79,11 @@ async def deliver(lines: list[str], webhook: str | None, session: aiohttp.Client
     if webhook is None:
         print("\n".join(lines), flush=True)
         return
-    async with session.post(webhook, json={"text": "\n".join(lines)}) as response:
-        response.raise_for_status()
+    try:
+        async with session.post(webhook, json={"text": "\n".join(lines)}) as response:
+            response.raise_for_status()
+    except aiohttp.ClientError as exc:
+        raise SystemExit(f"webhook failed ({exc}); rerun to send this alert again") from None
 
 
 def save_state(path: Path, checkpoint: str) -> None:

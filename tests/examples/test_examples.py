@@ -143,6 +143,23 @@ def test_alerts_name_the_new_failed_logs_once_across_restarts(
     assert alerted_ids(again.stdout) == []
 
 
+def test_an_alert_the_webhook_refused_is_sent_by_the_next_run(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    env, state = emulator.env(), str(tmp_path / "alerts.state")
+    run("alert_on_failures.py", "sendcloud", "--state", state, "--once", env=env)
+    failed = emulator.add_logs("sendcloud", 1, status_code=502)
+    down = run(
+        "alert_on_failures.py", "sendcloud", "--state", state, "--once",
+        "--webhook", "http://127.0.0.1:9/hook", env=env,  # port 9 (discard): refused
+    )  # fmt: skip
+    assert down.returncode == 1
+    assert "webhook failed" in down.stderr
+    assert "rerun to send this alert again" in down.stderr
+    rerun = run("alert_on_failures.py", "sendcloud", "--state", state, "--once", env=env)
+    assert alerted_ids(rerun.stdout) == [str(failed[0])]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_alert_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
     script = [str(EXAMPLES / "alert_on_failures.py"), "sendcloud", "--emulator"]
