@@ -1,11 +1,11 @@
 """``integration-logs fleet``: ``run`` (every store of a stores file, in this process) and
-``status`` (the status table), plus the queue's subcommands when present.
+``status`` (the status table), plus the queue's ``worker`` and ``enqueue``.
 
 Each subcommand sets ``fleet_handler``: a function ``(args, env) -> exit code`` that runs
 the command (``asyncio.run`` inside) and raises what :func:`~._main.main` reports
 (:class:`~._common.UsageError`, :class:`~._signals.Terminated`, library errors).
-``cli/_fleet_queue.py: add_queue_commands(fleet_subparsers)`` adds more the same way
-(:func:`fleet_subcommand` builds a subparser like these).
+``cli/_fleet_queue.py: add_queue_commands(fleet_subparsers)`` adds those the same way
+(``_fleet_common.fleet_subcommand`` builds each subparser).
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..fleet._stores import StoreConfig, load_stores
 from ..sinks import parse_sink_url
 from ._common import EXIT_OK, EXIT_PARTIAL, UsageError, positive_int, since_arg
+from ._fleet_common import FleetHandler, add_metrics_options, fleet_subcommand
+from ._fleet_queue import add_queue_commands
 from ._help import DefaultsHelpFormatter, add_global_options
 from ._messages import one_line
 from ._signals import SigtermCancels, Terminated
@@ -29,9 +31,6 @@ if TYPE_CHECKING:  # imported when a command runs: asyncpg and prometheus-client
     from ..fleet._metrics import MetricsServer
     from ..fleet._run import FleetResult, StoreOutcome
     from ..fleet._status import StoreStatus
-
-FleetHandler = Callable[[argparse.Namespace, Mapping[str, str]], int]
-"""What a ``fleet`` subcommand runs: ``(args, env) -> exit code``."""
 
 RUN_EPILOG = f"""\
 Each store is harvested with its own client (credentials from the environment variables the
@@ -49,40 +48,6 @@ Example:
   integration-logs fleet run stores.toml --to postgresql://harvester@db.internal/logs \\
       --concurrency 32 --metrics-port 9108
 """
-
-
-def fleet_subcommand(
-    fleet_sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    summary: str,
-    handler: FleetHandler,
-    *,
-    epilog: str | None = None,
-) -> argparse.ArgumentParser:
-    """A ``fleet NAME`` subparser that runs ``handler`` (help formatted like the others)."""
-    child = fleet_sub.add_parser(
-        name,
-        help=summary,
-        description=summary[:1].upper() + summary[1:] + ".",
-        epilog=epilog,
-        formatter_class=DefaultsHelpFormatter,
-    )
-    add_global_options(child, top_level=False)
-    child.set_defaults(fleet_handler=handler)
-    return child
-
-
-def add_metrics_options(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--metrics-port`` and ``--metrics-host``: serve ``what``'s Prometheus metrics."""
-    parser.add_argument(
-        "--metrics-port",
-        type=int,
-        metavar="P",
-        help=f"serve Prometheus metrics of {what} on this port (0: any free port)",
-    )
-    parser.add_argument(
-        "--metrics-host", default="127.0.0.1", metavar="HOST", help="address for --metrics-port"
-    )
 
 
 def _add_to(parser: argparse.ArgumentParser) -> None:
@@ -133,12 +98,7 @@ def add_fleet_parser(
         fleet_status_command,
     )
     _add_to(status)
-    try:
-        from ._fleet_queue import add_queue_commands  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:  # the queue's commands are not installed with this build
-        pass
-    else:
-        add_queue_commands(fleet_sub)
+    add_queue_commands(fleet_sub)
     return fleet
 
 
@@ -350,11 +310,9 @@ def status_lines(rows: list[StoreStatus], now: datetime) -> str:
 
 __all__ = [
     "RUN_EPILOG",
-    "FleetHandler",
     "add_fleet_parser",
     "fleet_run_command",
     "fleet_status_command",
-    "fleet_subcommand",
     "human_seconds",
     "progress_line",
     "run_fleet_command",

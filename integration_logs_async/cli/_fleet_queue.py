@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from ..fleet._stores import load_stores
 from ._common import EXIT_OK, UsageError, positive_float, positive_int
-from ._fleet import add_metrics_options, fleet_subcommand
+from ._fleet_common import add_metrics_options, fleet_subcommand
 from ._signals import SigtermCancels, Terminated
 
 WORKER_EPILOG = """\
