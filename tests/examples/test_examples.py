@@ -326,6 +326,12 @@ def test_pytest_example_fails_when_broken(
     copy = tmp_path / "test_broken_example.py"
     copy.write_text(source.replace(change[0], change[1]))
     done = pytest_run(copy, cwd=tmp_path)
+    if change[1] == "" and re.search(rf"\b{failing} skipped\b", done.stdout):
+        # an async test no plugin runs: pytest >= 8.4 fails it, older releases (CI's lowest
+        # set) skip it, saying so; either way none of the broken example's tests passes
+        assert "async def functions are not natively supported" in done.stdout, done.stdout
+        assert not re.search(r"\bpassed\b", done.stdout), done.stdout
+        return
     assert done.returncode == 1, done.stdout + done.stderr
     assert re.search(rf"\b{failing} failed\b", done.stdout), done.stdout
 

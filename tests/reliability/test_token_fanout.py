@@ -53,14 +53,16 @@ def _gaps(tokens: list[RequestRecord]) -> list[float]:
 
 @pytest.mark.parametrize(
     ("ttl", "latency", "path"),
-    [(0.5, 0.02, "401-refresh-replay"), (1.0, 0.045, "early-refresh")],
+    # 1.5 s: announced as 2 s, revoked at 1.5 (a replay with the new token has 1.5 s to land,
+    # which a loaded CI machine needs; at 0.5 s a replay sometimes met the next expiry)
+    [(1.5, 0.08, "401-refresh-replay"), (1.0, 0.045, "early-refresh")],
 )
 async def test_one_token_request_per_expiry_with_64_concurrent_streams(
     emulator_factory: EmulatorFactory, ttl: float, latency: float, path: str
 ) -> None:
     # 4 integrations x 32 jobs = 128 job listings, 64 read at once (few integrations: the
     # jobs are listed in a few requests, so 64 children are soon running). A token announced as
-    # living 1 s (expires_in is whole seconds) but revoked after 0.5 s makes all 64 streams
+    # living 2 s (expires_in is whole seconds) but revoked after 1.5 s makes all 64 streams
     # hit 401 together; a 1 s token is refreshed 0.1 s before it expires.
     emu = await emulator_factory(
         seed=4,
