@@ -157,28 +157,16 @@ class PostgresSink:
         return state
 
     async def _prepare_tables(self, conn: Connection) -> None:
-        """Create, check or migrate the four tables (serialized across processes)."""
+        """Create, check or migrate the four tables (serialized across processes; when all
+        four are there at this version, as on every run but the first, nothing waits: a
+        fleet's stores opening at once were queued behind each other's check)."""
         names = self._names
+        found, version = await self._schema(conn)  # committed DDL only: all or nothing
+        if len(found) == 4 and version == SCHEMA_VERSION:
+            return
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", sql.lock_key("ddl", names.logs))
-            rows = await conn.fetch(
-                sql.columns_query(), [names.logs, names.integrations, names.state, names.meta]
-            )
-            found: dict[str, dict[str, str]] = {}
-            for table, column, data_type in rows:
-                found.setdefault(table, {})[column] = data_type
-            self._check_shapes(found)
-            if names.meta in found:
-                value = await conn.fetchval(sql.read_version(names))
-                version = int(value) if value is not None and value.isdigit() else 0
-            else:
-                version = 0 if names.logs in found else -1
-            if version > SCHEMA_VERSION:
-                raise SinkSchemaError(
-                    f"table {names.logs} at {self._url.shown} was written by a newer release "
-                    f"(schema version {version}; this release knows {SCHEMA_VERSION}): "
-                    "upgrade integration-logs-async"
-                )
+            found, version = await self._schema(conn)
             if version == -1:  # nothing there yet
                 await conn.execute(sql.create_logs(names))
                 await conn.execute(sql.create_others(names))
@@ -188,6 +176,30 @@ class PostgresSink:
             elif len(found) < 4:  # a table was dropped by hand: recreate it
                 await conn.execute(sql.create_logs(names))
                 await conn.execute(sql.create_others(names))
+
+    async def _schema(self, conn: Connection) -> tuple[dict[str, dict[str, str]], int]:
+        """The four tables' columns as found, and their schema version (-1: no tables; 0:
+        before versions); :class:`SinkSchemaError` for another shape or a newer version."""
+        names = self._names
+        rows = await conn.fetch(
+            sql.columns_query(), [names.logs, names.integrations, names.state, names.meta]
+        )
+        found: dict[str, dict[str, str]] = {}
+        for table, column, data_type in rows:
+            found.setdefault(table, {})[column] = data_type
+        self._check_shapes(found)
+        if names.meta in found:
+            value = await conn.fetchval(sql.read_version(names))
+            version = int(value) if value is not None and value.isdigit() else 0
+        else:
+            version = 0 if names.logs in found else -1
+        if version > SCHEMA_VERSION:
+            raise SinkSchemaError(
+                f"table {names.logs} at {self._url.shown} was written by a newer release "
+                f"(schema version {version}; this release knows {SCHEMA_VERSION}): "
+                "upgrade integration-logs-async"
+            )
+        return found, version
 
     def _check_shapes(self, found: dict[str, dict[str, str]]) -> None:
         names = self._names
