@@ -91,6 +91,11 @@ HARVEST_SAVE_EVERY_RECORDS: Final = 5000
 HARVEST_SAVE_EVERY_SECONDS: Final = 2.0
 PARQUET_SAVE_EVERY_RECORDS: Final = 25_000
 
+# A fleet's first stores start this many seconds apart in all (evenly): started together,
+# paced clients stay in step, and their servers (or a proxy in front) see bursts, answered
+# late and unevenly enough to look like too many requests in a second (429s)
+FLEET_START_SPREAD: Final = 1.0
+
 TAIL_POLL_INTERVAL: Final = 5.0  # seconds between polls of one listing
 TAIL_JITTER: Final = 0.1  # polls land within +-10% of the interval, so many tails spread out
 # A log may appear this many seconds "late" (created_at older than the newest log seen) and

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from yarl import URL
 
+from .._constants import FLEET_START_SPREAD
 from ..config import ClientSettings
 from ..harvest import HarvestResult, run_harvest
 from ..providers import BaseClient
@@ -191,17 +192,22 @@ async def run_fleet(
     """Harvest every store into the PostgreSQL sink ``to``, ``concurrency`` at a time, each
     with its own client; one store's failure never stops the others.
 
-    ``on_outcome`` is called as each store finishes. ``ValueError`` before any work for a
-    sink that is not PostgreSQL or a ``concurrency`` below 1. Cancelled, every store stops
-    at once, keeping its committed batches.
+    The first ``concurrency`` stores start spread evenly over a second
+    (``FLEET_START_SPREAD``): started together, paced clients stay in step and their servers
+    see bursts. ``on_outcome`` is called as each store finishes. ``ValueError`` before any
+    work for a sink that is not PostgreSQL or a ``concurrency`` below 1. Cancelled, every
+    store stops at once, keeping its committed batches.
     """
     check_fleet_sink(to)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be an integer >= 1, not {concurrency!r}")
     listed = list(stores)
     slots = asyncio.Semaphore(concurrency)
+    first_wave = min(concurrency, len(listed))
 
-    async def one(store: StoreConfig) -> StoreOutcome:
+    async def one(position: int, store: StoreConfig) -> StoreOutcome:
+        if position < first_wave:  # the others start as slots free: spread out already
+            await asyncio.sleep(FLEET_START_SPREAD * position / first_wave)
         async with slots:
             done = await run_store(
                 store, to, env=env, metrics=metrics, since=since, settings=settings
@@ -211,7 +217,10 @@ async def run_fleet(
         return done
 
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(one(store), name=f"fleet:{store.name}") for store in listed]
+        tasks = [
+            group.create_task(one(position, store), name=f"fleet:{store.name}")
+            for position, store in enumerate(listed)
+        ]
     return FleetResult(outcomes=[task.result() for task in tasks])
 
 
