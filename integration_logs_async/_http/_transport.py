@@ -225,12 +225,13 @@ class AsyncTransport:
         replayed = False
         redirects = 0
         while True:
-            if not self.limiter.try_acquire():
+            grant = self.limiter.try_acquire()
+            if grant is None:
                 if self.limiter.paused_for > 0:
                     self.stats.paused += 1
                 else:
                     self.stats.paced += 1
-                await self.limiter.acquire()
+                grant = await self.limiter.acquire()
             send_headers = {"Accept": "application/json", **headers}
             generation: int | None = None
             if authenticated:
@@ -251,12 +252,15 @@ class AsyncTransport:
                         timeout=io.timeout,
                         ssl=self._ssl,
                     ) as resp:
+                        self.limiter.answered(grant, time.monotonic())
                         status = resp.status
                         resp_headers = resp.headers
                         links = links_of(resp)
                         body = await io.read(resp, method, url, watch)
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 raise self._transport_error(exc, method, url, started) from None
+            finally:  # no answer (failed, cancelled): the server may have counted it until now
+                self.limiter.answered(grant, time.monotonic())
             elapsed = time.monotonic() - started
             size = len(body)
             self.stats.bytes_received += size

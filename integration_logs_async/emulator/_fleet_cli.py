@@ -26,6 +26,7 @@ from ._config import EmulatorConfig
 from ._errors import EmulatorBindError
 from ._fleet import EmulatorFleet
 from ._fleet_toml import RESERVED_KEYS, check_env_prefix, render_stores_toml
+from ._heap import settle_heap
 
 __all__ = [
     "add_fleet_arguments",
@@ -170,6 +171,7 @@ async def serve_fleet(
         loop.add_signal_handler(signum, stop.set)
     try:
         async with fleet:
+            settle_heap()
             if stores_file is not None:
                 write_new_file(stores_file, fleet.stores_toml(prefix, **(extra or {})))
             _announce(fleet, prefix, stores_file, as_json)

@@ -42,6 +42,7 @@ from ._config import EmulatorConfig, Provider
 from ._errors import EmulatorBindError
 from ._faults import FAULT_KIND_NAMES, FaultConfig
 from ._fleet_cli import add_fleet_arguments, run_fleet, wants_fleet
+from ._heap import settle_heap
 from ._server import Emulator
 
 _KINDS = FAULT_KIND_NAMES
@@ -329,6 +330,7 @@ async def serve(config: EmulatorConfig, *, as_json: bool = False) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         async with Emulator(config) as emu:
+            settle_heap()
             _announce(emu, as_json)
             await stop.wait()
     finally:

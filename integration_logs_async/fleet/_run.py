@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from yarl import URL
 
@@ -28,7 +29,7 @@ from ..sinks import SinkError, parse_sink_url
 from ._credentials import client_for_store
 from ._failures import Outcome, describe_failure, incomplete_message, scrub, secret_values
 from ._metrics import FleetMetrics
-from ._status import record_run
+from ._status import StatusRecorder, record_run
 from ._stores import StoreConfig
 from ._unit import harvest_options
 
@@ -103,6 +104,24 @@ async def run_store(
     in the status table of a PostgreSQL sink (a failure to do so is logged, the outcome
     stands); ``metrics``: count it there.
     """
+    return await _run_store(
+        store, to, env=env, metrics=metrics, status=status, since=since, settings=settings
+    )
+
+
+async def _run_store(
+    store: StoreConfig,
+    to: str,
+    *,
+    env: Mapping[str, str] | None,
+    metrics: FleetMetrics | None,
+    status: bool,
+    since: datetime | None,
+    settings: ClientSettings | None,
+    recorder: StatusRecorder | None = None,
+) -> StoreOutcome:
+    """:func:`run_store`; ``recorder``: record the run over its shared connection, not one
+    of the run's own."""
     environment = os.environ if env is None else env
     started_at, start = datetime.now(UTC), time.monotonic()
     client: BaseClient | None = None
@@ -138,7 +157,7 @@ async def run_store(
         newest_created_at=result.newest_created_at if result is not None else None,
     )
     if status and outcome != "locked":  # a locked store's status is its running harvest's
-        await _record(done, to, started_at, client)
+        await _record(done, to, started_at, client, recorder)
     if metrics is not None:
         metrics.observe(done)
     if error is not None:
@@ -147,7 +166,11 @@ async def run_store(
 
 
 async def _record(
-    done: StoreOutcome, to: str, started_at: datetime, client: BaseClient | None
+    done: StoreOutcome,
+    to: str,
+    started_at: datetime,
+    client: BaseClient | None,
+    recorder: StatusRecorder | None,
 ) -> None:
     """Upsert the store's status row (PostgreSQL sinks only); a failure is logged."""
     try:
@@ -158,8 +181,7 @@ async def _record(
         return
     provider = client.spec.checkpoint_name if client is not None else done.provider
     try:
-        await record_run(
-            target,
+        await (recorder.record if recorder is not None else partial(record_run, target))(
             store=done.store,
             provider=provider,
             started_at=started_at,
@@ -209,18 +231,30 @@ async def run_fleet(
         if position < first_wave:  # the others start as slots free: spread out already
             await asyncio.sleep(FLEET_START_SPREAD * position / first_wave)
         async with slots:
-            done = await run_store(
-                store, to, env=env, metrics=metrics, since=since, settings=settings
+            done = await _run_store(
+                store,
+                to,
+                env=env,
+                metrics=metrics,
+                status=True,
+                since=since,
+                settings=settings,
+                recorder=recorder,
             )
         if on_outcome is not None:
             on_outcome(done)
         return done
 
-    async with asyncio.TaskGroup() as group:
-        tasks = [
-            group.create_task(one(position, store), name=f"fleet:{store.name}")
-            for position, store in enumerate(listed)
-        ]
+    # The stores' status rows go over one connection (``StatusRecorder``).
+    recorder = StatusRecorder(to)
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(one(position, store), name=f"fleet:{store.name}")
+                for position, store in enumerate(listed)
+            ]
+    finally:
+        await recorder.aclose()
     return FleetResult(outcomes=[task.result() for task in tasks])
 
 

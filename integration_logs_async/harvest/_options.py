@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from .. import providers
 from .._client_checks import check_count
-from .._constants import HARVEST_SAVE_EVERY_RECORDS, HARVEST_SAVE_EVERY_SECONDS
+from .._constants import (
+    HARVEST_SAVE_EVERY_RECORDS,
+    HARVEST_SAVE_EVERY_SECONDS,
+    HARVEST_SAVE_JITTER,
+)
 from ..providers import ProviderSpec, Scope
 from ..sinks import SinkURL, parse_sink_url
 from ._output import OutputFormat
@@ -41,7 +46,9 @@ class HarvestOptions:
     ``save_every_records`` / ``save_every_seconds``: how often the output and the state are
     committed (a crash re-reads at most that much). None: 5,000 records, or the sink's own
     batch size (:attr:`~integration_logs_async.sinks.Sink.batch_records`: 25,000 for
-    Parquet, so that its files are fewer and larger).
+    Parquet, so that its files are fewer and larger). Into a sink, each time-based save
+    comes after ``save_every_seconds`` ± 25% (:func:`save_interval`), so that the stores of
+    a fleet, started together, do not all commit at the same moment.
 
     ``scope=None``: the scope the state file records, else :func:`default_scope`.
     ``append``: an existing output that the state does not describe is kept and added to,
@@ -213,3 +220,11 @@ class HarvestOptions:
         if not self.default_api_version:
             parts.append(f"api_version={self.chosen_api_version}")
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def save_interval(seconds: float) -> float:
+    """Seconds until the next time-based save into a sink: ``seconds`` ± ``HARVEST_SAVE_JITTER``
+    (drawn anew after each save). A fleet's stores start within a second and page at the
+    same rate; saving on the same beat, they had the database commit ~100 batches at once
+    every two seconds, and the server sharing its core stalled meanwhile."""
+    return seconds * random.uniform(1.0 - HARVEST_SAVE_JITTER, 1.0 + HARVEST_SAVE_JITTER)

@@ -39,7 +39,7 @@ from ..sinks import (
     open_sink,
 )
 from ._idset import IdSet
-from ._options import HarvestOptions
+from ._options import HarvestOptions, save_interval
 from ._progress import HarvestCounters, Progress
 from ._reading import HarvestResult, _stop_rule, build_stream, check_client
 from ._sink_state import SinkPlan, decode_state, encode_state, harvest_key, plan_sink_run
@@ -181,12 +181,13 @@ async def _harvest(
     save_every = options.records_per_save(sink.batch_records)
     run_inserted = 0
     last_write = time.monotonic()
+    save_after = save_interval(options.save_every_seconds)
 
     async def commit(*, done: bool) -> None:
         """Write the batch with the state after it; the state counts rows optimistically
         (the sink says afterwards how many were new), so a batch that held rows already in
         the sink is followed by a write of the corrected state alone."""
-        nonlocal batch, run_inserted, last_write
+        nonlocal batch, run_inserted, last_write, save_after
         state.pending_watermarks = dict(pending)
         state.checkpoint = None if done else stream.checkpoint
         if done:
@@ -209,6 +210,7 @@ async def _harvest(
         counters.records += inserted
         counters.duplicates += len(rows) - inserted
         last_write = time.monotonic()
+        save_after = save_interval(options.save_every_seconds)
 
     async with (
         stream,
@@ -238,10 +240,7 @@ async def _harvest(
                     continue
                 batch.append(log_row(record, source, normalize, provider, store))
             del sourced
-            if (
-                len(batch) >= save_every
-                or time.monotonic() - last_write >= options.save_every_seconds
-            ):
+            if len(batch) >= save_every or time.monotonic() - last_write >= save_after:
                 await commit(done=False)
         at_limit = options.max_items is not None and stream.consumed >= options.max_items
         complete = not at_limit

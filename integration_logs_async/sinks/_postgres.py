@@ -92,6 +92,9 @@ def _jsonb_decode(data: bytes) -> bytes:
     return data[1:]
 
 
+_READ_ONLY = "SELECT pg_catalog.current_setting('transaction_read_only')"
+
+
 class PostgresSink:
     """A :class:`~._sink.Sink` writing to a PostgreSQL database (``postgresql://``)."""
 
@@ -103,6 +106,7 @@ class PostgresSink:
         self._names = TableNames(url.table)
         self._conn: Connection | None = None
         self._key: StoreKey | None = None
+        self._staging = False  # the session's staging table exists (``_write``)
 
     def __repr__(self) -> str:
         return f"PostgresSink({self._url.shown!r}, table={self._url.table!r})"
@@ -133,7 +137,7 @@ class PostgresSink:
             )
         except _ERRORS as exc:
             raise self._error(exc, connecting=True) from None
-        self._conn, self._key = conn, key
+        self._conn, self._key, self._staging = conn, key, False
         try:
             await conn.execute(KEEPALIVE)
             await conn.set_type_codec(
@@ -144,8 +148,13 @@ class PostgresSink:
                 format="binary",
             )
             await self._prepare_tables(conn)
+            # Refused here, before anything is read from the API (the staging table that
+            # would fail in a read-only session is made only at the first batch).
+            if await conn.fetchval(_READ_ONLY) == "on":
+                raise asyncpg.exceptions.ReadOnlySQLTransactionError(
+                    "the session is read-only (transaction_read_only is on)"
+                )
             await self._lock(conn, key)
-            await conn.execute(sql.create_staging())
             state: bytes | None = await conn.fetchval(
                 sql.read_state(self._names), key.provider, key.store, key.harvest
             )
@@ -248,6 +257,11 @@ class PostgresSink:
     async def _write(
         self, conn: Connection, key: StoreKey, rows: Sequence[LogRow], state: bytes
     ) -> int:
+        if rows and not self._staging:
+            # Created at the first batch, not at open: ~5 ms of catalog writes on the server,
+            # which a fleet's stores opening together queued up in front of their first requests.
+            await conn.execute(sql.create_staging())
+            self._staging = True
         async with conn.transaction():
             count = 0
             if rows:

@@ -92,11 +92,15 @@ def create_staging() -> str:
 
 def columns_query() -> str:
     """``(table_name, column_name, data_type)`` of the tables named in ``$1`` (a text array)
-    in the current schema."""
+    in the current schema: ``information_schema.columns``' names for the types, read from
+    the catalog directly (the view took ~7 ms of the server per check, a fleet's stores
+    opening at once queued ~1 s of them; this query well under 1 ms)."""
     return (
-        "SELECT table_name::text, column_name::text, data_type::text "
-        "FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = ANY($1::text[])"
+        "SELECT c.relname::text, a.attname::text, pg_catalog.format_type(a.atttypid, NULL) "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+        "WHERE c.relnamespace = pg_catalog.to_regnamespace(pg_catalog.current_schema()) "
+        "AND c.relname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+        "AND a.attnum > 0 AND NOT a.attisdropped"
     )
 
 

@@ -214,3 +214,17 @@ def test_plugin_in_strict_mode(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_settle_heap_freezes_what_exists() -> None:
+    """The command-line servers move their generated data out of full collections."""
+    import gc
+
+    from integration_logs_async.emulator._heap import settle_heap
+
+    before = gc.get_freeze_count()
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()

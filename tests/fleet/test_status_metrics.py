@@ -10,12 +10,13 @@ import time
 from datetime import UTC, datetime
 
 import aiohttp
+import asyncpg  # type: ignore[import-untyped]
 from prometheus_client.parser import text_string_to_metric_families
 
 from integration_logs_async.emulator import EmulatorConfig, EmulatorFleet
 from integration_logs_async.fleet._metrics import PREFIX, FleetMetrics
 from integration_logs_async.fleet._run import run_fleet, run_store
-from integration_logs_async.fleet._status import read_status, record_run
+from integration_logs_async.fleet._status import StatusRecorder, read_status, record_run
 from integration_logs_async.fleet._stores import StoreConfig, parse_stores
 from integration_logs_async.sinks import StoreKey, open_sink
 
@@ -169,3 +170,46 @@ async def test_status_table_created_once_by_concurrent_first_runs(pg_dsn: str) -
     rows = await read_status(f"{pg_dsn}?table=integration_logs")
     assert [(r.store, r.total_records, r.runs) for r in rows] == [(f"s{i}", i, 1) for i in range(6)]
     assert await read_status(f"{pg_dsn}?table=other_logs") == []  # another ?table=: its own
+
+
+async def test_one_recorder_writes_many_runs_over_one_connection(pg_dsn: str) -> None:
+    """A fleet records its stores' runs over one connection; when the server has dropped
+    it, the record is written over a new one."""
+    now = datetime.now(UTC)
+
+    async def record(recorder: StatusRecorder, store: str, records: int) -> None:
+        await recorder.record(
+            store=store,
+            provider="sendcloud",
+            started_at=now,
+            finished_at=now,
+            outcome="completed",
+            error=None,
+            records=records,
+            newest_created_at=None,
+        )
+
+    async def backends(conn: asyncpg.Connection) -> list[int]:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'integration-logs fleet'"
+        )
+        return [int(row["pid"]) for row in rows]
+
+    recorder = StatusRecorder(pg_dsn)
+    watcher = await asyncpg.connect(pg_dsn)
+    try:
+        await asyncio.gather(*(record(recorder, f"s{i}", i) for i in range(5)))
+        (pid,) = await backends(watcher)
+        await record(recorder, "s0", 10)
+        assert await backends(watcher) == [pid]
+        await watcher.execute("SELECT pg_terminate_backend($1)", pid)
+        await record(recorder, "s1", 10)
+        (again,) = await backends(watcher)
+        assert again != pid
+    finally:
+        await recorder.aclose()
+        await watcher.close()
+    rows = await read_status(pg_dsn)
+    assert [(r.store, r.total_records, r.runs) for r in rows] == [
+        ("s0", 10, 2), ("s1", 11, 2), ("s2", 2, 1), ("s3", 3, 1), ("s4", 4, 1)
+    ]  # fmt: skip

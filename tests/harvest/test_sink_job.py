@@ -5,6 +5,7 @@ integrations, cancellation."""
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 from typing import Any
 
@@ -15,9 +16,11 @@ from integration_logs_async.emulator import Emulator, FaultConfig
 from integration_logs_async.harvest import (
     HarvestOptions,
     HarvestResult,
+    _sink_job,
     follow_harvest,
     run_harvest,
 )
+from integration_logs_async.harvest._options import save_interval
 from integration_logs_async.harvest._sink_state import (
     SinkState,
     decode_state,
@@ -326,3 +329,35 @@ async def test_batches_are_the_sinks_own_size_unless_save_every_is_given(
         save_every_seconds=3600.0,
     )
     assert all(50 <= size < 60 for size in told.batch_sizes[:-1] if size), told.batch_sizes
+
+
+def test_save_interval_is_the_setting_give_or_take_a_quarter() -> None:
+    random.seed(11)
+    draws = [save_interval(2.0) for _ in range(400)]
+    assert all(1.5 <= draw <= 2.5 for draw in draws)
+    assert min(draws) < 1.6 and max(draws) > 2.4  # spread over the whole range
+    assert save_interval(0.0) == 0.0
+
+
+@pytest.mark.emulator(integrations=2, jobs_per_integration=1, logs=60)
+async def test_time_based_saves_are_drawn_anew_after_each_save(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each save draws the time to the next one (``save_interval``): a zero draw saves after
+    every page, a never-ending one only at the end."""
+    draws = iter([0.0, 0.0, 0.0] + [3600.0] * 100)
+    seen: list[float] = []
+
+    def drawn(seconds: float) -> float:
+        seen.append(seconds)
+        return next(draws)
+
+    monkeypatch.setattr(_sink_job, "save_interval", drawn)
+    db = FakeDatabase()
+    install_fake(monkeypatch, db)
+    await harvest(emulator, "sendcloud", page_size=10, save_every_seconds=7.0)
+    assert seen[0] == 7.0 and set(seen) == {7.0}
+    # the first draw (before any save) and three zero draws: three saves after pages, the
+    # last draw never reached, then the final save
+    assert db.writes == 3 + 1
+    assert len(seen) == 3 + 1 + 1

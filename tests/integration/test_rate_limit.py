@@ -7,7 +7,7 @@ from bisect import bisect_right
 
 import pytest
 
-from integration_logs_async.emulator import Emulator, Provider
+from integration_logs_async.emulator import Emulator, FaultConfig, Provider
 from integration_logs_async.testing import EmulatorFactory
 
 from .._support.clients import client_for
@@ -42,6 +42,29 @@ async def test_client_pacing_avoids_429s(
     assert statuses.count(429) == 0 and len(statuses) > SERVER_RPS
     assert busiest_second(emu) <= SERVER_RPS
     assert elapsed >= (len(statuses) - 1) / CLIENT_RATE * 0.95  # it really was paced
+
+
+async def test_pacing_at_the_limit_survives_a_server_that_holds_requests(
+    emulator_factory: EmulatorFactory,
+) -> None:
+    """The server holds each request 0-150 ms before its rate check (a busy core, a new
+    connection). Paced 2% under the limit, spacing alone leaves 20 ms of a one-second
+    window: a request held longer than the one two before it is counted too soon after it.
+    The window guard sends request j a window after the answer to request j - n began
+    (the server counted that one before answering), so no request is refused."""
+    faults = FaultConfig(
+        seed=7, rates={"latency": 1.0}, latency_seconds=0.0, latency_jitter_seconds=0.15
+    )
+    emu = await emulator_factory(
+        seed=64, integrations=2, logs=900, rate_limit_rps=10, faults=faults
+    )
+    settings = {"rate_limit": 10, "default_429_pause": 1.0, "max_attempts": 10}
+    async with client_for(emu, "elasticpath", **settings) as client:  # pages fetched ahead
+        got = [r.id async for r in client.logs(page_size=20).raw()]
+        assert client.stats.rate_limited == 0
+    assert_exactly(got, store_ids(emu, "elasticpath"))
+    statuses = [r.status for r in emu.requests if r.category == "data"]
+    assert statuses.count(429) == 0 and len(statuses) > 40
 
 
 async def test_concurrent_fanout_shares_one_limiter(emulator_factory: EmulatorFactory) -> None:

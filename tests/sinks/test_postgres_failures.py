@@ -103,7 +103,7 @@ async def test_read_only_role_is_refused_on_existing_tables(postgres: PostgresSe
         read_only=True,
         grants="GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}",
     )
-    sink = sink_for(dsn)  # refused at open (its staging table), before anything is read
+    sink = sink_for(dsn)  # refused at open (transaction_read_only), before anything is read
     with pytest.raises(SinkReadOnlyError, match="read-only") as caught:
         await sink.open(KEY)
     await sink.close()

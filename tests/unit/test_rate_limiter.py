@@ -40,16 +40,16 @@ def test_reserve_spaces_requests_by_the_interval(clock: FakeClock) -> None:
 
 def test_try_acquire_takes_only_a_slot_that_is_free_now(clock: FakeClock) -> None:
     limiter = AsyncRateLimiter(10.0, burst=2)
-    assert [limiter.try_acquire() for _ in range(3)] == [True, True, False]
+    assert [limiter.try_acquire() is not None for _ in range(3)] == [True, True, False]
     assert limiter.reserve() == pytest.approx(0.1)  # the refused try took nothing
     clock.advance(0.2)
-    assert limiter.try_acquire()
+    assert limiter.try_acquire() is not None
     unpaced = AsyncRateLimiter(None)
-    assert all(unpaced.try_acquire() for _ in range(100))
+    assert all(unpaced.try_acquire() is not None for _ in range(100))
     unpaced.pause(1.0)
-    assert not unpaced.try_acquire()  # paused: the caller awaits acquire()
+    assert unpaced.try_acquire() is None  # paused: the caller awaits acquire()
     clock.advance(1.0)
-    assert unpaced.try_acquire()
+    assert unpaced.try_acquire() is not None
 
 
 def test_reserve_with_burst(clock: FakeClock) -> None:
