@@ -4,7 +4,7 @@ The stores: one emulator process (``--stores N``, pinned to the server's CPU wit
 PostgreSQL cluster, which has fsync on: ``benchmarks._sinks_postgres``) serving N independent
 Sendcloud v2 stores, each with its own credentials, data (``--logs`` each) and rate limit of R
 requests/s per credential, and 20 ms added to every data request. Its stores file sets the
-client's ``rate_limit = R`` and ``page_size`` (the client paces 5% below an explicit limit).
+client's ``rate_limit = R`` and ``page_size`` (the client paces 2% below an explicit limit).
 Every phase harvests into a fresh database and must leave each store's logs there exactly
 once (rows and distinct ids per store), else the benchmark is broken.
 

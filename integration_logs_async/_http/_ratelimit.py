@@ -54,12 +54,13 @@ class AsyncRateLimiter:
 
     A paced limiter also guards a server's one-second sliding window: request *j* waits
     until one window has passed since the server can have counted request *j - n*
-    (``n = max(burst, ceil(rate))``), that is since its answer began, less the shortest
-    round trip seen (the part of every answer's time that is travel, not waiting). Spacing
-    alone leaves a margin of ``headroom`` of a window (~50 ms); a server that stalls longer
-    before counting one request (a busy core, a new connection) counts the next ones
-    bunched, and those came back as 429s. The guard costs nothing while answers come back
-    on time: the spacing is then the later of the two.
+    (``n = max(burst, ceil(rate))``), that is since its answer began, less the travel
+    time (the shortest round trip of a data request, the part of any answer's time that
+    is not waiting). Spacing alone leaves a margin of ``headroom`` of a window (20 ms at
+    2%); a server that holds one request longer before counting it (a busy core, a new
+    connection) counts the next ones bunched, and those came back as 429s. The guard
+    costs nothing while answers come back on time: the spacing is then the later of the
+    two.
     """
 
     def __init__(self, rate: float | None, *, burst: int = 1, headroom: float = 0.0) -> None:
@@ -78,6 +79,8 @@ class AsyncRateLimiter:
         # The last ``n`` grants, oldest first (the sliding-window guard); None: unpaced.
         self._window = 0 if rate is None else max(burst, math.ceil(rate * RATE_WINDOW))
         self._recent: deque[Grant] = deque(maxlen=self._window)
+        # Travel: the shortest round trip (grant to answer) of the data requests answered.
+        self._travel = 0.0
         self._shortest_trip: float | None = None
         self._answers = 0
 
@@ -90,15 +93,26 @@ class AsyncRateLimiter:
         """Hold every caller of :meth:`acquire` for at least ``seconds`` from now."""
         self._paused_until = max(self._paused_until, time.monotonic() + max(0.0, seconds))
 
-    def answered(self, grant: Grant, at: float) -> None:
-        """Record that the answer to ``grant``'s request began at ``at`` (``time.monotonic``)."""
+    def answered(self, grant: Grant, at: float, *, measured: bool = True) -> None:
+        """Record that the answer to ``grant``'s request began at ``at`` (``time.monotonic``).
+
+        ``measured=False``: its time is no measure of travel (a token request, answered by
+        another part of the server and often much faster; a request that failed or was
+        cancelled without an answer).
+        """
         if grant is _UNTRACKED or grant.answered is not None:
             return
         grant._settle(at)
+        if not measured:
+            return
         self._answers += 1
         trip = at - grant.sent
         if self._shortest_trip is None or trip < self._shortest_trip:
             self._shortest_trip = trip
+        # The first answers (a new connection, a server just woken) can all be slow: their
+        # trip is no measure of travel, and nothing is taken off until two windows' worth.
+        if self._answers >= 2 * self._window:
+            self._travel = self._shortest_trip
 
     def window_opens(self) -> tuple[float, Grant | None]:
         """When the sliding-window guard lets the next request go (0: now, or no guard),
@@ -112,11 +126,7 @@ class AsyncRateLimiter:
             # unanswered for this long is stuck, and spacing alone paces the next ones.
             give_up = oldest.sent + RATE_WINDOW_ANSWER_WAIT
             return (give_up, oldest) if give_up > time.monotonic() else (0.0, None)
-        # The first answers (a new connection, a server just woken) can all be slow: their
-        # trip is no measure of travel, and nothing is taken off until two windows' worth.
-        trusted = self._answers >= 2 * self._window
-        travel = self._shortest_trip if trusted and self._shortest_trip is not None else 0.0
-        return oldest.answered + RATE_WINDOW + RATE_WINDOW_GUARD - travel, None
+        return oldest.answered + RATE_WINDOW + RATE_WINDOW_GUARD - self._travel, None
 
     def reserve(self) -> float:
         """Reserve the next slot and return how long to wait for it (pure bookkeeping)."""

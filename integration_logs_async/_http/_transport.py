@@ -252,7 +252,7 @@ class AsyncTransport:
                         timeout=io.timeout,
                         ssl=self._ssl,
                     ) as resp:
-                        self.limiter.answered(grant, time.monotonic())
+                        self.limiter.answered(grant, time.monotonic(), measured=authenticated)
                         status = resp.status
                         resp_headers = resp.headers
                         links = links_of(resp)
@@ -260,7 +260,7 @@ class AsyncTransport:
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 raise self._transport_error(exc, method, url, started) from None
             finally:  # no answer (failed, cancelled): the server may have counted it until now
-                self.limiter.answered(grant, time.monotonic())
+                self.limiter.answered(grant, time.monotonic(), measured=False)
             elapsed = time.monotonic() - started
             size = len(body)
             self.stats.bytes_received += size

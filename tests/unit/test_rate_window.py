@@ -129,3 +129,14 @@ async def test_every_request_settles_its_grant_failed_or_not(mock: aioresponses)
             await client.integrations().collect()
         recent = list(client._transport.limiter._recent)
     assert len(recent) == 5 and all(grant.answered is not None for grant in recent)
+
+
+def test_token_requests_and_failures_are_no_measure_of_travel(clock: FakeClock) -> None:
+    limiter = AsyncRateLimiter(1.0)  # n = 1
+    fast = send_next(limiter, clock)
+    limiter.answered(fast, fast.sent + 0.001, measured=False)  # a token request
+    for _ in range(3):
+        grant = send_next(limiter, clock)
+        limiter.answered(grant, grant.sent + 0.1)
+    # travel is the data requests' 0.1 s, not the token request's 1 ms
+    assert limiter.window_opens()[0] == pytest.approx(grant.sent + 1 + RATE_WINDOW_GUARD)
