@@ -56,8 +56,13 @@ NAME = "fleet"
 TITLE = "Fleet: rate-limited stores in one process, 1 vs 2 workers, a killed worker"
 
 LATENCY = 0.02
-HEARTBEAT, STALL = 1.0, 10.0
-DONE = ("succeeded", "failed")  # the worker's defaults (fleet worker --heartbeat/--stall)
+DONE = ("succeeded", "failed")
+
+
+def _timing(quick: bool) -> tuple[float, float]:
+    """The workers' heartbeat and stall: their defaults (``fleet worker --heartbeat 1
+    --stall 10``), shorter in a smoke run (its kill phase waits for the stall)."""
+    return (0.5, 2.0) if quick else (1.0, 10.0)
 
 
 def _sizes(quick: bool) -> dict[str, int]:
@@ -76,6 +81,7 @@ class _Fleet:
         self.env: dict[str, str] = dict(emu.info["env"])
         self.stores_file = str(emu.info["stores_file"])
         self.names = [s["name"] for s in emu.info["stores"]]
+        self.heartbeat, self.stall = _timing(ctx.quick)
         self._count = 0
 
     def fresh(self) -> tuple[str, str]:
@@ -145,11 +151,13 @@ def _workers(
     queue's worker ids follow the start order), stopped with SIGTERM at the end."""
     procs: list[subprocess.Popen[bytes]] = []
     env = {**os.environ, **fleet.env}
+    options = ["--concurrency", str(concurrency), "--heartbeat", f"{fleet.heartbeat:g}"]
+    options += ["--stall", f"{fleet.stall:g}"]
     try:
         for n in range(count):
             procs.append(
                 subprocess.Popen(
-                    _cli("fleet", "worker", "--dsn", dsn, "--concurrency", str(concurrency)),
+                    _cli("fleet", "worker", "--dsn", dsn, *options),
                     cwd=ROOT,
                     env=env,
                     stdout=subprocess.DEVNULL,
@@ -376,7 +384,7 @@ def run(ctx: Context) -> Section:
             "killed worker: its jobs running again",
             {"jobs": killed["orphaned_jobs"], "median s": killed["again_median_s"],
              "max s": killed["again_max_s"]},
-            note=f"kill -9 at 1/3; heartbeat {HEARTBEAT:g} s, stall {STALL:g} s",
+            note=f"kill -9 at 1/3; heartbeat {fleet.heartbeat:g} s, stall {fleet.stall:g} s",
         ),
     ]  # fmt: skip
     section.targets += [
@@ -385,6 +393,6 @@ def run(ctx: Context) -> Section:
         Target(NAME, "429 responses ÷ requests", share_429, "<=", 0.01),
         Target(NAME, "client CPU/record: fleet ÷ one store", cpu_ratio, "<=", 1.10),
         Target(NAME, "killed worker's jobs running again (s)", killed["again_max_s"], "<=",
-               STALL + 3 * HEARTBEAT),
+               fleet.stall + 3 * fleet.heartbeat),
     ]  # fmt: skip
     return section

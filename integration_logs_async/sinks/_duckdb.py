@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 
 from .._constants import HARVEST_SAVE_EVERY_RECORDS
-from ._arrow import LOG_SCHEMA_JSON, integration_table, log_table
+from ._arrow import LOG_SCHEMA_JSON, integration_table, log_table, with_storable_raw
 from ._duckdb_sql import (
     BATCH_VIEW,
     Conflict,
@@ -50,7 +50,7 @@ from ._errors import (
     SinkSchemaError,
     SinkUnavailableError,
 )
-from ._postgres_clean import storable_rows, with_storable_json
+from ._postgres_clean import storable_rows
 from ._rows import IntegrationRow, LogRow
 from ._schema import INTEGRATION_COLUMNS, LOG_COLUMNS, SCHEMA_VERSION, TableNames
 from ._sink import StoreKey
@@ -299,9 +299,9 @@ class DuckDBSink:
         # raw goes in as Arrow's JSON type, which DuckDB takes without parsing it again (a
         # third of the insert's time): escapes its JSON functions would refuse are replaced
         # first, as they would have been after a refused parse
-        rows = with_storable_json(rows)
         try:
-            return self._write_table(log_table(rows, LOG_SCHEMA_JSON), state, cancel)
+            table = with_storable_raw(log_table(rows, LOG_SCHEMA_JSON))
+            return self._write_table(table, state, cancel)
         except (ValueError, duckdb.ConversionException) as exc:
             if isinstance(exc, duckdb.ConversionException) and "json" not in str(exc).lower():
                 raise map_error(exc, self._where(), "writing to") from None

@@ -59,22 +59,6 @@ def _row(row: _Row) -> _Row:
     return type(row)(fixed) if changed else row
 
 
-def with_storable_json(rows: Sequence[_Row]) -> Sequence[_Row]:
-    """``rows`` with their raw JSON (the last value) made storable up front, for a target
-    that takes the JSON without parsing it (DuckDB from Arrow's ``arrow.json``): only a row
-    whose raw JSON holds a ``\\u`` escape is looked at, and only a changed one copied."""
-    fixed: list[_Row] | None = None
-    for i, row in enumerate(rows):
-        raw = row[-1]
-        if isinstance(raw, bytes) and b"\\u" in raw:
-            new = storable_json(raw)
-            if new != raw:
-                if fixed is None:
-                    fixed = list(rows)
-                fixed[i] = type(row)((*row[:-1], new))
-    return rows if fixed is None else fixed
-
-
 def storable_rows(rows: Sequence[_Row]) -> list[_Row] | None:
     """``rows`` with the characters PostgreSQL cannot store replaced; None when no row has
     one (the batch failed for another reason)."""
@@ -89,5 +73,4 @@ __all__ = [
     "storable_json",
     "storable_rows",
     "storable_text",
-    "with_storable_json",
 ]

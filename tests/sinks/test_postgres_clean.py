@@ -6,44 +6,46 @@ import json
 
 import pytest
 
+from integration_logs_async.sinks._arrow import LOG_SCHEMA_JSON, log_table, with_storable_raw
 from integration_logs_async.sinks._postgres_clean import (
     storable_json,
     storable_rows,
     storable_text,
-    with_storable_json,
 )
 
 from ._postgres_helpers import admin, make_rows, opened
 
+CASES = [
+    (rb'{"a": "x\u0000y"}', rb'{"a": "x\ufffdy"}'),
+    (rb'{"a": "\\u0000"}', rb'{"a": "\\u0000"}'),  # an escaped backslash, then text
+    (rb'{"a": "\\\u0000"}', rb'{"a": "\\\ufffd"}'),  # a backslash, then a NUL
+    (rb'{"a": "\ud83d\ude00"}', rb'{"a": "\ud83d\ude00"}'),  # a pair: kept
+    (rb'{"a": "\uD83D"}', rb'{"a": "\ufffd"}'),
+    (rb'{"a": "\ude00x"}', rb'{"a": "\ufffdx"}'),
+    (rb'{"a": "\ud83d\ud83d\ude00"}', rb'{"a": "\ufffd\ud83d\ude00"}'),
+    (rb'{"a": "\u00e9"}', rb'{"a": "\u00e9"}'),
+]
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        (rb'{"a": "x\u0000y"}', rb'{"a": "x\ufffdy"}'),
-        (rb'{"a": "\\u0000"}', rb'{"a": "\\u0000"}'),  # an escaped backslash, then text
-        (rb'{"a": "\\\u0000"}', rb'{"a": "\\\ufffd"}'),  # a backslash, then a NUL
-        (rb'{"a": "\ud83d\ude00"}', rb'{"a": "\ud83d\ude00"}'),  # a pair: kept
-        (rb'{"a": "\uD83D"}', rb'{"a": "\ufffd"}'),
-        (rb'{"a": "\ude00x"}', rb'{"a": "\ufffdx"}'),
-        (rb'{"a": "\ud83d\ud83d\ude00"}', rb'{"a": "\ufffd\ud83d\ude00"}'),
-        (rb'{"a": "\u00e9"}', rb'{"a": "\u00e9"}'),
-    ],
-)
+
+@pytest.mark.parametrize(("raw", "expected"), CASES)
 def test_storable_json(raw: bytes, expected: bytes) -> None:
     assert storable_json(raw) == expected
     json.loads(storable_json(raw))  # still JSON
 
 
-def test_with_storable_json_copies_only_when_a_raw_json_changes() -> None:
+def test_with_storable_raw_rewrites_only_the_rows_that_change() -> None:
+    """The DuckDB sink's pass over an Arrow table: RE2 finds the candidates, and each one is
+    cleaned as :func:`storable_json` would (the same cases as above)."""
     rows = make_rows(3)
     harmless = (*rows[0][:12], rb'{"a": "\u00e9"}')  # an escape, but a storable one
-    assert with_storable_json([harmless, rows[1]])[0] is harmless
-    kept = [harmless, *rows[1:]]
-    assert with_storable_json(kept) is kept
-    bad = (*rows[1][:12], rb'{"a": "\ud800 and \u0000"}')
-    fixed = with_storable_json([rows[0], bad])
-    assert fixed[0] is rows[0] and fixed[1][:12] == bad[:12]
-    assert fixed[1][12] == rb'{"a": "\ufffd and \ufffd"}'
+    kept = log_table([harmless, *rows[1:]], LOG_SCHEMA_JSON)
+    assert with_storable_raw(kept) is kept
+    cases = [raw for raw, _ in CASES]
+    table = log_table([(*rows[0][:12], raw) for raw in cases], LOG_SCHEMA_JSON)
+    fixed = with_storable_raw(table)
+    assert [raw.encode() for raw in fixed.column("raw").to_pylist()] == [e for _, e in CASES]
+    assert fixed.schema == table.schema  # raw still marked as JSON
+    assert fixed.drop_columns(["raw"]).equals(table.drop_columns(["raw"]))
 
 
 def test_storable_text_and_rows() -> None:
