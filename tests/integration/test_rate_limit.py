@@ -56,9 +56,9 @@ async def test_pacing_at_the_limit_survives_a_server_that_holds_requests(
         seed=7, rates={"latency": 1.0}, latency_seconds=0.0, latency_jitter_seconds=0.15
     )
     emu = await emulator_factory(
-        seed=64, integrations=2, logs=900, rate_limit_rps=10, faults=faults
+        seed=64, integrations=2, logs=900, rate_limit_rps=20, faults=faults
     )
-    settings = {"rate_limit": 10, "default_429_pause": 1.0, "max_attempts": 10}
+    settings = {"rate_limit": 20, "default_429_pause": 1.0, "max_attempts": 10}
     async with client_for(emu, "elasticpath", **settings) as client:  # pages fetched ahead
         got = [r.id async for r in client.logs(page_size=20).raw()]
         assert client.stats.rate_limited == 0
