@@ -76,7 +76,7 @@ class AsyncRateLimiter:
         self._interval = 0.0 if rate is None else 1.0 / (rate * (1.0 - headroom))
         self._tat = 0.0  # theoretical arrival time of the next request
         self._paused_until = 0.0
-        # The last ``n`` grants, oldest first (the sliding-window guard); None: unpaced.
+        # The last ``n`` grants, oldest first (the sliding-window guard; unused when unpaced).
         self._window = 0 if rate is None else max(burst, math.ceil(rate * RATE_WINDOW))
         self._recent: deque[Grant] = deque(maxlen=self._window)
         # Travel: the shortest round trip (grant to answer) of the data requests answered.

@@ -40,6 +40,8 @@ def test_with_storable_raw_rewrites_only_the_rows_that_change() -> None:
     harmless = (*rows[0][:12], rb'{"a": "\u00e9"}')  # an escape, but a storable one
     kept = log_table([harmless, *rows[1:]], LOG_SCHEMA_JSON)
     assert with_storable_raw(kept) is kept
+    empty = log_table([], LOG_SCHEMA_JSON)  # a state-only write (pyarrow 15 crashed on it)
+    assert with_storable_raw(empty) is empty
     cases = [raw for raw, _ in CASES]
     table = log_table([(*rows[0][:12], raw) for raw in cases], LOG_SCHEMA_JSON)
     fixed = with_storable_raw(table)
