@@ -169,12 +169,14 @@ def lock_key(*parts: str) -> int:
 
 
 def lock_query(key: int) -> str:
-    """SQL that shows who holds the advisory lock ``key`` (for the locked message)."""
+    """SQL that shows who holds the advisory lock ``key`` in the current database (for the
+    locked message; advisory locks are per database, ``pg_locks`` shows the cluster's)."""
     unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
     return (
         "SELECT a.pid, a.application_name, a.client_addr, a.backend_start "
-        "FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-        f"WHERE l.locktype = 'advisory' AND l.classid = {unsigned >> 32} "
+        "FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+        f"AND l.locktype = 'advisory' AND l.classid = {unsigned >> 32} "
         f"AND l.objid = {unsigned & 0xFFFF_FFFF} AND l.objsubid = 1"
     )
 

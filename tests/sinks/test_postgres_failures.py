@@ -215,10 +215,29 @@ async def test_second_writer_of_a_store_is_refused_at_once(pg_dsn: str) -> None:
         await other_table.open(KEY)
         await other_table.close()
         async with admin(pg_dsn) as conn:  # the message's query finds the holder
-            query = message.split("find it with: ", 1)[1].rstrip(")")
+            query = message.split("find it with: ", 1)[1].removesuffix(")")
             assert len(await conn.fetch(query)) == 1
     async with opened(pg_dsn):  # released on close
         pass
+
+
+async def test_the_locked_message_query_finds_the_holder_in_this_database_only(
+    postgres: PostgresServer,
+) -> None:
+    """Advisory locks are per database, pg_locks is the cluster's: the same store harvested
+    into two databases has two holders, and the message's query names the one of its own."""
+    first, second = (postgres.dsn(postgres.create_database()) for _ in range(2))
+    async with opened(first), opened(second):
+        with pytest.raises(SinkLockedError) as caught:
+            await sink_for(first).open(KEY)
+        query = str(caught.value).split("find it with: ", 1)[1].removesuffix(")")
+        async with admin(first) as conn:
+            (holder,) = await conn.fetch(query)
+            mine = await conn.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = 'integration-logs harvest'"
+            )
+        assert holder["pid"] == mine
 
 
 async def test_lock_released_when_the_connection_dies(pg_dsn: str) -> None:
