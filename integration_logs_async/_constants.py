@@ -103,6 +103,11 @@ PARQUET_SAVE_EVERY_RECORDS: Final = 25_000
 # paced clients stay in step, and their servers (or a proxy in front) see bursts, answered
 # late and unevenly enough to look like too many requests in a second (429s)
 FLEET_START_SPREAD: Final = 1.0
+# A worker's job that finds its store locked is tried again this often, this many times: the
+# lock may be a dead machine's session, which the server frees within about a minute (the
+# sink's TCP keepalives), and the store must not be left unharvested (fleet/_queue.py).
+FLEET_LOCKED_RETRY_SECONDS: Final = 15.0
+FLEET_LOCKED_RETRIES: Final = 8
 
 TAIL_POLL_INTERVAL: Final = 5.0  # seconds between polls of one listing
 TAIL_JITTER: Final = 0.1  # polls land within +-10% of the interval, so many tails spread out

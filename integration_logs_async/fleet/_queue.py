@@ -30,6 +30,7 @@ from procrastinate.schema import SchemaManager
 from procrastinate.tasks import Task
 from yarl import URL
 
+from .._constants import FLEET_LOCKED_RETRIES, FLEET_LOCKED_RETRY_SECONDS
 from ..sinks import SinkAuthError, SinkError, SinkUnavailableError, SinkURL, parse_sink_url
 from ._schedule import CREATE_SCHEDULE, remove_schedule, save_schedule
 from ._stores import StoreConfig
@@ -87,14 +88,24 @@ def queue_error_for(exc: BaseException, target: SinkURL) -> SinkError:
     return SinkError(f"the queue database {target.shown} failed ({detail})")
 
 
+class StoreJobLocked(Exception):
+    """A store's job found the store's writer lock held: another run is harvesting it, or
+    the session of a dead machine still holds it (until the server notices). The job is
+    tried again later (``FLEET_LOCKED_RETRY_SECONDS``), so the store is not left behind."""
+
+
 class _RetryWhenStopped(RetryStrategy):
-    """Retry a job only when it was cancelled (its worker stopping): another worker takes
-    it and continues from the store's committed checkpoint. A failed store is not retried:
-    its job is marked failed, with the reason."""
+    """Retry a job when it was cancelled (its worker stopping: another worker takes it at
+    once and continues from the store's committed checkpoint) or found its store locked
+    (every ``FLEET_LOCKED_RETRY_SECONDS``, up to ``FLEET_LOCKED_RETRIES`` times). A failed
+    store is not retried: its job is marked failed, with the reason."""
 
     def get_retry_decision(self, *, exception: BaseException, job: Any) -> RetryDecision | None:
         if isinstance(exception, asyncio.CancelledError):
             return RetryDecision(retry_at=None)
+        if isinstance(exception, StoreJobLocked) and job.attempts < FLEET_LOCKED_RETRIES:
+            later = round(FLEET_LOCKED_RETRY_SECONDS * 1000)
+            return RetryDecision(retry_in={"milliseconds": later})
         return None
 
 

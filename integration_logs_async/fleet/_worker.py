@@ -2,8 +2,9 @@
 schedule's ticks.
 
 :func:`run_worker` runs until cancelled (Ctrl-C, SIGTERM: the caller cancels it). Each job
-harvests one store with :func:`~._run.run_store` into ``to``; a store that another run holds
-("locked") is not an error, a failed store marks its job failed with the reason. Stopping,
+harvests one store with :func:`~._run.run_store` into ``to``; a job whose store another run
+holds ("locked") is tried again later (:class:`~._queue.StoreJobLocked`: the holder may be a
+dead machine's session), a failed store marks its job failed with the reason. Stopping,
 the worker lets running stores go on for ``grace`` seconds, then cancels them: each keeps its
 committed batches and its job is queued again for another worker.
 
@@ -33,7 +34,7 @@ from procrastinate.jobs import Status
 
 from ..sinks import SinkUnavailableError
 from ._metrics import FleetMetrics
-from ._queue import TASK_NAME, JobFunction, Queue, open_queue, queue_error_for
+from ._queue import TASK_NAME, JobFunction, Queue, StoreJobLocked, open_queue, queue_error_for
 from ._run import check_fleet_sink, run_store
 from ._schedule import tick
 from ._stores import StoreConfig
@@ -119,6 +120,8 @@ def _job_function(
         report(line + (f": {outcome.error}" if outcome.error else ""))
         if outcome.outcome == "failed":
             raise StoreJobFailed(f"store {store.name!r}: {outcome.error}")
+        if outcome.outcome == "locked":  # tried again later (``StoreJobLocked``)
+            raise StoreJobLocked(f"store {store.name!r}: {outcome.error}")
         return {"store": store.name, "outcome": outcome.outcome, "records": outcome.records}
 
     return harvest

@@ -16,6 +16,7 @@ import pytest
 
 from integration_logs_async.cli import main
 from integration_logs_async.emulator import EmulatorConfig, EmulatorFleet
+from integration_logs_async.fleet import _queue as queue_module
 from integration_logs_async.fleet._metrics import PREFIX
 from integration_logs_async.fleet._queue import (
     TASK_NAME,
@@ -32,7 +33,7 @@ from integration_logs_async.fleet._schedule import (
 )
 from integration_logs_async.fleet._stores import StoreConfig, parse_stores
 from integration_logs_async.fleet._worker import check_timing, reap_stalled, run_worker
-from integration_logs_async.sinks import SinkAuthError
+from integration_logs_async.sinks import SinkAuthError, StoreKey, open_sink
 
 from .._support.postgres import PASSWORD, PostgresServer
 from .test_run import check_exactly_once
@@ -314,6 +315,43 @@ async def test_two_workers_harvest_every_store_once_and_tick_each_due_store_once
         for name, emu in zip(fleet.names, fleet.emulators, strict=True):
             await check_exactly_once(pg_dsn, name, emu)
         assert await rows(pg_dsn, "SELECT count(*) FROM procrastinate_workers") == [(0,)]
+
+
+async def test_a_job_whose_store_is_locked_is_tried_again_until_it_harvests(
+    pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock may be held by a dead machine's session until the server notices: the job
+    is tried again later, not ended, so the store is harvested once the lock is free."""
+    monkeypatch.setattr(queue_module, "FLEET_LOCKED_RETRY_SECONDS", 0.3)
+    async with EmulatorFleet(1, config=SMALL, logs=25) as fleet:
+        (store,) = stores_of(fleet)
+        holder = open_sink(pg_dsn)  # the dead machine's session, still holding the lock
+        await holder.open(StoreKey(provider="sendcloud", store=store.name, harvest="other"))
+        released = False
+        await enqueue([store], pg_dsn)
+        worker = asyncio.create_task(
+            run_worker(pg_dsn, env=fleet.env(), report=lambda _: None, heartbeat=0.2, stall=2)
+        )
+        try:
+
+            async def tried_twice() -> bool:
+                found = await rows(pg_dsn, "SELECT status::text, attempts FROM procrastinate_jobs")
+                return len(found) == 1 and found[0][0] == "todo" and found[0][1] >= 2
+
+            await until(tried_twice, "the locked job to be tried again")
+            await holder.close()
+            released = True
+
+            async def succeeded() -> bool:
+                return [j[2] for j in await jobs(pg_dsn)] == ["succeeded"]
+
+            await until(succeeded, "the job to harvest the store once the lock was free")
+        finally:
+            if not released:
+                await holder.close()
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+        await check_exactly_once(pg_dsn, store.name, fleet.emulators[0])
 
 
 # -- the command line ---------------------------------------------------------------------
