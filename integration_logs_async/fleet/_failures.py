@@ -15,6 +15,7 @@ from ..errors import (
     APIError,
     AuthenticationError,
     FanOutError,
+    IntegrationLogsError,
     PermissionDeniedError,
     RateLimitError,
     TransportError,
@@ -93,6 +94,8 @@ def describe_failure(exc: Exception, store: StoreConfig) -> tuple[Outcome, str]:
         return "failed", f"{label}{exc}; {CONTINUES}"
     if isinstance(exc, SinkError | ValueError):  # their messages say what to do
         return "failed", f"{label}{exc}"
+    if isinstance(exc, IntegrationLogsError):  # the library's own (a next link to another
+        return "failed", f"{label}{exc}; {CONTINUES}"  # host, a page it cannot decode...)
     return "failed", (
         f"{label}unexpected {type(exc).__name__}: {exc} (please report it); {CONTINUES}"
     )

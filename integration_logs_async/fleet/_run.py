@@ -24,6 +24,8 @@ from yarl import URL
 from .._constants import FLEET_START_SPREAD
 from ..config import ClientSettings
 from ..harvest import HarvestResult, run_harvest
+from ..harvest._progress import HarvestCounters
+from ..harvest._sink_job import run_sink_harvest
 from ..providers import BaseClient
 from ..sinks import SinkError, parse_sink_url
 from ._credentials import client_for_store
@@ -126,11 +128,15 @@ async def _run_store(
     started_at, start = datetime.now(UTC), time.monotonic()
     client: BaseClient | None = None
     result: HarvestResult | None = None
+    counters = HarvestCounters()
     try:
         options = harvest_options(store, to, since=since)
         client = client_for_store(store, environment, settings=settings)
         async with client:
-            result = await run_harvest(client, options, progress=False)
+            if options.to is None:
+                result = await run_harvest(client, options, progress=False)
+            else:  # counted as it goes: a failed run's committed records are known too
+                result = await run_sink_harvest(client, options, progress=False, counters=counters)
     except Exception as exc:  # the store's own failure: reported, never raised
         outcome, failure = describe_failure(exc, store)
         error: str | None = failure
@@ -148,7 +154,7 @@ async def _run_store(
         store=store.name,
         provider=store.provider,
         outcome=outcome,
-        records=result.records if result is not None else 0,
+        records=result.records if result is not None else counters.records,
         requests=stats.requests if stats is not None else 0,
         retries=stats.retries if stats is not None else 0,
         rate_limited=stats.rate_limited if stats is not None else 0,

@@ -101,8 +101,12 @@ async def run_sink_harvest(
     progress: bool = True,
     progress_stream: TextIO | None = None,
     progress_interval: float | None = None,
+    counters: HarvestCounters | None = None,
 ) -> HarvestResult:
     """Harvest into ``options.to`` (a database or Parquet sink): see the module's docstring.
+
+    ``counters``: counted into as the run goes, so that a caller knows how many records
+    were committed before a failure (a fleet's status row).
 
     Raises :class:`~integration_logs_async.sinks.SinkError` subclasses for the sink (e.g.
     :class:`~integration_logs_async.sinks.SinkLockedError` at once when another harvest of
@@ -144,6 +148,7 @@ async def run_sink_harvest(
             progress=progress,
             progress_stream=progress_stream,
             progress_interval=progress_interval,
+            counters=HarvestCounters() if counters is None else counters,
         )
     finally:
         try:
@@ -165,13 +170,13 @@ async def _harvest(
     progress: bool,
     progress_stream: TextIO | None,
     progress_interval: float | None,
+    counters: HarvestCounters,
 ) -> HarvestResult:
     """Read the streams and write them to the opened ``sink`` in batches at page boundaries."""
     state = plan.state
     stream = build_stream(
         client, options, state.checkpoint, _stop_rule(plan.watermarks, plan.since)
     )
-    counters = HarvestCounters()
     provider = client.spec.checkpoint_name
     normalize = client.spec.normalize
     stats = client.stats

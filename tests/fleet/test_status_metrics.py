@@ -13,7 +13,7 @@ import aiohttp
 import asyncpg  # type: ignore[import-untyped]
 from prometheus_client.parser import text_string_to_metric_families
 
-from integration_logs_async.emulator import EmulatorConfig, EmulatorFleet
+from integration_logs_async.emulator import EmulatorConfig, EmulatorFleet, FaultConfig
 from integration_logs_async.fleet._metrics import PREFIX, FleetMetrics
 from integration_logs_async.fleet._run import run_fleet, run_store
 from integration_logs_async.fleet._status import StatusRecorder, read_status, record_run
@@ -213,3 +213,22 @@ async def test_one_recorder_writes_many_runs_over_one_connection(pg_dsn: str) ->
     assert [(r.store, r.total_records, r.runs) for r in rows] == [
         ("s0", 10, 2), ("s1", 11, 2), ("s2", 2, 1), ("s3", 3, 1), ("s4", 4, 1)
     ]  # fmt: skip
+
+
+async def test_a_store_that_fails_part_way_counts_the_records_it_committed(pg_dsn: str) -> None:
+    """Its committed batches stay, and the status counts them (it used to say 0)."""
+    faults = FaultConfig(
+        seed=3, rates={"latency": 1.0}, latency_seconds=0.15, schedule={25: "foreign_next"}
+    )
+    config = EmulatorConfig(integrations=1, jobs_per_integration=1, faults=faults)
+    async with EmulatorFleet(1, config=config, logs=300) as fleet:
+        store = parse_stores(fleet.stores_toml(rate_limit=0, page_size=10, scope="all"))[0]
+        outcome = await run_store(store, pg_dsn, env=fleet.env())
+        assert outcome.outcome == "failed", outcome
+        assert outcome.error is not None and "base_url" in outcome.error  # what to do
+        assert "please report" not in outcome.error  # a refused next link is no bug
+        stored = await read_store(pg_dsn, "sendcloud", store.name)
+        assert 0 < outcome.records == len(stored.logs) < 300
+        (row,) = await read_status(pg_dsn)
+        assert row.last_outcome == "failed"
+        assert row.total_records == outcome.records
