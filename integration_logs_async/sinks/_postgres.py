@@ -40,8 +40,7 @@ CLOSE_TIMEOUT = 5.0
 """Seconds for a graceful close before the connection is cut."""
 IDS_BATCH = 10_000
 KEEPALIVE = (
-    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
-    "SET tcp_keepalives_count = 3"
+    "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3"
 )
 """The server probes a silent harvest's connection: if its machine dies, the store's writer
 lock is released within about a minute, not after the OS default of two hours (a statement,

@@ -141,9 +141,24 @@ async def test_lone_surrogates_are_written_as_replacement_characters(tmp_path: P
     assert query(path, "SELECT typeof(raw) FROM integration_logs LIMIT 1") == [("JSON",)]
 
 
+async def _threads(sink: DuckDBSink) -> int:
+    con = sink._con  # the sink's own connection, read in its worker thread
+    assert con is not None
+    row = await sink._running().run(
+        lambda: con.execute("SELECT current_setting('threads')").fetchone()
+    )
+    assert row is not None
+    return int(row[0])
+
+
 async def test_threads_is_a_positive_count(tmp_path: Path) -> None:
-    sink = sink_at(tmp_path / "one.duckdb", threads="1")
+    sink = sink_at(tmp_path / "default.duckdb")
     await sink.open(KEY)
+    assert await _threads(sink) == 1  # the writes are one ordered stream (see the module)
+    await sink.close()
+    sink = sink_at(tmp_path / "two.duckdb", threads="2")
+    await sink.open(KEY)
+    assert await _threads(sink) == 2
     assert await sink.write(log_rows(0, 3), b"{}") == 3
     await sink.close()
     for bad in ("0", "two", "-1"):
