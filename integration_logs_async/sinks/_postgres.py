@@ -2,8 +2,9 @@
 
 ``open`` connects, creates or migrates the tables under a transaction-level advisory lock
 (two first runs at once do not race), then takes the store's session-level advisory lock for
-the whole run. ``write`` COPYs a batch into a temporary staging table, moves it with
-``INSERT ... ON CONFLICT DO NOTHING`` and upserts the state, all in one transaction. The raw
+the whole run. ``write`` COPYs a batch straight into the table (or, when some of its keys
+are there already, into a temporary staging table, moved with ``INSERT ... ON CONFLICT DO
+NOTHING``) and upserts the state, all in one transaction. The raw
 JSON goes in as binary ``jsonb`` (a version byte and the server's bytes: no decoding in
 Python); it is stored as a JSON value, so whitespace and key order are normalized.
 """
@@ -105,7 +106,8 @@ class PostgresSink:
         self._names = TableNames(url.table)
         self._conn: Connection | None = None
         self._key: StoreKey | None = None
-        self._staging = False  # the session's staging table exists (``_write``)
+        self._staging = False  # the session's staging table exists (``_insert``)
+        self._direct = False  # the log table takes a COPY of the rows as they are (``_insert``)
 
     def __repr__(self) -> str:
         return f"PostgresSink({self._url.shown!r}, table={self._url.table!r})"
@@ -171,6 +173,7 @@ class PostgresSink:
         names = self._names
         found, version = await self._schema(conn)  # committed DDL only: all or nothing
         if len(found) == 4 and version == SCHEMA_VERSION:
+            self._direct = sql.copies_directly(found[names.logs])
             return
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", sql.lock_key("ddl", names.logs))
@@ -184,6 +187,8 @@ class PostgresSink:
             elif len(found) < 4:  # a table was dropped by hand: recreate it
                 await conn.execute(sql.create_logs(names))
                 await conn.execute(sql.create_others(names))
+            found, _ = await self._schema(conn)
+            self._direct = sql.copies_directly(found.get(names.logs, {}))
 
     async def _schema(self, conn: Connection) -> tuple[dict[str, dict[str, str]], int]:
         """The four tables' columns as found, and their schema version (-1: no tables; 0:
@@ -256,20 +261,37 @@ class PostgresSink:
     async def _write(
         self, conn: Connection, key: StoreKey, rows: Sequence[LogRow], state: bytes
     ) -> int:
-        if rows and not self._staging:
-            # Created at the first batch, not at open: ~5 ms of catalog writes on the server,
-            # which a fleet's stores opening together queued up in front of their first requests.
-            await conn.execute(sql.create_staging())
-            self._staging = True
         async with conn.transaction():
-            count = 0
-            if rows:
-                await conn.copy_records_to_table(sql.STAGING, records=rows, columns=sql.LOG_NAMES)
-                count = sql.inserted(await conn.execute(sql.move_staged(self._names)))
+            count = await self._insert(conn, rows) if rows else 0
             await conn.execute(
                 sql.upsert_state(self._names), key.provider, key.store, key.harvest, state
             )
         return count
+
+    async def _insert(self, conn: Connection, rows: Sequence[LogRow]) -> int:
+        """Insert ``rows``, skipping keys the table holds; returns how many were new.
+
+        The usual batch holds only new keys: one COPY straight into the table, in a
+        savepoint. A key already there (the batch a killed run had committed, read again)
+        fails that COPY; the savepoint is rolled back and the batch goes through the staging
+        table, whose ``INSERT ... ON CONFLICT DO NOTHING`` skips those keys. A table made by
+        hand with other compatible types (e.g. ``json``) always takes the staging path, which
+        converts. The staging path writes every row twice (benchmarks/README.md, "Sinks").
+        """
+        if self._direct:
+            with contextlib.suppress(asyncpg.UniqueViolationError):
+                async with conn.transaction():  # a savepoint in the batch's transaction
+                    await conn.copy_records_to_table(
+                        self._names.logs, records=rows, columns=sql.LOG_NAMES
+                    )
+                return len(rows)
+        if not self._staging:
+            # Created when first needed, not at open: ~5 ms of catalog writes on the server,
+            # which a fleet's stores opening together queued up in front of their first requests.
+            await conn.execute(sql.create_staging())
+            self._staging = True
+        await conn.copy_records_to_table(sql.STAGING, records=rows, columns=sql.LOG_NAMES)
+        return sql.inserted(await conn.execute(sql.move_staged(self._names)))
 
     async def write_integrations(self, rows: Sequence[IntegrationRow]) -> None:
         """Insert or update the store's integrations (one transaction)."""

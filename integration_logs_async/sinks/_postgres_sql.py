@@ -10,6 +10,7 @@ are dropped and counted in one statement.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 from ._schema import (
     INTEGRATION_COLUMNS,
@@ -39,6 +40,24 @@ SAME_TYPE: dict[ColumnType, set[str]] = {
     "json": {"jsonb", "json"},
 }
 """The ``information_schema.columns.data_type`` names an existing table may have instead."""
+
+EXACT_TYPE: dict[ColumnType, str] = {
+    "text": "text",
+    "timestamptz": "timestamp with time zone",
+    "boolean": "boolean",
+    "integer": "integer",
+    "json": "jsonb",
+}
+"""The catalog's names of :data:`PG_TYPES` (``format_type``)."""
+
+
+def copies_directly(found: Mapping[str, str]) -> bool:
+    """Whether a log table with ``found`` (column name → catalog type name) takes a binary
+    COPY of the rows as they are: every column of the type this package creates it with
+    (a ``json`` or ``bigint`` column, which :data:`SAME_TYPE` accepts, needs the values in
+    another wire format: such a table is written through the staging table)."""
+    return all(found.get(c.name) == EXACT_TYPE[c.type] for c in LOG_COLUMNS)
+
 
 STAGING = "integration_logs_staging"
 """The temporary staging table (one per connection, in ``pg_temp``)."""
@@ -187,12 +206,14 @@ def inserted(status: str) -> int:
 
 
 __all__ = [
+    "EXACT_TYPE",
     "INTEGRATION_NAMES",
     "LOG_NAMES",
     "PG_TYPES",
     "SAME_TYPE",
     "STAGING",
     "columns_query",
+    "copies_directly",
     "create_logs",
     "create_others",
     "create_staging",

@@ -125,6 +125,31 @@ async def test_duplicates_are_dropped_and_counted(pg_dsn: str) -> None:
         assert await conn.fetchval("SELECT count(*) FROM integration_logs") == 18
 
 
+async def _staged(sink: PostgresSink) -> bool:
+    """Whether the sink's session made its staging table (the path for repeated keys)."""
+    conn = sink._conn
+    assert conn is not None
+    found = await conn.fetchval("SELECT to_regclass('pg_temp.' || $1)::text", sql.STAGING)
+    return found is not None
+
+
+async def test_new_rows_are_copied_straight_in_and_repeated_keys_staged(pg_dsn: str) -> None:
+    async with opened(pg_dsn) as sink:
+        assert await sink.write(make_rows(10), b'{"n": 1}') == 10
+        assert await sink.write(make_rows(5, start=10), b'{"n": 2}') == 5
+        assert not await _staged(sink)  # the usual batches: one COPY into the table
+        # a batch partly there already: its direct COPY is rolled back (to its savepoint),
+        # the staging path skips the known keys, and the state commits with the new rows
+        assert await sink.write(make_rows(10, start=12), b'{"n": 3}') == 7
+        assert await _staged(sink)
+        assert await sink.write(make_rows(2, start=22), b'{"n": 4}') == 2
+    async with admin(pg_dsn) as conn:
+        ids = await conn.fetch("SELECT id FROM integration_logs ORDER BY id::int")
+        state = await conn.fetchval("SELECT state::text FROM integration_logs_state")
+    assert [r[0] for r in ids] == [str(i) for i in range(24)]
+    assert json.loads(state) == {"n": 4}
+
+
 async def test_state_is_returned_at_the_next_open(pg_dsn: str) -> None:
     async with opened(pg_dsn) as sink:
         await sink.write(make_rows(3), b'{"streams": {"a": 1}}')
