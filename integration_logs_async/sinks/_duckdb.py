@@ -199,8 +199,8 @@ class DuckDBSink:
                 )
             self._con.execute(f"SET memory_limit = '{limit}'")
             # One thread: the sink only appends, one ordered batch at a time, which DuckDB
-            # does on one thread; a second only adds scheduling (write path 80k → 90k
-            # records/s on two free cores) and the final checkpoint took as long with two
+            # does on one thread; a second only adds scheduling, and the final checkpoint
+            # took as long with two (benchmarks/README.md, "Sinks")
             threads = self._url.option("threads", str(_WRITE_THREADS))
             if not threads.isdigit() or int(threads) < 1:
                 raise ValueError(
