@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 
 from yarl import URL
 
@@ -31,7 +30,7 @@ from ..sinks import SinkError, parse_sink_url
 from ._credentials import client_for_store
 from ._failures import Outcome, describe_failure, incomplete_message, scrub, secret_values
 from ._metrics import FleetMetrics
-from ._status import StatusRecorder, record_run
+from ._status import StatusRecorder, StoreRun, record_run
 from ._stores import StoreConfig
 from ._unit import harvest_options
 
@@ -187,7 +186,7 @@ async def _record(
         return
     provider = client.spec.checkpoint_name if client is not None else done.provider
     try:
-        await (recorder.record if recorder is not None else partial(record_run, target))(
+        run = StoreRun(
             store=done.store,
             provider=provider,
             started_at=started_at,
@@ -197,6 +196,7 @@ async def _record(
             records=done.records,
             newest_created_at=done.newest_created_at,
         )
+        await (recorder.record(run) if recorder is not None else record_run(target, run))
     except SinkError as exc:
         logger.warning(
             "store %r: its %s run could not be recorded in the status table: %s",

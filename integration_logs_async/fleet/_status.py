@@ -57,6 +57,33 @@ class StoreStatus:
         return ((now or datetime.now(UTC)) - self.newest_created_at).total_seconds()
 
 
+@dataclass(frozen=True, kw_only=True)
+class StoreRun:
+    """One finished run of a store, as its status row records it."""
+
+    store: str
+    provider: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    error: str | None
+    records: int
+    newest_created_at: datetime | None
+
+    def values(self) -> tuple[object, ...]:
+        """The upsert's parameters, in its order."""
+        return (
+            self.store,
+            self.provider,
+            self.started_at,
+            self.finished_at,
+            self.outcome,
+            self.error,
+            self.records,
+            self.newest_created_at,
+        )
+
+
 def status_table(url: SinkURL) -> str:
     """The status table of the sink ``url``: ``<table>_fleet``."""
     return f"{url.table}_fleet"
@@ -126,27 +153,15 @@ class StatusRecorder:
         self._conn: asyncpg.Connection | None = None
         self._turn = asyncio.Lock()
 
-    async def record(
-        self,
-        *,
-        store: str,
-        provider: str,
-        started_at: datetime,
-        finished_at: datetime,
-        outcome: str,
-        error: str | None,
-        records: int,
-        newest_created_at: datetime | None,
-    ) -> None:
-        """Upsert ``store``'s row after a run (the table created on first use). Raises
+    async def record(self, run: StoreRun) -> None:
+        """Upsert the store's row after ``run`` (the table created on first use). Raises
         :class:`~integration_logs_async.sinks.SinkError` subclasses."""
-        row = (store, provider, started_at, finished_at, outcome, error, records)
         async with self._turn:
             while True:
                 kept = self._conn is not None
                 conn = self._conn or await self._connect()
                 try:
-                    await conn.execute(_upsert(self._table), *row, newest_created_at)
+                    await conn.execute(_upsert(self._table), *run.values())
                     return
                 except BaseException as exc:
                     self._conn = None
@@ -177,33 +192,13 @@ class StatusRecorder:
                 await _close(conn)
 
 
-async def record_run(
-    to: str | SinkURL,
-    *,
-    store: str,
-    provider: str,
-    started_at: datetime,
-    finished_at: datetime,
-    outcome: str,
-    error: str | None,
-    records: int,
-    newest_created_at: datetime | None,
-) -> None:
-    """Upsert ``store``'s row after a run over a connection of its own (its own
+async def record_run(to: str | SinkURL, run: StoreRun) -> None:
+    """Upsert the store's row after ``run`` over a connection of its own (its own
     transaction; the table created on first use). Raises
     :class:`~integration_logs_async.sinks.SinkError` subclasses."""
     recorder = StatusRecorder(to)
     try:
-        await recorder.record(
-            store=store,
-            provider=provider,
-            started_at=started_at,
-            finished_at=finished_at,
-            outcome=outcome,
-            error=error,
-            records=records,
-            newest_created_at=newest_created_at,
-        )
+        await recorder.record(run)
     finally:
         await recorder.aclose()
 
@@ -242,4 +237,4 @@ async def read_status(to: str | SinkURL) -> list[StoreStatus]:
     ]
 
 
-__all__ = ["StoreStatus", "read_status", "record_run", "status_table"]
+__all__ = ["StoreRun", "StoreStatus", "read_status", "record_run", "status_table"]

@@ -16,7 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from integration_logs_async.emulator import EmulatorConfig, EmulatorFleet, FaultConfig
 from integration_logs_async.fleet._metrics import PREFIX, FleetMetrics
 from integration_logs_async.fleet._run import run_fleet, run_store
-from integration_logs_async.fleet._status import StatusRecorder, read_status, record_run
+from integration_logs_async.fleet._status import (
+    StatusRecorder,
+    StoreRun,
+    read_status,
+    record_run,
+)
 from integration_logs_async.fleet._stores import StoreConfig, parse_stores
 from integration_logs_async.sinks import StoreKey, open_sink
 
@@ -148,25 +153,24 @@ async def test_running_from_the_lock_and_a_locked_run_leaves_the_status(pg_dsn: 
         assert not row.running
 
 
+def _run(store: str, records: int, at: datetime) -> StoreRun:
+    """A completed Sendcloud run of ``store`` that harvested ``records``."""
+    return StoreRun(
+        store=store,
+        provider="sendcloud",
+        started_at=at,
+        finished_at=at,
+        outcome="completed",
+        error=None,
+        records=records,
+        newest_created_at=None,
+    )
+
+
 async def test_status_table_created_once_by_concurrent_first_runs(pg_dsn: str) -> None:
     assert await read_status(pg_dsn) == []
     now = datetime.now(UTC)
-    await asyncio.gather(
-        *(
-            record_run(
-                pg_dsn,
-                store=f"s{i}",
-                provider="sendcloud",
-                started_at=now,
-                finished_at=now,
-                outcome="completed",
-                error=None,
-                records=i,
-                newest_created_at=None,
-            )
-            for i in range(6)
-        )
-    )
+    await asyncio.gather(*(record_run(pg_dsn, _run(f"s{i}", i, now)) for i in range(6)))
     rows = await read_status(f"{pg_dsn}?table=integration_logs")
     assert [(r.store, r.total_records, r.runs) for r in rows] == [(f"s{i}", i, 1) for i in range(6)]
     assert await read_status(f"{pg_dsn}?table=other_logs") == []  # another ?table=: its own
@@ -178,16 +182,7 @@ async def test_one_recorder_writes_many_runs_over_one_connection(pg_dsn: str) ->
     now = datetime.now(UTC)
 
     async def record(recorder: StatusRecorder, store: str, records: int) -> None:
-        await recorder.record(
-            store=store,
-            provider="sendcloud",
-            started_at=now,
-            finished_at=now,
-            outcome="completed",
-            error=None,
-            records=records,
-            newest_created_at=None,
-        )
+        await recorder.record(_run(store, records, now))
 
     async def backends(conn: asyncpg.Connection) -> list[int]:
         rows = await conn.fetch(

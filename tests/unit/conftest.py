@@ -1,4 +1,5 @@
-"""Fixtures of the unit suite: a strict aioresponses mock and a fake clock."""
+"""Fixtures of the unit suite: a strict aioresponses mock and a fake clock (also as the rate
+limiter's)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from aioresponses import aioresponses
+
+from integration_logs_async._http import _ratelimit
 
 
 @pytest.fixture
@@ -36,3 +39,10 @@ class FakeClock:
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock) -> FakeClock:
+    """The fake clock as the rate limiter's (``_http/_ratelimit.py``) ``time`` module."""
+    monkeypatch.setattr(_ratelimit, "time", fake_clock)
+    return fake_clock

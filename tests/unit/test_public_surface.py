@@ -103,6 +103,7 @@ MACHINERY = ("RecordCodec", "parse_error_body", "PageSource", "StreamFactory", "
 MACHINERY_METHODS = ("set_prefetch",)
 """Internal machinery: no exported class has these public attributes."""
 
+
 def surface(module: ModuleType) -> list[str]:
     """The names ``from module import *`` gives (modules left out when there is no __all__)."""
     declared = vars(module).get("__all__")
@@ -186,7 +187,6 @@ def exposed_machinery() -> dict[str, list[str]]:
 def test_machinery_is_not_exported() -> None:
     exposed = exposed_machinery()
     assert not exposed, f"public modules expose internal machinery (name: where): {exposed}"
-
 
 
 def test_every_module_says_what_it_is() -> None:

@@ -17,7 +17,6 @@ from integration_logs_async import (
     SendcloudClient,
     TransportEvent,
 )
-from integration_logs_async._http import _ratelimit
 from integration_logs_async._http._ratelimit import AsyncRateLimiter
 
 from .._support.clients import FAST
@@ -25,12 +24,6 @@ from ._fakes import SC_BASE
 from .conftest import FakeClock
 
 URL_ = SC_BASE + "/integrations"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock) -> FakeClock:
-    monkeypatch.setattr(_ratelimit, "time", fake_clock)
-    return fake_clock
 
 
 def test_reserve_spaces_requests_by_the_interval(clock: FakeClock) -> None:

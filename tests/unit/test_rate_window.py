@@ -22,12 +22,6 @@ from .conftest import FakeClock
 URL_ = SC_BASE + "/integrations"
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock) -> FakeClock:
-    monkeypatch.setattr(_ratelimit, "time", fake_clock)
-    return fake_clock
-
-
 def take(limiter: AsyncRateLimiter) -> Grant:
     grant = limiter.try_acquire()
     assert grant is not None
