@@ -10,7 +10,7 @@ and Parquet run inside the client (their threads are on the client's CPU and cou
 1. Write path (what a sink costs): the logs are read from the emulator once and turned into
    rows (``sinks.log_row``) and JSON Lines lines (the file harvest's ``encode_line``), then a
    fresh worker per run writes them, measured, in the batches a harvest gives that sink
-   (``Sink.batch_records``: 5,000, Parquet 25,000; JSON Lines 5,000) with
+   (``Sink.batch_records``: 5,000, DuckDB 8,192, Parquet 25,000; JSON Lines 5,000) with
    ``sink.write(rows, state)``: one transaction per batch, with a state document. The
    baseline, JSON Lines: batches through the file harvest's ``JsonlWriter``, fsync
    and the state file replaced atomically, as the file harvest commits. Targets (absolute,

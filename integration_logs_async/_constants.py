@@ -93,11 +93,13 @@ IDSET_GENERATION_SIZE: Final = 1 << 17
 # --- tail (_tail/) ------------------------------------------------------------------------------
 # a harvest commits its output and state every N records (or every few seconds): a crash
 # re-reads at most that much. Parquet prefers fewer, larger files (a batch spanning a month
-# of logs makes a file per day: ~1 ms of fixed cost each)
+# of logs makes a file per day: ~1 ms of fixed cost each); DuckDB a batch that fills one of
+# the row groups it writes (sinks/_duckdb.py: moved into the table whole, not copied again)
 HARVEST_SAVE_EVERY_RECORDS: Final = 5000
 HARVEST_SAVE_EVERY_SECONDS: Final = 2.0
 HARVEST_SAVE_JITTER: Final = 0.25  # a sink harvest's saves: every 2 s ± 25% (harvest/_options.py)
 PARQUET_SAVE_EVERY_RECORDS: Final = 25_000
+DUCKDB_SAVE_EVERY_RECORDS: Final = 8192  # a multiple of 2,048, DuckDB's vector size
 
 # A fleet's first stores start this many seconds apart in all (evenly): started together,
 # paced clients stay in step, and their servers (or a proxy in front) see bursts, answered

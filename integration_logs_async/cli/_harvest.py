@@ -115,8 +115,8 @@ def add_harvest_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         metavar="N",
         help="make the output durable and record progress in the state file every N records "
-        "(default: 5000, 25000 into Parquet; also every 2 s); a rerun after a crash re-fetches "
-        "at most that much",
+        "(default: 5000, 8192 into DuckDB, 25000 into Parquet; also every 2 s); a rerun after "
+        "a crash re-fetches at most that much",
     )
     parser.add_argument(
         "--follow",

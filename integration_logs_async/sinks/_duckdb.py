@@ -8,6 +8,14 @@ drops keys already there) and the harvest's state is upserted beside it.
 DuckDB's API blocks, and a connection must not be used from two threads at once: every call
 runs in the sink's own worker thread (one per sink), so the event loop stays free.
 
+A batch is one row group: at commit, DuckDB moves a batch that fills a row group into the
+table whole, and copies a smaller one in again, row by row. Its default row group holds
+122,880 rows, far more than a batch (8,192 records by default), so every batch was copied
+twice. The file is attached with row groups of a batch's size, and with DuckDB's optimistic
+writes off (they would compress a full row group during the insert, work the checkpoint does
+anyway), where the DuckDB release has both (1.5.6 and later); older ones write as before.
+The file stays an ordinary DuckDB file: others open it with their own row group size.
+
 The writer lock: DuckDB lets one process at a time open a file for writing, so a second
 harvest into the same file, of this store or any other, fails at once with
 :class:`~._errors.SinkLockedError`; within one process (where DuckDB would share the file)
@@ -27,14 +35,16 @@ from typing import Any
 
 import duckdb
 
-from .._constants import HARVEST_SAVE_EVERY_RECORDS
+from .._constants import DUCKDB_SAVE_EVERY_RECORDS
 from ._arrow import LOG_SCHEMA_JSON, integration_table, log_table, with_storable_raw
 from ._duckdb_sql import (
     BATCH_VIEW,
     Conflict,
+    attach,
     create_table,
     first_line,
     insert_rows,
+    literal,
     map_error,
     migration_steps,
     quote,
@@ -62,6 +72,8 @@ _IDS_BATCH = 50_000
 _CHECKPOINT_EVERY = "256MB"
 _MEMORY_LIMIT = "256MB"
 _WRITE_THREADS = 1
+_ROW_GROUP_ROWS = DUCKDB_SAVE_EVERY_RECORDS  # a batch (see the module)
+_ALIAS = "sink"  # the attached file's name in the connection (its default database)
 _SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", re.IGNORECASE)
 _BROKEN = {
     # its index (ART) fails on an insert after a checkpoint when the key's shared prefix is
@@ -82,7 +94,7 @@ class DuckDBSink:
     """Writes a harvest into a DuckDB file (``duckdb:///path.duckdb``); see the module."""
 
     unique = True
-    batch_records = HARVEST_SAVE_EVERY_RECORDS
+    batch_records = DUCKDB_SAVE_EVERY_RECORDS
 
     def __init__(self, url: SinkURL) -> None:
         self._url = url
@@ -182,7 +194,7 @@ class DuckDBSink:
             _open_files.add(held)
         self._held = held
         try:
-            self._con = duckdb.connect(str(path))
+            self._con = _connect(path)
         except duckdb.Error as exc:
             where = f"{self._where()} (harvesting store {key.store!r})"
             raise map_error(exc, where, "opening") from None
@@ -376,7 +388,8 @@ class DuckDBSink:
 
     def _ids_cursor(self) -> duckdb.DuckDBPyConnection:
         assert self._con is not None and self._key is not None
-        cursor = self._con.cursor()
+        cursor = self._con.cursor()  # a new connection: its default database is not set
+        cursor.execute(f"USE {quote(_ALIAS)}")
         cursor.execute(
             f"SELECT id FROM {quote(self._names.logs)} WHERE provider = ? AND store = ?",
             [self._key.provider, self._key.store],
@@ -397,6 +410,33 @@ class DuckDBSink:
             if held is not None:
                 with _open_files_lock:
                     _open_files.discard(held)
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB of its own with the file at ``path`` attached as its default database, in
+    row groups of :data:`_ROW_GROUP_ROWS` where the release can (see the module); spills go
+    to ``path.tmp``, as when DuckDB opens the file itself."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET temp_directory = {literal(str(path) + '.tmp')}")
+        rows = _ROW_GROUP_ROWS if _optimistic_writes_off(con) else None
+        con.execute(attach(str(path), _ALIAS, rows))
+        con.execute(f"USE {quote(_ALIAS)}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _optimistic_writes_off(con: duckdb.DuckDBPyConnection) -> bool:
+    """Turn DuckDB's optimistic writes off; False where the release has no such setting
+    (before 1.5.6: there, small row groups would have every batch compressed as it is
+    inserted, twice the time of the copy they save)."""
+    try:
+        con.execute("SET enable_optimistic_write = false")
+    except duckdb.CatalogException:
+        return False
+    return True
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

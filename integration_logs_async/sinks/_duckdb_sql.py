@@ -69,6 +69,18 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def literal(text: str) -> str:
+    """``text`` as a DuckDB string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def attach(path: str, alias: str, row_group_rows: int | None) -> str:
+    """``ATTACH`` the file at ``path`` as ``alias``, with row groups of ``row_group_rows``
+    rows (None: DuckDB's default)."""
+    options = "" if row_group_rows is None else f" (ROW_GROUP_SIZE {row_group_rows})"
+    return f"ATTACH {literal(path)} AS {quote(alias)}{options}"
+
+
 def table_names(names: TableNames) -> dict[str, str]:
     """The four table names, quoted, by role (``logs``, ``integrations``, ``state``, ``meta``)."""
     return {
@@ -208,9 +220,11 @@ __all__ = [
     "MIGRATIONS",
     "SAME_TYPE",
     "Conflict",
+    "attach",
     "create_table",
     "first_line",
     "insert_rows",
+    "literal",
     "map_error",
     "migration_steps",
     "quote",

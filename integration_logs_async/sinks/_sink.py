@@ -51,7 +51,8 @@ class Sink(Protocol):
     @property
     def batch_records(self) -> int:
         """How many rows a harvest should give each :meth:`write` unless told otherwise
-        (``--save-every``): 5,000, or more where a commit has a large fixed cost."""
+        (``--save-every``): 5,000, or more where the target prefers larger batches (DuckDB a
+        row group, Parquet fewer files)."""
         ...
 
     def ids(self) -> AsyncIterator[list[str]]:

@@ -166,6 +166,44 @@ async def test_threads_is_a_positive_count(tmp_path: Path) -> None:
             await sink_at(tmp_path / f"{bad}.duckdb", threads=bad).open(KEY)
 
 
+def _has_optimistic_write_setting() -> bool:
+    with duckdb.connect() as con:
+        found = con.execute(
+            "SELECT count(*) FROM duckdb_settings() WHERE name = 'enable_optimistic_write'"
+        ).fetchone()
+    return bool(found and found[0])
+
+
+async def test_a_full_batch_is_one_row_group_and_spills_go_beside_the_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "logs.duckdb"
+    sink = sink_at(path)
+    await sink.open(KEY)
+    full = sink.batch_records
+    assert await sink.write(log_rows(0, full), b"{}") == full
+    assert await sink.write(log_rows(full, full), b"{}") == full
+    assert await sink.write(log_rows(2 * full, 100), b"{}") == 100
+    con = sink._con
+    assert con is not None
+    groups, spills = await sink._running().run(
+        lambda: (
+            con.execute(
+                "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('integration_logs')"
+            ).fetchall(),
+            con.execute("SELECT current_setting('temp_directory')").fetchall(),
+        )
+    )
+    await sink.close()
+    # each full batch moved in as a row group of its own, the last batch in a third (releases
+    # without the setting: DuckDB's own row groups, which hold all three batches)
+    assert groups == [(3,)] if _has_optimistic_write_setting() else [(1,)]
+    assert spills == [(f"{path}.tmp",)]  # as when DuckDB opens the file itself
+    assert query(path, "SELECT count(*), count(DISTINCT id) FROM integration_logs") == [
+        (2 * full + 100, 2 * full + 100)
+    ]
+
+
 async def test_ids_are_the_stores_own(tmp_path: Path) -> None:
     path = tmp_path / "logs.duckdb"
     sink = sink_at(path)
