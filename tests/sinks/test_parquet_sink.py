@@ -69,6 +69,15 @@ async def test_partitions_by_provider_and_day_readable_by_duckdb_and_pyarrow(
     assert str(table.schema.field("created_at").type) == "timestamp[us, tz=UTC]"
     assert sorted(table.column("id").to_pylist()) == sorted(r[2] for r in rows)
 
+    for path in (tmp_path / "out/logs").rglob("*.parquet"):
+        chunks = pq.ParquetFile(path).metadata.row_group(0)
+        has_stats = {
+            chunks.column(i).path_in_schema: chunks.column(i).is_stats_set
+            for i in range(chunks.num_columns)
+        }
+        assert has_stats["created_at"] and has_stats["id"]  # for readers' filters
+        assert not has_stats["raw"]  # whole JSON documents: no reader filters by their range
+
     manifest = json.loads((tmp_path / "out/_manifest.json").read_bytes())
     assert sum(f["rows"] for f in manifest["files"]) == 30
     assert {(f["provider"], f["store"]) for f in manifest["files"]} == {(PROVIDER, STORE)}
