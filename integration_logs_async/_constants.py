@@ -100,6 +100,9 @@ HARVEST_SAVE_EVERY_SECONDS: Final = 2.0
 HARVEST_SAVE_JITTER: Final = 0.25  # a sink harvest's saves: every 2 s ± 25% (harvest/_options.py)
 PARQUET_SAVE_EVERY_RECORDS: Final = 25_000
 DUCKDB_SAVE_EVERY_RECORDS: Final = 8192  # a multiple of 2,048, DuckDB's vector size
+# a Parquet batch's files (one per day) are flushed to disk this many at a time: the waits
+# overlap (sinks/_durable.py)
+SINK_FSYNC_THREADS: Final = 8
 
 # A fleet's first stores start this many seconds apart in all (evenly): started together,
 # paced clients stay in step, and their servers (or a proxy in front) see bursts, answered

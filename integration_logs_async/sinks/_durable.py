@@ -3,6 +3,12 @@
 A file is written under a hidden temporary name beside its final one, flushed to disk,
 renamed over the final name, and the directory is flushed too: a reader (or a crash) sees
 the old file or the new one, never a part. OS errors become typed sink errors.
+
+Many files at once (a Parquet batch: one per day): :func:`write_temp` each, then
+:func:`fsync_all` of them together, then the renames, then :func:`fsync_all` of their
+directories. The flushes wait on the disk, not the CPU, so they are issued from a few
+threads at once: the disk (and the file system's journal) takes them together, where one
+after the other each waited its turn (benchmarks/README.md, "Sinks").
 """
 
 from __future__ import annotations
@@ -10,10 +16,13 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 
+from .._constants import SINK_FSYNC_THREADS
 from ._errors import SinkError, SinkFullError, SinkLockedError, SinkReadOnlyError
 
 _FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -29,14 +38,9 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """``write(temp)`` then make it durable and rename it to ``path`` (the temporary file
     is removed when anything fails). The caller flushes ``path``'s directory (see
     :func:`fsync_dir`), once for many files."""
-    temp = temp_path(path)
+    temp = write_temp(path, write)
     try:
-        write(temp)
-        fd = os.open(temp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_file(temp)
         os.replace(temp, path)
     except BaseException:
         with suppress(OSError):
@@ -44,13 +48,45 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
-def fsync_dir(path: Path) -> None:
-    """Flush a directory's entries (renames, new files) to disk."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def write_temp(path: Path, write: Callable[[Path], object]) -> Path:
+    """``write(temp)`` for ``path`` (see :func:`temp_path`), not yet flushed nor renamed;
+    returns the temporary path (removed when ``write`` fails)."""
+    temp = temp_path(path)
+    try:
+        write(temp)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise
+    return temp
+
+
+def fsync_file(path: Path, *, directory: bool = False) -> None:
+    """Flush a file's data (a directory's entries: renames, new files) to disk."""
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory's entries (renames, new files) to disk."""
+    fsync_file(path, directory=True)
+
+
+def fsync_all(paths: Collection[Path], *, directories: bool = False) -> None:
+    """Flush every one of ``paths`` (see :func:`fsync_file`), up to
+    :data:`~integration_logs_async._constants.SINK_FSYNC_THREADS` at a time; returns when
+    all are on disk, or raises the first failure once none is in flight."""
+    flush = partial(fsync_file, directory=directories)
+    if len(paths) <= 1:
+        for path in paths:
+            flush(path)
+        return
+    with ThreadPoolExecutor(min(SINK_FSYNC_THREADS, len(paths)), "sink-fsync") as pool:
+        for _ in pool.map(flush, paths):
+            pass
 
 
 def make_dirs(path: Path, top: Path) -> list[Path]:
@@ -123,11 +159,14 @@ def os_error(exc: OSError, doing: str, where: str) -> SinkError:
 
 
 __all__ = [
+    "fsync_all",
     "fsync_dir",
+    "fsync_file",
     "lock",
     "make_dirs",
     "os_error",
     "temp_path",
     "unlock",
     "write_atomic",
+    "write_temp",
 ]

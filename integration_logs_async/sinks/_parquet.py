@@ -26,6 +26,7 @@ import os
 import secrets
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -38,7 +39,17 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from .._constants import PARQUET_SAVE_EVERY_RECORDS
 from . import _manifest as m
 from ._arrow import integration_table, log_table
-from ._durable import fsync_dir, lock, make_dirs, os_error, temp_path, unlock, write_atomic
+from ._durable import (
+    fsync_all,
+    fsync_dir,
+    lock,
+    make_dirs,
+    os_error,
+    temp_path,
+    unlock,
+    write_atomic,
+    write_temp,
+)
 from ._errors import SinkReadOnlyError, SinkSchemaError, SinkUnavailableError
 from ._postgres_clean import storable_rows
 from ._rows import IntegrationRow, LogRow
@@ -217,6 +228,7 @@ class ParquetSink:
         key = self._key
         assert key is not None
         written: list[m.DataFile] = []
+        temps: list[tuple[Path, Path]] = []  # (temporary, final) of each file written
         committed = False
         try:
             changed: set[Path] = set()
@@ -226,11 +238,14 @@ class ParquetSink:
                 relative += m.data_file_name(store, self._run, self._seq)
                 path = self._dir / relative
                 changed.update(make_dirs(path.parent, self._dir))
-                write_atomic(path, partial(_write_parquet, part))
+                temps.append((write_temp(path, partial(_write_parquet, part)), path))
                 written.append(m.DataFile(relative, provider, store, part.num_rows))
                 changed.add(path.parent)
-            for directory in changed:
-                fsync_dir(directory)
+            # every file on disk before any is renamed, every rename before the manifest
+            fsync_all([temp for temp, _ in temps])
+            for temp, path in temps:
+                os.replace(temp, path)
+            fsync_all(changed, directories=True)
             if cancel.is_set():
                 raise _Cancelled
             manifest = m.Manifest(
@@ -250,8 +265,9 @@ class ParquetSink:
             fsync_dir(self._dir)
         except BaseException as exc:
             if not committed:
-                for data_file in written:
-                    (self._dir / data_file.path).unlink(missing_ok=True)
+                for leftover in (p for pair in temps for p in pair):
+                    with suppress(OSError):  # else removed at the next open
+                        leftover.unlink(missing_ok=True)
             if isinstance(exc, OSError):
                 raise os_error(exc, "writing to", self._url.shown) from None
             raise

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,9 +24,11 @@ from integration_logs_async.sinks import (
     SinkSchemaError,
     SinkUnavailableError,
     StoreKey,
+    _durable,
     _manifest,
     parse_sink_url,
 )
+from integration_logs_async.sinks import _parquet as parquet_module
 from integration_logs_async.sinks._durable import os_error
 from integration_logs_async.sinks._parquet import ParquetSink
 
@@ -219,6 +221,33 @@ async def test_a_manifest_of_a_newer_version_is_refused(tmp_path: Path) -> None:
     manifest.write_text(json.dumps(document))
     with pytest.raises(SinkSchemaError, match=r"layout version 2.*newer"):
         await sink_at(tmp_path).open(KEY)
+
+
+@pytest.mark.parametrize("failing", ["files", "directories"])
+async def test_a_failed_flush_commits_nothing_and_leaves_no_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    sink = sink_at(tmp_path)
+    await sink.open(KEY)
+    await sink.write(log_rows(0, 10), b'{"n": 1}')
+    committed = data_files(tmp_path)
+    real_fsync_all = _durable.fsync_all
+
+    def fsync_all(paths: Collection[Path], *, directories: bool = False) -> None:
+        if directories == (failing == "directories"):  # before or after the renames
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync_all(paths, directories=directories)
+
+    monkeypatch.setattr(parquet_module, "fsync_all", fsync_all)
+    with pytest.raises(SinkError, match="Input/output error"):
+        await sink.write(log_rows(10, 30), b'{"n": 2}')  # 30 rows: files for several days
+    monkeypatch.undo()
+    assert data_files(tmp_path) == committed  # neither temporary nor renamed files are left
+    await sink.close()
+    again = sink_at(tmp_path)
+    assert await again.open(KEY) == b'{"n": 1}'
+    await again.close()
+    assert again.removed == []
 
 
 async def test_a_full_disk_commits_nothing_of_the_batch(tmp_path: Path) -> None:
