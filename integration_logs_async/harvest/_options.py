@@ -47,9 +47,9 @@ class HarvestOptions:
     committed (a crash re-reads at most that much). None: 5,000 records, or the sink's own
     batch size (:attr:`~integration_logs_async.sinks.Sink.batch_records`: 8,192 for DuckDB,
     one of the row groups it writes; 25,000 for Parquet, so that its files are fewer and
-    larger). Into a sink, each time-based save
-    comes after ``save_every_seconds`` ± 25% (:func:`save_interval`), so that the stores of
-    a fleet, started together, do not all commit at the same moment.
+    larger). Into a sink, each time-based save comes after ``save_every_seconds`` ± 25%
+    (:func:`save_interval`), so that the stores of a fleet, started together, do not all
+    commit at the same moment.
 
     ``scope=None``: the scope the state file records, else :func:`default_scope`.
     ``append``: an existing output that the state does not describe is kept and added to,
