@@ -39,7 +39,7 @@ def _next_link(page_url: str, header: str | None) -> str | None:
     for match in _LINK.finditer(header or ""):
         rel = _REL.search(match.group(2))
         if rel and "next" in rel.group(1).split():
-            return urllib.parse.urljoin(page_url, match.group(1))
+            return urllib.parse.urljoin(page_url, str(match.group(1)))
     return None
 
 
@@ -73,7 +73,7 @@ def sendcloud_pages(emu: EmulatorProcess, count: int, page_size: int = 100) -> l
     """``count`` consecutive pages of ``GET /integrations/logs`` (following ``next``)."""
     headers = _sendcloud_basic(emu)
     url: str | None = f"{emu.info['sendcloud_url']}/integrations/logs?page_size={page_size}"
-    pages = []
+    pages: list[bytes] = []
     while url and len(pages) < count:
         body = _get(url, headers)
         pages.append(body)
@@ -86,7 +86,7 @@ def sendcloud_v3_pages(emu: EmulatorProcess, count: int, page_size: int = 100) -
     following the ``Link`` header's ``rel="next"``)."""
     headers = _sendcloud_basic(emu)
     url: str | None = f"{emu.info['sendcloud_v3_url']}/integrations/logs?page_size={page_size}"
-    pages = []
+    pages: list[bytes] = []
     while url and len(pages) < count:
         body, response_headers = _get_with_headers(url, headers)
         pages.append(body)

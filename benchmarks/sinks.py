@@ -38,7 +38,7 @@ import contextlib
 import importlib.util
 import statistics
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from ._common import BenchmarkError, EmulatorProcess, Row, Section, Target, ratio, run_worker
 from ._context import Context
@@ -63,7 +63,15 @@ MEMORY_LIMIT = 1.25
 EMBEDDED = {"duckdb": ("duckdb", "pyarrow"), "parquet": ("pyarrow",)}
 
 
-def _sizes(quick: bool) -> dict[str, int]:
+class _Sizes(TypedDict):
+    store: int  # records in the emulated store
+    batch: int | None  # records per write (None: each sink's own)
+    writes: int  # write-path runs per sink
+    harvests: int  # harvest runs per sink
+    large: int  # records of the memory benchmark's large harvest
+
+
+def _sizes(quick: bool) -> _Sizes:
     if quick:
         return {"store": 5_000, "batch": 1_000, "writes": 1, "harvests": 1, "large": 20_000}
     # batch None: each sink's own (what a harvest gives it)
