@@ -16,6 +16,10 @@ writes off (they would compress a full row group during the insert, work the che
 anyway), where the DuckDB release has both (1.5.6 and later); older ones write as before.
 The file stays an ordinary DuckDB file: others open it with their own row group size.
 
+The raw JSON is stored with ZSTD (``USING COMPRESSION zstd``, set when the table is created,
+where the file's storage version has it: files DuckDB 2 creates): its checkpoint took a
+quarter of the time, and the file a fifth of the space, of DuckDB's default compression.
+
 The writer lock: DuckDB lets one process at a time open a file for writing, so a second
 harvest into the same file, of this store or any other, fails at once with
 :class:`~._errors.SinkLockedError`; within one process (where DuckDB would share the file)
@@ -39,6 +43,7 @@ from .._constants import DUCKDB_SAVE_EVERY_RECORDS
 from ._arrow import LOG_SCHEMA_JSON, integration_table, log_table, with_storable_raw
 from ._duckdb_sql import (
     BATCH_VIEW,
+    ZSTD_COLUMNS,
     Conflict,
     attach,
     create_table,
@@ -50,6 +55,7 @@ from ._duckdb_sql import (
     quote,
     schema_problems,
     tables,
+    takes_zstd,
     update_state,
     upsert_state,
 )
@@ -234,6 +240,7 @@ class DuckDBSink:
         con = self._con
         assert con is not None
         names = self._names
+        zstd = ZSTD_COLUMNS if self._takes_zstd() else ()
         con.begin()
         try:
             found = self._columns()
@@ -248,7 +255,7 @@ class DuckDBSink:
                 for statement in migration_steps(version, names):
                     con.execute(statement)
             for table, (columns, key) in tables(names).items():
-                con.execute(create_table(table, columns, key))
+                con.execute(create_table(table, columns, key, zstd if table == names.logs else ()))
             problems = schema_problems(names, self._columns(), self._keys())
             if problems:
                 raise SinkSchemaError(
@@ -265,6 +272,18 @@ class DuckDBSink:
         except BaseException:
             _rollback(con)
             raise
+
+    def _takes_zstd(self) -> bool:
+        """Whether the file stores strings with ZSTD (:func:`~._duckdb_sql.takes_zstd`)."""
+        assert self._con is not None
+        try:
+            row = self._con.execute(
+                "SELECT tags FROM duckdb_databases() WHERE database_name = ?", [_ALIAS]
+            ).fetchone()
+        except duckdb.Error:  # a release without tags: no storage version to go by
+            return False
+        tags = row[0] if row else None
+        return isinstance(tags, dict) and takes_zstd(str(tags.get("storage_version", "")))
 
     def _columns(self) -> dict[str, dict[str, str]]:
         assert self._con is not None

@@ -6,7 +6,8 @@ quoted; the table name itself was validated by :func:`~._url.parse_sink_url`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from typing import Literal
 
 from ._errors import (
@@ -101,14 +102,35 @@ def tables(names: TableNames) -> dict[str, tuple[tuple[Column, ...], tuple[str, 
     }
 
 
-def create_table(name: str, columns: tuple[Column, ...], key: tuple[str, ...]) -> str:
-    """``CREATE TABLE IF NOT EXISTS`` with the primary key."""
+def create_table(
+    name: str,
+    columns: tuple[Column, ...],
+    key: tuple[str, ...],
+    zstd: Collection[str] = (),
+) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` with the primary key; the columns named in ``zstd`` are
+    stored with DuckDB's ZSTD compression (see :func:`takes_zstd`)."""
     parts = [
         f"{quote(c.name)} {_DUCKDB_TYPES[c.type]}{'' if c.nullable else ' NOT NULL'}"
+        + (" USING COMPRESSION zstd" if c.name in zstd else "")
         for c in columns
     ]
     parts.append(f"PRIMARY KEY ({', '.join(quote(k) for k in key)})")
     return f"CREATE TABLE IF NOT EXISTS {quote(name)} ({', '.join(parts)})"
+
+
+ZSTD_COLUMNS = ("raw",)
+"""The log table's columns stored with ZSTD where the file allows it: whole JSON documents,
+which DuckDB's default (dictionary + FSST) compressed slowly and little (benchmarks/README.md,
+"Sinks"); the short columns keep their dictionaries, which filters use."""
+
+
+def takes_zstd(storage_version: str) -> bool:
+    """Whether a file of ``storage_version`` (``duckdb_databases().tags``, e.g. ``v2.0.0+``,
+    ``v1.0.0 - v1.1.3``) stores strings with ZSTD: from storage version 1.2.0. An older file
+    would keep such a column uncompressed, and older releases do not report the version."""
+    found = re.match(r"v(\d+)\.(\d+)\.", storage_version)
+    return found is not None and (int(found[1]), int(found[2])) >= (1, 2)
 
 
 def migration_steps(version: int, names: TableNames) -> list[str]:
@@ -219,6 +241,7 @@ __all__ = [
     "META_COLUMNS",
     "MIGRATIONS",
     "SAME_TYPE",
+    "ZSTD_COLUMNS",
     "Conflict",
     "attach",
     "create_table",
@@ -231,6 +254,7 @@ __all__ = [
     "schema_problems",
     "table_names",
     "tables",
+    "takes_zstd",
     "update_state",
     "upsert_state",
 ]

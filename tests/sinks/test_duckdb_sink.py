@@ -16,6 +16,7 @@ from integration_logs_async.sinks import (
     parse_sink_url,
 )
 from integration_logs_async.sinks._duckdb import DuckDBSink
+from integration_logs_async.sinks._duckdb_sql import takes_zstd
 
 from ._filesinks import PROVIDER, STORE, log_rows, utc
 
@@ -202,6 +203,41 @@ async def test_a_full_batch_is_one_row_group_and_spills_go_beside_the_file(
     assert query(path, "SELECT count(*), count(DISTINCT id) FROM integration_logs") == [
         (2 * full + 100, 2 * full + 100)
     ]
+
+
+@pytest.mark.parametrize(
+    ("label", "takes"),
+    [
+        ("v2.0.0+", True),
+        ("v1.2.0+", True),
+        ("v1.0.0 - v1.1.3", False),
+        ("v1.0.0+", False),
+        ("v0.10.2", False),
+        ("", False),
+    ],
+)
+def test_zstd_from_storage_version_1_2(label: str, takes: bool) -> None:
+    assert takes_zstd(label) is takes
+
+
+async def test_raw_is_stored_with_zstd_where_the_file_allows_it(tmp_path: Path) -> None:
+    path = tmp_path / "logs.duckdb"
+    sink = sink_at(path)
+    await sink.open(KEY)
+    assert await sink.write(log_rows(0, 50), b"{}") == 50
+    await sink.close()
+    [(tags,)] = query(path, "SELECT tags FROM duckdb_databases() WHERE NOT internal")
+    [(ddl,)] = query(path, "SELECT sql FROM duckdb_tables() WHERE table_name = 'integration_logs'")
+    kinds = query(
+        path,
+        "SELECT DISTINCT compression FROM pragma_storage_info('integration_logs') "
+        "WHERE column_name = 'raw' AND segment_type <> 'VALIDITY'",
+    )
+    if takes_zstd(str(tags.get("storage_version", ""))):  # files DuckDB 2 creates
+        assert "raw JSON USING COMPRESSION ZSTD" in ddl and kinds == [("ZSTD",)]
+        assert "url VARCHAR," in ddl  # the short columns keep DuckDB's own choice
+    else:  # an older file would keep the column uncompressed: not asked for
+        assert "COMPRESSION" not in ddl.upper()
 
 
 async def test_ids_are_the_stores_own(tmp_path: Path) -> None:
