@@ -78,7 +78,8 @@ def fsync_dir(path: Path) -> None:
 def fsync_all(paths: Collection[Path], *, directories: bool = False) -> None:
     """Flush every one of ``paths`` (see :func:`fsync_file`), up to
     :data:`~integration_logs_async._constants.SINK_FSYNC_THREADS` at a time; returns when
-    all are on disk, or raises the first failure once none is in flight."""
+    all are on disk, or raises the first failure once none is in flight (those not started
+    yet are dropped: the caller abandons the files)."""
     flush = partial(fsync_file, directory=directories)
     if len(paths) <= 1:
         for path in paths:
