@@ -22,13 +22,18 @@ def directory_of(path: Path) -> Path:
     return path.parent if str(path.parent) else Path(".")
 
 
-def fsync_directory(path: Path) -> None:
-    """Make a rename or creation in ``path``'s directory durable."""
-    fd = os.open(directory_of(path), os.O_RDONLY)
+def fsync_path(path: Path, *, directory: bool = False) -> None:
+    """Flush a file's data (a directory's entries: renames, new files) to disk."""
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_directory(path: Path) -> None:
+    """Make a rename or creation in ``path``'s directory durable."""
+    fsync_path(directory_of(path), directory=True)
 
 
 def replace_atomically(path: Path, data: bytes) -> None:
@@ -47,4 +52,4 @@ def replace_atomically(path: Path, data: bytes) -> None:
     fsync_directory(path)
 
 
-__all__ = ["directory_of", "fsync_directory", "replace_atomically", "temp_prefix"]
+__all__ = ["directory_of", "fsync_directory", "fsync_path", "replace_atomically", "temp_prefix"]

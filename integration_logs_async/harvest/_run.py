@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .._files import fsync_directory
 from ._idset import IdSet
 from ._options import HarvestOptions
 from ._output import JsonlWriter, existing_ids
@@ -26,15 +27,6 @@ def _size(path: str) -> int | None:
         return os.stat(path).st_size
     except FileNotFoundError:
         return None
-
-
-def _fsync_directory(path: Path) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextmanager
@@ -102,7 +94,7 @@ class _Run:
         if self.state_path is not None and self.plan.remove_old_state:
             with _naming(self.state_path, "state file"):
                 self.state_path.unlink(missing_ok=True)
-                _fsync_directory(self.state_path)
+                fsync_directory(self.state_path)
         created = self.options.out != "-" and not os.path.exists(self.options.out)
         with _naming(self.options.out, "--out"):
             self.writer = JsonlWriter(self.options.out, keep_bytes=self.plan.keep_bytes)

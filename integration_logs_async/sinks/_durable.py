@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from .._constants import SINK_FSYNC_THREADS
+from .._files import fsync_path
 from ._errors import SinkError, SinkFullError, SinkLockedError, SinkReadOnlyError
 
 _FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -40,7 +41,7 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     :func:`fsync_dir`), once for many files."""
     temp = write_temp(path, write)
     try:
-        fsync_file(temp)
+        fsync_path(temp)
         os.replace(temp, path)
     except BaseException:
         with suppress(OSError):
@@ -61,26 +62,17 @@ def write_temp(path: Path, write: Callable[[Path], object]) -> Path:
     return temp
 
 
-def fsync_file(path: Path, *, directory: bool = False) -> None:
-    """Flush a file's data (a directory's entries: renames, new files) to disk."""
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def fsync_dir(path: Path) -> None:
     """Flush a directory's entries (renames, new files) to disk."""
-    fsync_file(path, directory=True)
+    fsync_path(path, directory=True)
 
 
 def fsync_all(paths: Collection[Path], *, directories: bool = False) -> None:
-    """Flush every one of ``paths`` (see :func:`fsync_file`), up to
-    :data:`~integration_logs_async._constants.SINK_FSYNC_THREADS` at a time; returns when
-    all are on disk, or raises the first failure once none is in flight (those not started
+    """Flush every one of ``paths`` (see :func:`~integration_logs_async._files.fsync_path`),
+    up to :data:`~integration_logs_async._constants.SINK_FSYNC_THREADS` at a time; returns
+    when all are on disk, or raises the first failure once none is in flight (those not started
     yet are dropped: the caller abandons the files)."""
-    flush = partial(fsync_file, directory=directories)
+    flush = partial(fsync_path, directory=directories)
     if len(paths) <= 1:
         for path in paths:
             flush(path)
@@ -162,7 +154,6 @@ def os_error(exc: OSError, doing: str, where: str) -> SinkError:
 __all__ = [
     "fsync_all",
     "fsync_dir",
-    "fsync_file",
     "lock",
     "make_dirs",
     "os_error",

@@ -63,7 +63,7 @@ def test_the_first_failure_is_raised_once_none_is_in_flight(
         time.sleep(0.2)
         finished.append(path.name)
 
-    monkeypatch.setattr(_durable, "fsync_file", flush)
+    monkeypatch.setattr(_durable, "fsync_path", flush)
     with pytest.raises(OSError, match="Input/output error"):
         fsync_all(paths)
     # every flush that started has ended (one not started yet may have been cancelled: the
