@@ -113,6 +113,10 @@ FLEET_START_SPREAD: Final = 1.0
 # sink's TCP keepalives), and the store must not be left unharvested (fleet/_queue.py).
 FLEET_LOCKED_RETRY_SECONDS: Final = 15.0
 FLEET_LOCKED_RETRIES: Final = 8
+# A running job whose worker has missed this many heartbeats and whose job lock no session
+# holds (the process is gone: fleet/_liveness.py) is queued again at once, not after the
+# whole stall: a killed worker's stores run again within seconds
+FLEET_DEAD_AFTER_BEATS: Final = 2.0
 
 TAIL_POLL_INTERVAL: Final = 5.0  # seconds between polls of one listing
 TAIL_JITTER: Final = 0.1  # polls land within +-10% of the interval, so many tails spread out

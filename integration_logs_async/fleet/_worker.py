@@ -8,10 +8,12 @@ dead machine's session), a failed store marks its job failed with the reason. St
 the worker lets running stores go on for ``grace`` seconds, then cancels them: each keeps its
 committed batches and its job is queued again for another worker.
 
-Every ``heartbeat`` seconds the worker beats, ticks the schedule, and reaps: jobs of workers
-silent for ``stall`` seconds (killed, or frozen) are queued again. A retried job resumes from
-the store's committed checkpoint; should a frozen worker wake up, the sink's per-store
-advisory lock keeps the two runs from writing the same store.
+Every ``heartbeat`` seconds the worker beats, ticks the schedule, and reaps. A job whose
+worker is gone (no heartbeat for ``FLEET_DEAD_AFTER_BEATS`` beats, and no session holds the
+job's lock: :mod:`._liveness`) is queued again at once; a job whose worker is silent but
+whose session lives (frozen, busy, cut off) only after ``stall`` seconds. A retried job
+resumes from the store's committed checkpoint; should a frozen worker wake up, the sink's
+per-store advisory lock keeps the two runs from writing the same store.
 """
 
 from __future__ import annotations
@@ -30,11 +32,22 @@ import procrastinate
 import psycopg
 from procrastinate import exceptions as pe
 from procrastinate.job_context import JobContext
-from procrastinate.jobs import Status
+from procrastinate.jobs import Job, Status
+from procrastinate.manager import JobManager
 
+from .._constants import FLEET_DEAD_AFTER_BEATS
 from ..sinks import SinkUnavailableError
+from ._liveness import JobLocks, held_jobs
 from ._metrics import FleetMetrics
-from ._queue import TASK_NAME, JobFunction, Queue, StoreJobLocked, open_queue, queue_error_for
+from ._queue import (
+    TASK_NAME,
+    JobFunction,
+    Queue,
+    StoreJobLocked,
+    open_queue,
+    queue_error_for,
+    queue_target,
+)
 from ._run import check_fleet_sink, run_store
 from ._schedule import tick
 from ._stores import StoreConfig
@@ -66,12 +79,15 @@ def check_timing(heartbeat: float, stall: float) -> None:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Reaped:
-    """A stalled job the reaper handled: ``retried`` (queued again) or ``superseded`` (a job
-    of the same store was already waiting: that one does the work, this one is aborted)."""
+    """A job the reaper handled: ``retried`` (queued again) or ``superseded`` (a job of the
+    same store was already waiting: that one does the work, this one is aborted). ``cause``:
+    ``"gone"`` (its worker missed heartbeats and no session holds the job's lock: the
+    process is gone) or ``"silent"`` (its worker was silent for the whole stall)."""
 
     job_id: int
     store: str
     action: str
+    cause: str = "silent"
 
 
 def _store_name(task_kwargs: Mapping[str, Any]) -> str:
@@ -79,21 +95,49 @@ def _store_name(task_kwargs: Mapping[str, Any]) -> str:
     return str(definition.get("name", "?")) if isinstance(definition, dict) else "?"
 
 
-async def reap_stalled(app: procrastinate.App, stall: float) -> list[Reaped]:
-    """Queue again the store jobs of workers silent for ``stall`` seconds. Safe with many
+async def _dead_jobs(
+    manager: JobManager, stall: float, missed: float | None
+) -> list[tuple[Job, str]]:
+    """The store jobs to queue again, each with its cause (see :class:`Reaped`)."""
+    if missed is None or missed >= stall:
+        found = await manager.get_stalled_jobs(task_name=TASK_NAME, seconds_since_heartbeat=stall)
+        return [(job, "silent") for job in found]
+    suspects = list(
+        await manager.get_stalled_jobs(task_name=TASK_NAME, seconds_since_heartbeat=missed)
+    )
+    if not suspects:
+        return []
+    held = await held_jobs(manager.connector, [job.id for job in suspects if job.id is not None])
+    silent: set[int | None] = set()
+    if held:  # alive sessions: queued again only once silent for the whole stall
+        stalled = await manager.get_stalled_jobs(task_name=TASK_NAME, seconds_since_heartbeat=stall)
+        silent = {job.id for job in stalled}
+    return [
+        (job, "gone" if job.id not in held else "silent")
+        for job in suspects
+        if job.id not in held or job.id in silent
+    ]
+
+
+async def reap_stalled(
+    app: procrastinate.App, stall: float, *, missed: float | None = None
+) -> list[Reaped]:
+    """Queue again the store jobs of workers silent for ``stall`` seconds, and, when
+    ``missed`` is given, at once those of workers silent for ``missed`` seconds whose job
+    locks no session holds (:mod:`._liveness`: the process is gone). Safe with many
     reapers: a job another reaper handled first is skipped."""
     manager = app.job_manager
     done: list[Reaped] = []
-    for job in await manager.get_stalled_jobs(task_name=TASK_NAME, seconds_since_heartbeat=stall):
+    for job, cause in await _dead_jobs(manager, stall, missed):
         assert job.id is not None
         store = _store_name(job.task_kwargs)
         try:
             await manager.retry_job(job)
-            done.append(Reaped(job_id=job.id, store=store, action="retried"))
+            done.append(Reaped(job_id=job.id, store=store, action="retried", cause=cause))
         except pe.UniqueViolation:  # the store's queueing lock: a job of it waits already
             with contextlib.suppress(pe.ConnectorException):  # another reaper was first
                 await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
-                done.append(Reaped(job_id=job.id, store=store, action="superseded"))
+                done.append(Reaped(job_id=job.id, store=store, action="superseded", cause=cause))
         except pe.ConnectorException:  # no longer "doing": another reaper was first
             continue
     return done
@@ -111,11 +155,14 @@ async def _every(interval: float, what: str, step: Callable[[], Any]) -> None:
 
 
 def _job_function(
-    to: str, env: Mapping[str, str] | None, metrics: FleetMetrics, report: Report
+    to: str, env: Mapping[str, str] | None, metrics: FleetMetrics, report: Report, locks: JobLocks
 ) -> JobFunction:
     async def harvest(context: JobContext, store: StoreConfig) -> dict[str, Any]:
-        report(f"store {store.name!r}: started (job {context.job.id})")
-        outcome = await run_store(store, to, env=env, metrics=metrics)
+        job_id = context.job.id
+        assert job_id is not None
+        report(f"store {store.name!r}: started (job {job_id})")
+        async with locks.holding(job_id):
+            outcome = await run_store(store, to, env=env, metrics=metrics)
         line = f"store {store.name!r}: {outcome.outcome}, {outcome.records} records"
         report(line + (f": {outcome.error}" if outcome.error else ""))
         if outcome.outcome == "failed":
@@ -152,7 +199,8 @@ async def run_worker(
     ``concurrency``: stores harvested at once; ``metrics_port``: serve ``metrics`` (a new
     :class:`FleetMetrics` when None) on it, at ``metrics_host``; ``heartbeat``/``stall``:
     seconds between beats, and of silence after which a worker's jobs are queued again
-    (``stall`` >= 3 x ``heartbeat``); ``grace``: seconds a stopping worker lets its stores
+    (``stall`` >= 3 x ``heartbeat``; a worker whose process is gone, sooner: after
+    ``FLEET_DEAD_AFTER_BEATS`` beats); ``grace``: seconds a stopping worker lets its stores
     run on before cancelling them; ``env``: where the stores' credential references are
     resolved (default ``os.environ``); ``report``: one line per store started or finished
     (default: logged); ``on_ready``: called with the open queue once the worker starts.
@@ -169,18 +217,27 @@ async def run_worker(
     check_fleet_sink(sink)
     tell = report or _log_report
     metrics = metrics or FleetMetrics()
-    job = _job_function(sink, env, metrics, tell)
+    locks = JobLocks(queue_target(dsn).dsn)
+    job = _job_function(sink, env, metrics, tell, locks)
     async with contextlib.AsyncExitStack() as stack:
         if metrics_port is not None:
             server = await metrics.serve(metrics_port, metrics_host)
             stack.push_async_callback(server.close)
             tell(f"metrics: http://{metrics_host}:{server.port}/metrics")
         queue = await stack.enter_async_context(open_queue(dsn, job))
+        try:
+            await stack.enter_async_context(locks)
+        except (psycopg.Error, OSError) as exc:
+            raise queue_error_for(exc, queue.target) from None
+        missed = FLEET_DEAD_AFTER_BEATS * heartbeat
 
         async def reap() -> None:
-            for reaped in await reap_stalled(queue.app, stall):
-                what = f"job {reaped.job_id} of a silent worker {reaped.action}"
-                tell(f"store {reaped.store!r}: {what}")
+            for reaped in await reap_stalled(queue.app, stall, missed=missed):
+                why = {
+                    "gone": f"its worker is gone (no heartbeat for {missed:g} s, session ended)",
+                    "silent": f"its worker was silent for {stall:g} s",
+                }[reaped.cause]
+                tell(f"store {reaped.store!r}: job {reaped.job_id} {reaped.action}: {why}")
 
         async def schedule() -> None:
             async def defer(name: str, definition: Mapping[str, Any]) -> None:
@@ -197,6 +254,7 @@ async def run_worker(
         side = [
             asyncio.create_task(_every(heartbeat, "reaping stalled jobs", reap)),
             asyncio.create_task(_every(heartbeat, "the schedule's tick", schedule)),
+            asyncio.create_task(_every(heartbeat, "the job locks' session", locks.keep)),
         ]
         if on_ready is not None:
             on_ready(queue)
