@@ -23,8 +23,10 @@ store, and harvests each store with its own client into --to (default: --dsn), r
 the store's committed checkpoint. The stores' credentials are read from this worker's
 environment (the job holds only the stores file's "$VAR" references). Every --heartbeat
 seconds a worker beats, queues the scheduled stores that are due, and queues again the jobs
-of workers silent for --stall seconds (killed or frozen); the store's lock in the sink keeps
-a frozen worker that wakes up from writing twice.
+of dead workers: at once when a worker missed two beats and its database session is gone
+(killed, crashed), after --stall seconds of silence when its session lives on (frozen, or a
+machine cut off); the store's lock in the sink keeps a frozen worker that wakes up from
+writing twice.
 
 Stop with Ctrl-C or SIGTERM: running stores go on for --grace seconds, then stop, keeping
 their committed batches; their jobs are queued again for the other workers. Exit status:
@@ -98,8 +100,9 @@ def add_queue_commands(fleet_sub: argparse._SubParsersAction[argparse.ArgumentPa
         type=positive_float,
         default=10.0,
         metavar="S",
-        help="a worker silent this long is dead: its jobs are queued again (at least 3 x "
-        "--heartbeat)",
+        help="a worker silent this long is dead even if its database session lives: its jobs "
+        "are queued again (at least 3 x --heartbeat; a worker whose session is gone: after 2 "
+        "beats)",
     )
     worker.add_argument(
         "--grace",
