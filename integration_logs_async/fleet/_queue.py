@@ -3,7 +3,8 @@
 The queue lives in a PostgreSQL database (``--dsn``; often the sink's). :func:`open_queue`
 builds a procrastinate :class:`~procrastinate.App` for that database (never a module-level
 global: each DSN gets its own), applies procrastinate's schema and the schedule's table on
-first use under an advisory lock, and registers the task :data:`TASK_NAME`. A worker builds
+first use (and procrastinate's migrations after an upgrade: :mod:`._queue_schema`) under
+an advisory lock, and registers the task :data:`TASK_NAME`. A worker builds
 the same app with its job function, so it knows the task by that name.
 
 A job's only argument is ``{"store": StoreConfig.to_json()}``: environment-variable
@@ -26,12 +27,12 @@ import psycopg
 from procrastinate import exceptions as pe
 from procrastinate.job_context import JobContext
 from procrastinate.retry import RetryDecision, RetryStrategy
-from procrastinate.schema import SchemaManager
 from procrastinate.tasks import Task
 from yarl import URL
 
 from .._constants import FLEET_LOCKED_RETRIES, FLEET_LOCKED_RETRY_SECONDS
 from ..sinks import SinkAuthError, SinkError, SinkUnavailableError, SinkURL, parse_sink_url
+from ._queue_schema import bring_up_to_date
 from ._schedule import CREATE_SCHEDULE, remove_schedule, save_schedule
 from ._stores import StoreConfig
 
@@ -161,9 +162,10 @@ def build_app(
 
 
 async def _ensure_schema(target: SinkURL) -> None:
-    """Connect once (a clear error fast, rather than a pool waiting 30 s) and create
-    procrastinate's schema and the schedule's table if missing, under an advisory lock so
-    that workers starting together do not race."""
+    """Connect once (a clear error fast, rather than a pool waiting 30 s), create
+    procrastinate's schema or bring it up to the installed release (:mod:`._queue_schema`)
+    and create the schedule's table if missing, under an advisory lock so that workers
+    starting together do not race."""
     try:
         conn = await psycopg.AsyncConnection.connect(
             target.dsn, connect_timeout=_CONNECT_TIMEOUT, autocommit=True
@@ -173,15 +175,14 @@ async def _ensure_schema(target: SinkURL) -> None:
     try:
         async with conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            cursor = await conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
-            row = await cursor.fetchone()
-            if not (row and row[0]):
-                schema = SchemaManager.get_schema()
-                await conn.execute(schema)
-                logger.info("created procrastinate's schema in %s", target.shown)
+            change = await bring_up_to_date(conn)
             await conn.execute(CREATE_SCHEDULE)
     except psycopg.Error as exc:
         raise queue_error_for(exc, target) from None
+    if change.created:
+        logger.info("created procrastinate's schema in %s", target.shown)
+    for name in change.applied:
+        logger.info("applied procrastinate's migration %s to %s", name, target.shown)
 
 
 @contextlib.asynccontextmanager
