@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Any
 
 import psycopg
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 JOB_LOCK_SPACE = 0x696C_6A62  # "iljb": the first of the two int4 keys of every job lock
 _CONNECT_TIMEOUT = 10  # seconds
+_LOCK_WAIT = 2.0  # seconds a job's start or end waits at most for its lock
+_PROBE_WAIT = 5.0  # seconds the session may take to answer the heartbeat's check
 # the server probes an idle session, so a lost machine's locks go in about a minute (the
 # stall has queued its jobs again long before; this only frees the server's slots)
 _KEEPALIVES: dict[str, Any] = {
@@ -72,10 +74,11 @@ class JobLocks:
     """One worker's session in the queue database, holding the lock of each job it runs.
 
     Use ``async with JobLocks(dsn) as locks`` and ``async with locks.holding(job_id)``
-    around a job. :meth:`keep` (called every heartbeat) checks the session and, should it
-    have broken (the database restarted), opens it again and takes the running jobs' locks
-    again. A lock that cannot be taken (the session is down, or another session holds that
-    job's lock still) is not an error: the job runs, and only the stall vouches for it.
+    around a job. :meth:`keep` (called every heartbeat) checks the session, opens it again
+    should it have broken (the database restarted), and takes the running jobs' locks it
+    lacks. A lock that cannot be taken at once (the session is down or slow, or another
+    session holds that job's lock still) is not an error: the job runs, only the stall
+    vouching for it until :meth:`keep` takes the lock.
     """
 
     def __init__(self, dsn: str) -> None:
@@ -122,41 +125,55 @@ class JobLocks:
         return bool(row and row[0])
 
     async def _take(self, job_id: int) -> None:
-        if job_id not in self._held and await self._call("pg_try_advisory_lock", job_id):
+        missing = job_id in self._running and job_id not in self._held
+        if missing and await self._call("pg_try_advisory_lock", job_id):
             self._held.add(job_id)
+
+    async def _release(self, job_id: int) -> None:
+        if job_id in self._held:
+            self._held.discard(job_id)
+            await self._call("pg_advisory_unlock", job_id)
+
+    async def _in_turn(self, step: Callable[[int], Awaitable[None]], job_id: int) -> None:
+        """``step(job_id)`` in turn, waiting :data:`_LOCK_WAIT` seconds at most: a slow or
+        stuck session never holds a job up (:meth:`keep` mends it)."""
+        try:
+            async with asyncio.timeout(_LOCK_WAIT), self._turn:
+                await step(job_id)
+        except TimeoutError:
+            logger.warning("fleet worker: the job locks' session is slow (job %s)", job_id)
 
     @contextlib.asynccontextmanager
     async def holding(self, job_id: int) -> AsyncIterator[None]:
         """Hold job ``job_id``'s lock while the block runs."""
-        async with self._turn:
-            self._running.add(job_id)
-            await self._take(job_id)
+        self._running.add(job_id)
+        await self._in_turn(self._take, job_id)
         try:
             yield
         finally:
-            async with self._turn:
-                self._running.discard(job_id)
-                if job_id in self._held:
-                    self._held.discard(job_id)
-                    await self._call("pg_advisory_unlock", job_id)
+            self._running.discard(job_id)
+            await self._in_turn(self._release, job_id)
 
     async def keep(self) -> None:
-        """Check the session; if it broke, open it again and take the running jobs' locks
-        again (raises the driver's error while the database cannot be reached)."""
+        """Check the session (opened again if it broke: the database restarted) and take
+        the running jobs' locks it lacks (raises the driver's error while the database
+        cannot be reached)."""
         async with self._turn:
             conn = self._conn
-            if conn is not None and not (conn.closed or conn.broken):
+            alive = conn is not None and not (conn.closed or conn.broken)
+            if conn is not None and alive:
                 try:
-                    await conn.execute("SELECT 1")
-                    return
-                except psycopg.Error:
-                    pass
-            if conn is not None:
-                with contextlib.suppress(psycopg.Error):
-                    await conn.close()
-            self._conn, self._held = None, set()
-            self._conn = await self._connect()
-            for job_id in sorted(self._running):
+                    async with asyncio.timeout(_PROBE_WAIT):
+                        await conn.execute("SELECT 1")
+                except (psycopg.Error, TimeoutError):
+                    alive = False
+            if not alive:
+                if conn is not None:
+                    with contextlib.suppress(psycopg.Error):
+                        await conn.close()
+                self._conn, self._held = None, set()
+                self._conn = await self._connect()
+            for job_id in sorted(self._running - self._held):
                 await self._take(job_id)
 
 

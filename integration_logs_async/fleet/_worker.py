@@ -26,7 +26,7 @@ import os
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import procrastinate
 import psycopg
@@ -77,6 +77,10 @@ def check_timing(heartbeat: float, stall: float) -> None:
         )
 
 
+Cause = Literal["gone", "silent"]
+"""Why the reaper queued a job again (see :class:`Reaped`)."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Reaped:
     """A job the reaper handled: ``retried`` (queued again) or ``superseded`` (a job of the
@@ -86,8 +90,8 @@ class Reaped:
 
     job_id: int
     store: str
-    action: str
-    cause: str = "silent"
+    action: Literal["retried", "superseded"]
+    cause: Cause
 
 
 def _store_name(task_kwargs: Mapping[str, Any]) -> str:
@@ -97,7 +101,7 @@ def _store_name(task_kwargs: Mapping[str, Any]) -> str:
 
 async def _dead_jobs(
     manager: JobManager, stall: float, missed: float | None
-) -> list[tuple[Job, str]]:
+) -> list[tuple[Job, Cause]]:
     """The store jobs to queue again, each with its cause (see :class:`Reaped`)."""
     if missed is None or missed >= stall:
         found = await manager.get_stalled_jobs(task_name=TASK_NAME, seconds_since_heartbeat=stall)

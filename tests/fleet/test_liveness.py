@@ -5,11 +5,13 @@ again at once ("gone"); one whose lock a session holds waits for the whole stall
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 import pytest
 
 from integration_logs_async.emulator import EmulatorFleet
+from integration_logs_async.fleet import _liveness as liveness
 from integration_logs_async.fleet._liveness import JOB_LOCK_SPACE, JobLocks, held_jobs, job_lock_key
 from integration_logs_async.fleet._queue import Queue, enqueue, open_queue
 from integration_logs_async.fleet._worker import reap_stalled
@@ -63,6 +65,26 @@ async def test_job_locks_are_taken_again_when_their_session_comes_back(pg_dsn: s
         assert locks.held == {5}
     async with open_queue(pg_dsn) as queue:
         assert await held_jobs(queue.app.connector, [5]) == set()
+
+
+async def test_a_stuck_session_never_holds_a_job_up_and_keep_takes_its_lock_later(
+    pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(liveness, "_LOCK_WAIT", 0.2)
+    async with open_queue(pg_dsn) as queue, JobLocks(pg_dsn) as locks:
+        connector = queue.app.connector
+        await locks._turn.acquire()  # the session busy: a check stuck on the network, say
+        try:
+            async with asyncio.timeout(30), locks.holding(8):  # starts without its lock
+                assert await held_jobs(connector, [8]) == set()
+                locks._turn.release()
+                await locks.keep()  # the next heartbeat's check takes it
+                assert await held_jobs(connector, [8]) == {8}
+                assert locks.held == {8}
+            assert await held_jobs(connector, [8]) == set()
+        finally:
+            if locks._turn.locked():
+                locks._turn.release()
 
 
 async def silence(dsn: str, worker_ids: Iterable[int], seconds: float) -> None:
