@@ -221,6 +221,8 @@ def fleet_enqueue_command(args: argparse.Namespace, env: Mapping[str, str]) -> i
 
     stores = load_stores(args.stores)  # StoresFileError (a ValueError): exit 2
     result = asyncio.run(enqueue(stores, args.dsn, every=args.every))
+    for line in result.schema.lines():
+        print(f"queue: {line}", file=sys.stderr)
     for done in result.stores:
         job = f" (job {done.job_id})" if done.job_id is not None else ""
         print(f"{done.store}: {done.status}{job}")

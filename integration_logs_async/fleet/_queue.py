@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import procrastinate
@@ -32,11 +31,9 @@ from yarl import URL
 
 from .._constants import FLEET_LOCKED_RETRIES, FLEET_LOCKED_RETRY_SECONDS
 from ..sinks import SinkAuthError, SinkError, SinkUnavailableError, SinkURL, parse_sink_url
-from ._queue_schema import bring_up_to_date
+from ._queue_schema import SchemaChange, bring_up_to_date
 from ._schedule import CREATE_SCHEDULE, remove_schedule, save_schedule
 from ._stores import StoreConfig
-
-logger = logging.getLogger(__name__)
 
 TASK_NAME = "integration_logs_async.fleet.harvest_store"
 """The procrastinate task that harvests one store (its job's argument: ``store``)."""
@@ -112,11 +109,13 @@ class _RetryWhenStopped(RetryStrategy):
 
 @dataclass(frozen=True)
 class Queue:
-    """An open queue: the procrastinate app, its store task and where it is (shown)."""
+    """An open queue: the procrastinate app, its store task, where it is (shown) and what
+    opening it changed in procrastinate's schema."""
 
     app: procrastinate.App
     task: Task[Any, Any, Any]
     target: SinkURL
+    schema: SchemaChange = field(default_factory=SchemaChange)
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -161,7 +160,7 @@ def build_app(
     return app, task
 
 
-async def _ensure_schema(target: SinkURL) -> None:
+async def _ensure_schema(target: SinkURL) -> SchemaChange:
     """Connect once (a clear error fast, rather than a pool waiting 30 s), create
     procrastinate's schema or bring it up to the installed release (:mod:`._queue_schema`)
     and create the schedule's table if missing, under an advisory lock so that workers
@@ -179,10 +178,7 @@ async def _ensure_schema(target: SinkURL) -> None:
             await conn.execute(CREATE_SCHEDULE)
     except psycopg.Error as exc:
         raise queue_error_for(exc, target) from None
-    if change.created:
-        logger.info("created procrastinate's schema in %s", target.shown)
-    for name in change.applied:
-        logger.info("applied procrastinate's migration %s to %s", name, target.shown)
+    return change
 
 
 @contextlib.asynccontextmanager
@@ -190,14 +186,14 @@ async def open_queue(dsn: str, job: JobFunction | None = None) -> AsyncIterator[
     """The queue at ``dsn`` (a ``postgresql://`` URL), open: schema ensured, pool open.
     ``job``: what a worker does with a store's job (see :func:`build_app`)."""
     target = queue_target(dsn)
-    await _ensure_schema(target)
+    schema = await _ensure_schema(target)
     app, task = build_app(target.dsn, job)
     try:
         await app.open_async()
     except (pe.ConnectorException, psycopg.Error, OSError) as exc:
         raise queue_error_for(exc, target) from None
     try:
-        yield Queue(app, task, target)
+        yield Queue(app, task, target, schema)
     finally:
         await app.close_async()
 
@@ -217,10 +213,12 @@ class Enqueued:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EnqueueResult:
     """What ``enqueue`` did, store by store in the file's order; ``every``: the period the
-    stores were scheduled with (None: schedules left alone; 0: schedules removed)."""
+    stores were scheduled with (None: schedules left alone; 0: schedules removed);
+    ``schema``: what opening the queue changed in procrastinate's schema."""
 
     stores: tuple[Enqueued, ...]
     every: float | None = None
+    schema: SchemaChange = field(default_factory=SchemaChange)
 
     def count(self, status: EnqueueStatus) -> int:
         """How many stores got ``status``."""
@@ -254,6 +252,7 @@ async def enqueue(
                         for s in stores
                     ),
                     every=0.0,
+                    schema=queue.schema,
                 )
             done: list[Enqueued] = []
             for store in stores:
@@ -263,7 +262,7 @@ async def enqueue(
             if every is not None:
                 async with queue.connection() as conn:
                     await save_schedule(conn, [(s.name, s.to_json()) for s in stores], every)
-            return EnqueueResult(stores=tuple(done), every=every)
+            return EnqueueResult(stores=tuple(done), every=every, schema=queue.schema)
         except (pe.ConnectorException, psycopg.Error) as exc:
             raise queue_error_for(exc, queue.target) from None
 

@@ -70,6 +70,12 @@ class SchemaChange:
     applied: tuple[str, ...] = ()
     found: tuple[str, ...] = ()
 
+    def lines(self) -> list[str]:
+        """What changed, a line each, for the operator (nothing when nothing changed)."""
+        if self.created:
+            return ["created procrastinate's schema (the queue's tables and functions)"]
+        return [f"applied procrastinate's migration {name}" for name in self.applied]
+
 
 async def _one(conn: psycopg.AsyncConnection[Any], sql: str) -> Any:
     cursor = await conn.execute(sql)

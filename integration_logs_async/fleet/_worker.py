@@ -229,6 +229,8 @@ async def run_worker(
             stack.push_async_callback(server.close)
             tell(f"metrics: http://{metrics_host}:{server.port}/metrics")
         queue = await stack.enter_async_context(open_queue(dsn, job))
+        for line in queue.schema.lines():
+            tell(f"queue {queue.target.shown}: {line}")
         try:
             await stack.enter_async_context(locks)
         except (psycopg.Error, OSError) as exc:

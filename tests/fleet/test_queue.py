@@ -371,14 +371,20 @@ def test_cli_enqueue_prints_each_store_then_a_total(
     stores = tmp_path / "stores.toml"
     stores.write_text(STORES_TOML)
     assert main(["fleet", "enqueue", str(stores), "--dsn", pg_dsn, "--every", "5m"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    first = capsys.readouterr()
+    out = first.out.splitlines()
     assert out[0].startswith("shop-eu: queued (job ")
     assert out[1:] == ["total: 1 store(s): 1 queued; scheduled every 5m"]
+    assert first.err.splitlines() == [
+        "queue: created procrastinate's schema (the queue's tables and functions)"
+    ]
     assert main(["fleet", "enqueue", str(stores), "--dsn", pg_dsn, "--every", "0"]) == 0
-    assert capsys.readouterr().out.splitlines() == [
+    second = capsys.readouterr()
+    assert second.out.splitlines() == [
         "shop-eu: schedule stopped",
         "total: 1 store(s): 1 schedule stopped",
     ]
+    assert second.err == ""  # the schema is up to date: nothing to say
 
 
 def test_cli_refuses_wrong_password_in_one_line_without_it(
