@@ -16,8 +16,10 @@ once (rows and distinct ids per store), else the benchmark is broken.
    queued with ``fleet enqueue``; wall time from the enqueue to the last job done. (a) 1
    worker against 2 with the same total concurrency (N, or N/2 each: the queue's overhead,
    reported); (b) 1 worker against 2 with the same concurrency each (N/2: what adding a
-   worker gives; the stores are rate-bound, so target >= 1.8x the records/s; both workers
-   share one core here).
+   worker gives). The stores are rate-bound, so two waves against one; each run also pays
+   ~3 s once (workers picking up, the first requests, the last store's tail) against ~28 s
+   a wave, so the ideal here is ~1.88x: target >= 1.7x the records/s (both workers share
+   one core here).
 3. A killed worker: two workers, kill -9 of the first once a third of the records are in;
    the time from the kill until each of its jobs runs again on the other worker (the
    reaper: a worker gone, its job locks released with its session, after
@@ -411,7 +413,7 @@ def run(ctx: Context) -> Section:
                ">=", 0.9),
         Target(NAME, "429 responses ÷ requests", share_429, "<=", 0.01),
         Target(NAME, "client CPU/record: fleet ÷ one store", cpu_ratio, "<=", 1.10),
-        Target(NAME, f"records/s: 2 workers ÷ 1, {half} stores at once each", scale, ">=", 1.8),
+        Target(NAME, f"records/s: 2 workers ÷ 1, {half} stores at once each", scale, ">=", 1.7),
         Target(NAME, "killed worker's jobs running again (s)", killed["again_max_s"], "<=",
                (FLEET_DEAD_AFTER_BEATS + 3) * fleet.heartbeat),
     ]  # fmt: skip
