@@ -22,8 +22,11 @@ workers starting together never migrate twice, and a failed migration leaves not
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 import psycopg
@@ -44,15 +47,19 @@ CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (
 _ALREADY_THERE = frozenset({"42710", "42723", "42P07", "42P06"})
 
 
-def shipped_migrations() -> dict[str, str]:
-    """The installed procrastinate's migrations, by name (the file's stem), in order."""
+@functools.cache
+def shipped_migrations() -> Mapping[str, str]:
+    """The installed procrastinate's migrations, by name (the file's stem), in order (read
+    once a process)."""
     folder = resources.files("procrastinate.sql.migrations")
     found = {
         entry.name.removesuffix(".sql"): entry
         for entry in folder.iterdir()
         if entry.name.endswith(".sql")
     }
-    return {name: found[name].read_text(encoding="utf-8") for name in sorted(found)}
+    return MappingProxyType(
+        {name: found[name].read_text(encoding="utf-8") for name in sorted(found)}
+    )
 
 
 def plan_migrations(shipped: list[str], recorded: set[str], tracked: bool) -> list[str]:
@@ -111,18 +118,15 @@ async def bring_up_to_date(conn: psycopg.AsyncConnection[Any]) -> SchemaChange:
     applied: list[str] = []
     found: list[str] = []
     for name in plan_migrations(list(shipped), recorded, bool(tracked)):
-        if tracked:
-            await conn.execute(shipped[name])
-            applied.append(name)
-            continue
         try:
             async with conn.transaction():  # a savepoint: a duplicate undoes this one only
                 await conn.execute(shipped[name])
-            applied.append(name)
         except psycopg.Error as exc:
-            if exc.sqlstate not in _ALREADY_THERE:
-                raise
+            if tracked or exc.sqlstate not in _ALREADY_THERE:
+                raise  # a recorded database has no such objects: a real failure
             found.append(name)
+        else:
+            applied.append(name)
     await _record(conn, applied + found)
     return SchemaChange(applied=tuple(applied), found=tuple(found))
 

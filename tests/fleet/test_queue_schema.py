@@ -137,15 +137,23 @@ async def test_a_current_schema_without_a_record_is_recorded_without_harm(pg_dsn
     assert await recorded(pg_dsn) == list(shipped_migrations())
 
 
+@pytest.mark.parametrize(
+    ("bad", "cause"),
+    [
+        ("SELECT procrastinate_no_such_function()", "procrastinate_no_such_function"),
+        # on a recorded database a duplicate is a failure too, never taken as "applied"
+        ("CREATE TABLE procrastinate_jobs (id int)", "already exists"),
+    ],
+)
 async def test_a_failed_migration_leaves_nothing_applied_and_says_where(
-    pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+    pg_dsn: str, monkeypatch: pytest.MonkeyPatch, bad: str, cause: str
 ) -> None:
     async with open_queue(pg_dsn):
         pass
     shipped = shipped_migrations()
     extra = {
         "98.00.00_01_pre_good": "CREATE TABLE procrastinate_added_by_test (id int)",
-        "99.00.00_01_pre_bad": "SELECT procrastinate_no_such_function()",
+        "99.00.00_01_pre_bad": bad,
     }
 
     def with_extra() -> dict[str, Any]:
@@ -156,7 +164,7 @@ async def test_a_failed_migration_leaves_nothing_applied_and_says_where(
         async with open_queue(pg_dsn):
             pass
     message = str(caught.value)
-    assert "the queue database" in message and "procrastinate_no_such_function" in message
+    assert "the queue database" in message and cause in message
     assert PASSWORD not in message
     assert await rows(pg_dsn, "SELECT to_regclass('procrastinate_added_by_test')") == [(None,)]
     assert await recorded(pg_dsn) == list(shipped)
